@@ -1,0 +1,86 @@
+//! Snappy block format, with the declared size checked before anything is allocated.
+
+use super::error::DecodeError;
+
+/// The stream identifier that starts snappy's framed format, which remote write forbids.
+const FRAMED_MAGIC: &[u8] = b"\xff\x06\x00\x00sNaPpY";
+
+/// Decompresses a snappy block into `out` (cleared first, its capacity reused).
+///
+/// The length header is read and checked against `max_decoded` before `out` grows, so a
+/// header that claims gigabytes costs nothing.
+///
+/// # Errors
+/// [`DecodeError::FramedSnappy`] for framed-format input, [`DecodeError::DecodedTooLarge`] when
+/// the header declares more than `max_decoded` bytes, [`DecodeError::CorruptSnappy`] otherwise.
+pub fn decompress_into(body: &[u8], max_decoded: usize, out: &mut Vec<u8>) -> Result<(), DecodeError> {
+    out.clear();
+    if body.starts_with(FRAMED_MAGIC) {
+        return Err(DecodeError::FramedSnappy);
+    }
+    let declared = declared_len(body)?;
+    if declared > max_decoded as u64 {
+        return Err(DecodeError::DecodedTooLarge { declared, limit: max_decoded });
+    }
+    out.resize(declared as usize, 0);
+    let written = snap::raw::Decoder::new()
+        .decompress(body, out)
+        .map_err(|e| DecodeError::CorruptSnappy { reason: e.to_string() })?;
+    out.truncate(written);
+    Ok(())
+}
+
+/// The decompressed length a snappy block declares in its header (a varint of at most 32 bits).
+///
+/// Read by hand rather than with `snap::raw::decompress_len`, which refuses lengths over its
+/// own internal maximum with a generic error; this keeps the declared figure for the message.
+///
+/// # Errors
+/// [`DecodeError::CorruptSnappy`] if the header is missing or not a valid varint.
+pub fn declared_len(body: &[u8]) -> Result<u64, DecodeError> {
+    let mut value: u64 = 0;
+    for (i, &b) in body.iter().take(5).enumerate() {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    let reason = if body.is_empty() { "empty body" } else { "invalid length header" };
+    Err(DecodeError::CorruptSnappy { reason: reason.to_string() })
+}
+
+/// Compresses `raw` as one snappy block into `out` (cleared first, its capacity reused).
+pub fn compress_into(encoder: &mut snap::raw::Encoder, raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(snap::raw::max_compress_len(raw.len()), 0);
+    let n = encoder.compress(raw, out).expect("output sized by max_compress_len and input under snappy's 4 GiB bound");
+    out.truncate(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn round_trips_and_reuses_the_buffer() {
+        let raw: Vec<u8> = (0..10_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let (mut packed, mut out) = (Vec::new(), Vec::new());
+        compress_into(&mut snap::raw::Encoder::new(), &raw, &mut packed);
+        decompress_into(&packed, 1 << 20, &mut out).unwrap();
+        assert_eq!(out, raw);
+        decompress_into(&packed, 1 << 20, &mut out).unwrap();
+        assert_eq!(out, raw);
+    }
+
+    #[test]
+    fn a_header_claiming_4_gib_is_refused_before_allocating() {
+        // 0xffffffff as a varint, then garbage.
+        let body = [0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x01];
+        let mut out = Vec::new();
+        let err = decompress_into(&body, 32 << 20, &mut out).unwrap_err();
+        assert_eq!(err, DecodeError::DecodedTooLarge { declared: 0xffff_ffff, limit: 32 << 20 });
+        assert_eq!(out.capacity(), 0);
+    }
+}

@@ -1,0 +1,216 @@
+//! Remote write 2.0: `io.prometheus.write.v2.Request`, uncompressed protobuf in and out.
+//!
+//! Decoding resolves every symbol reference (checking it is in range and that `labels_refs`
+//! holds pairs) and borrows the strings from the input. Encoding builds a fresh symbol table per
+//! request, `""` at index 0, each string once.
+
+use super::error::DecodeError;
+use super::histogram;
+use super::symbols::{SymbolTable, resolve};
+use super::wire::*;
+use crate::model::*;
+use std::borrow::Cow;
+
+/// Decodes an uncompressed `io.prometheus.write.v2.Request`, borrowing strings from `buf`.
+///
+/// # Errors
+/// [`DecodeError::Protobuf`], [`DecodeError::InvalidUtf8`],
+/// [`DecodeError::FirstSymbolNotEmpty`], [`DecodeError::OddLabelsRefs`],
+/// [`DecodeError::SymbolRefOutOfRange`].
+pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
+    // Fields may come in any order, so collect the symbols first, then read the series.
+    let mut symbols: Vec<&str> = Vec::new();
+    let mut r = Reader::new(buf);
+    let mut series_count = 0usize;
+    while r.has_more() {
+        let at = r.offset();
+        let (field, wt) = r.key()?;
+        match field {
+            4 => {
+                r.expect(wt, WireType::Len, at)?;
+                symbols.push(r.string("symbol")?);
+            }
+            5 => {
+                r.expect(wt, WireType::Len, at)?;
+                r.message()?;
+                series_count += 1;
+            }
+            _ => r.skip(wt)?,
+        }
+    }
+    if symbols.first().is_some_and(|s| !s.is_empty()) {
+        return Err(DecodeError::FirstSymbolNotEmpty);
+    }
+    let mut req = WriteRequest { series: Vec::with_capacity(series_count), metadata: Vec::new() };
+    let mut r = Reader::new(buf);
+    let mut refs = Vec::with_capacity(32);
+    while r.has_more() {
+        let (field, wt) = r.key()?;
+        if field == 5 {
+            let index = req.series.len();
+            req.series.push(series(r.message()?, &symbols, index, &mut refs)?);
+        } else {
+            r.skip(wt)?;
+        }
+    }
+    Ok(req)
+}
+
+fn series<'a>(
+    mut r: Reader<'a>,
+    symbols: &[&'a str],
+    index: usize,
+    refs: &mut Vec<u64>,
+) -> Result<Series<'a>, DecodeError> {
+    let mut s = Series::default();
+    refs.clear();
+    while r.has_more() {
+        let at = r.offset();
+        let (field, wt) = r.key()?;
+        match field {
+            1 => r.repeated_varint(wt, at, refs, |v| v)?,
+            2 => {
+                r.expect(wt, WireType::Len, at)?;
+                s.samples.push(sample(r.message()?)?);
+            }
+            3 => {
+                r.expect(wt, WireType::Len, at)?;
+                s.histograms.push(histogram::decode(r.message()?, true)?);
+            }
+            4 => {
+                r.expect(wt, WireType::Len, at)?;
+                s.exemplars.push(exemplar(r.message()?, symbols, index)?);
+            }
+            5 => {
+                r.expect(wt, WireType::Len, at)?;
+                s.metadata = metadata(r.message()?, symbols, index)?;
+            }
+            _ => r.skip(wt)?,
+        }
+    }
+    s.labels = labels(refs, symbols, index)?;
+    Ok(s)
+}
+
+fn labels<'a>(refs: &[u64], symbols: &[&'a str], series: usize) -> Result<Vec<Label<'a>>, DecodeError> {
+    if !refs.len().is_multiple_of(2) {
+        return Err(DecodeError::OddLabelsRefs { series, len: refs.len() });
+    }
+    refs.chunks_exact(2)
+        .map(|pair| {
+            Ok(Label {
+                name: Cow::Borrowed(resolve(symbols, pair[0], series)?),
+                value: Cow::Borrowed(resolve(symbols, pair[1], series)?),
+            })
+        })
+        .collect()
+}
+
+fn sample(mut r: Reader<'_>) -> Result<Sample, DecodeError> {
+    let mut s = Sample::default();
+    while r.has_more() {
+        let at = r.offset();
+        let (field, wt) = r.key()?;
+        match field {
+            1 => s.value = r.double(wt, at)?,
+            2 => s.timestamp = r.varint_field(wt, at)? as i64,
+            3 => s.start_timestamp = r.varint_field(wt, at)? as i64,
+            _ => r.skip(wt)?,
+        }
+    }
+    Ok(s)
+}
+
+fn exemplar<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result<Exemplar<'a>, DecodeError> {
+    let mut e = Exemplar::default();
+    let mut refs = Vec::new();
+    while r.has_more() {
+        let at = r.offset();
+        let (field, wt) = r.key()?;
+        match field {
+            1 => r.repeated_varint(wt, at, &mut refs, |v| v)?,
+            2 => e.value = r.double(wt, at)?,
+            3 => e.timestamp = r.varint_field(wt, at)? as i64,
+            _ => r.skip(wt)?,
+        }
+    }
+    e.labels = labels(&refs, symbols, series)?;
+    Ok(e)
+}
+
+fn metadata<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result<Metadata<'a>, DecodeError> {
+    let mut m = Metadata::default();
+    while r.has_more() {
+        let at = r.offset();
+        let (field, wt) = r.key()?;
+        match field {
+            1 => m.metric_type = MetricType::from_wire(r.varint_field(wt, at)? as i32),
+            3 => m.help = Cow::Borrowed(resolve(symbols, r.varint_field(wt, at)?, series)?),
+            4 => m.unit = Cow::Borrowed(resolve(symbols, r.varint_field(wt, at)?, series)?),
+            _ => r.skip(wt)?,
+        }
+    }
+    Ok(m)
+}
+
+/// Appends `req` as an uncompressed `io.prometheus.write.v2.Request` to `buf`. `scratch` is a
+/// reusable buffer for the series while the symbol table fills (it is cleared).
+///
+/// Writes series with their labels, samples (with start timestamps), histograms, exemplars and
+/// per-series metadata. `req.metadata` (1.0 family metadata) is not written: use
+/// [`crate::convert::to_v2`] first to attach it to the series.
+pub fn encode(req: &WriteRequest<'_>, buf: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    let mut table = SymbolTable::new();
+    scratch.clear();
+    for s in &req.series {
+        put_message(scratch, 5, |b| encode_series(b, s, &mut table));
+    }
+    for sym in table.symbols() {
+        put_key(buf, 4, WireType::Len);
+        put_varint(buf, sym.len() as u64);
+        buf.extend_from_slice(sym.as_bytes());
+    }
+    buf.extend_from_slice(scratch);
+}
+
+fn encode_series<'a>(b: &mut Vec<u8>, s: &'a Series<'_>, table: &mut SymbolTable<'a>) {
+    put_label_refs(b, 1, &s.labels, table);
+    for x in &s.samples {
+        put_message(b, 2, |b| {
+            put_double_field(b, 1, x.value);
+            put_varint_field(b, 2, x.timestamp as u64);
+            put_varint_field(b, 3, x.start_timestamp as u64);
+        });
+    }
+    for h in &s.histograms {
+        put_message(b, 3, |b| histogram::encode(b, h, true));
+    }
+    for e in &s.exemplars {
+        put_message(b, 4, |b| {
+            put_label_refs(b, 1, &e.labels, table);
+            put_double_field(b, 2, e.value);
+            put_varint_field(b, 3, e.timestamp as u64);
+        });
+    }
+    if !s.metadata.is_empty() {
+        let m = &s.metadata;
+        let (help, unit) = (table.intern(&m.help), table.intern(&m.unit));
+        put_message(b, 5, |b| {
+            put_varint_field(b, 1, m.metric_type.to_wire() as u64);
+            put_varint_field(b, 3, u64::from(help));
+            put_varint_field(b, 4, u64::from(unit));
+        });
+    }
+}
+
+fn put_label_refs<'a>(b: &mut Vec<u8>, field: u32, labels: &'a [Label<'_>], table: &mut SymbolTable<'a>) {
+    if labels.is_empty() {
+        return;
+    }
+    put_message(b, field, |b| {
+        for l in labels {
+            put_varint(b, u64::from(table.intern(&l.name)));
+            put_varint(b, u64::from(table.intern(&l.value)));
+        }
+    });
+}
