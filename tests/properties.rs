@@ -7,7 +7,6 @@ use edgewrite::proto::{v1 as pb1, v2 as pb2};
 use edgewrite::*;
 use proptest::prelude::*;
 use prost::Message;
-use std::borrow::Cow;
 
 fn any_f64() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -225,7 +224,7 @@ fn has_negative_zero(req: &WriteRequest<'_>) -> bool {
     })
 }
 
-fn s(c: &Cow<'_, str>) -> String {
+fn s(c: &str) -> String {
     c.to_string()
 }
 

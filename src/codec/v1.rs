@@ -6,6 +6,7 @@
 
 use super::error::DecodeError;
 use super::histogram;
+use super::pool::Pool;
 use super::wire::*;
 use crate::model::*;
 use std::borrow::Cow;
@@ -19,17 +20,20 @@ use std::borrow::Cow;
 /// [`DecodeError::Protobuf`] for malformed protobuf, [`DecodeError::InvalidUtf8`] for a string
 /// that is not UTF-8.
 pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
+    decode_pooled(buf, &mut Pool::default())
+}
+
+/// [`decode`], drawing vectors from `pool`.
+pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteRequest<'a>, DecodeError> {
+    let mut req = WriteRequest { series: pool.series(count_series(buf)?), metadata: Vec::new() };
     let mut r = Reader::new(buf);
-    let mut req = WriteRequest::default();
-    // A 2000-series request is ~235 bytes a series; guessing the count saves regrowth.
-    req.series.reserve(buf.len() / 256);
     while r.has_more() {
         let at = r.offset();
         let (field, wt) = r.key()?;
         match field {
             1 => {
                 r.expect(wt, WireType::Len, at)?;
-                req.series.push(series(r.message()?)?);
+                req.series.push(series(r.message()?, pool)?);
             }
             3 => {
                 r.expect(wt, WireType::Len, at)?;
@@ -41,15 +45,29 @@ pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
     Ok(req)
 }
 
-fn series(mut r: Reader<'_>) -> Result<Series<'_>, DecodeError> {
-    let mut s = Series { labels: Vec::with_capacity(12), ..Series::default() };
+/// Counts the time series fields (cheap: a key and a length each), so the series vector is
+/// allocated once at its final size.
+fn count_series(buf: &[u8]) -> Result<usize, DecodeError> {
+    let mut r = Reader::new(buf);
+    let mut n = 0;
+    while r.has_more() {
+        let (field, wt) = r.key()?;
+        n += usize::from(field == 1);
+        r.skip(wt)?;
+    }
+    Ok(n)
+}
+
+fn series<'a>(mut r: Reader<'a>, pool: &mut Pool) -> Result<Series<'a>, DecodeError> {
+    let mut s = Series { labels: pool.labels(), samples: pool.samples(), ..Series::default() };
+    let checked = label_run(r);
     while r.has_more() {
         let at = r.offset();
         let (field, wt) = r.key()?;
         r.expect(wt, WireType::Len, at)?;
         let m = r.message()?;
         match field {
-            1 => s.labels.push(label(m)?),
+            1 => push_label(m, checked, &mut s.labels)?,
             2 => s.samples.push(sample(m)?),
             3 => s.exemplars.push(exemplar(m)?),
             4 => s.histograms.push(histogram::decode(m, false)?),
@@ -59,8 +77,34 @@ fn series(mut r: Reader<'_>) -> Result<Series<'_>, DecodeError> {
     Ok(s)
 }
 
+/// The run of label fields a series starts with, as one UTF-8-checked string (see
+/// [`Reader::checked_since`]); `None` if it is not valid UTF-8 as a whole.
 #[inline]
-fn label(mut r: Reader<'_>) -> Result<Label<'_>, DecodeError> {
+fn label_run(mut r: Reader<'_>) -> Option<(&str, usize)> {
+    let start = r.offset();
+    while r.has_more() {
+        let before = r;
+        match r.key() {
+            Ok((1, WireType::Len)) if r.message().is_ok() => {}
+            _ => {
+                r = before;
+                break;
+            }
+        }
+    }
+    r.checked_since(start)
+}
+
+/// Decodes one label and pushes it onto `out`.
+///
+/// Pushed here rather than returned: returning the 48-byte `Result<Label>` through memory cost a
+/// store-forwarding stall per label, a fifth of v1 decode time (seen with `perf annotate`).
+#[inline(always)]
+fn push_label<'a>(
+    mut r: Reader<'a>,
+    checked: Option<(&'a str, usize)>,
+    out: &mut Vec<Label<'a>>,
+) -> Result<(), DecodeError> {
     let (mut name, mut value) = ("", "");
     while r.has_more() {
         let at = r.offset();
@@ -68,16 +112,17 @@ fn label(mut r: Reader<'_>) -> Result<Label<'_>, DecodeError> {
         match field {
             1 => {
                 r.expect(wt, WireType::Len, at)?;
-                name = r.string("label name")?;
+                name = r.string_in("label name", checked)?;
             }
             2 => {
                 r.expect(wt, WireType::Len, at)?;
-                value = r.string("label value")?;
+                value = r.string_in("label value", checked)?;
             }
             _ => r.skip(wt)?,
         }
     }
-    Ok(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) })
+    out.push(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) });
+    Ok(())
 }
 
 #[inline]
@@ -103,7 +148,7 @@ fn exemplar(mut r: Reader<'_>) -> Result<Exemplar<'_>, DecodeError> {
         match field {
             1 => {
                 r.expect(wt, WireType::Len, at)?;
-                e.labels.push(label(r.message()?)?);
+                push_label(r.message()?, None, &mut e.labels)?;
             }
             2 => e.value = r.double(wt, at)?,
             3 => e.timestamp = r.varint_field(wt, at)? as i64,

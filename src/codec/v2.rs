@@ -6,6 +6,7 @@
 
 use super::error::DecodeError;
 use super::histogram;
+use super::pool::Pool;
 use super::symbols::{SymbolTable, resolve};
 use super::wire::*;
 use crate::model::*;
@@ -18,6 +19,11 @@ use std::borrow::Cow;
 /// [`DecodeError::FirstSymbolNotEmpty`], [`DecodeError::OddLabelsRefs`],
 /// [`DecodeError::SymbolRefOutOfRange`].
 pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
+    decode_pooled(buf, &mut Pool::default())
+}
+
+/// [`decode`], drawing vectors from `pool`.
+pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteRequest<'a>, DecodeError> {
     // Fields may come in any order, so collect the symbols first, then read the series.
     let mut symbols: Vec<&str> = Vec::new();
     let mut r = Reader::new(buf);
@@ -41,14 +47,14 @@ pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
     if symbols.first().is_some_and(|s| !s.is_empty()) {
         return Err(DecodeError::FirstSymbolNotEmpty);
     }
-    let mut req = WriteRequest { series: Vec::with_capacity(series_count), metadata: Vec::new() };
+    let mut req = WriteRequest { series: pool.series(series_count), metadata: Vec::new() };
     let mut r = Reader::new(buf);
     let mut refs = Vec::with_capacity(32);
     while r.has_more() {
         let (field, wt) = r.key()?;
         if field == 5 {
             let index = req.series.len();
-            req.series.push(series(r.message()?, &symbols, index, &mut refs)?);
+            req.series.push(series(r.message()?, &symbols, index, &mut refs, pool)?);
         } else {
             r.skip(wt)?;
         }
@@ -61,8 +67,9 @@ fn series<'a>(
     symbols: &[&'a str],
     index: usize,
     refs: &mut Vec<u64>,
+    pool: &mut Pool,
 ) -> Result<Series<'a>, DecodeError> {
-    let mut s = Series::default();
+    let mut s = Series { samples: pool.samples(), ..Series::default() };
     refs.clear();
     while r.has_more() {
         let at = r.offset();
@@ -88,22 +95,27 @@ fn series<'a>(
             _ => r.skip(wt)?,
         }
     }
-    s.labels = labels(refs, symbols, index)?;
+    s.labels = pool.labels();
+    resolve_labels(refs, symbols, index, &mut s.labels)?;
     Ok(s)
 }
 
-fn labels<'a>(refs: &[u64], symbols: &[&'a str], series: usize) -> Result<Vec<Label<'a>>, DecodeError> {
+fn resolve_labels<'a>(
+    refs: &[u64],
+    symbols: &[&'a str],
+    series: usize,
+    out: &mut Vec<Label<'a>>,
+) -> Result<(), DecodeError> {
     if !refs.len().is_multiple_of(2) {
         return Err(DecodeError::OddLabelsRefs { series, len: refs.len() });
     }
-    refs.chunks_exact(2)
-        .map(|pair| {
-            Ok(Label {
-                name: Cow::Borrowed(resolve(symbols, pair[0], series)?),
-                value: Cow::Borrowed(resolve(symbols, pair[1], series)?),
-            })
-        })
-        .collect()
+    for pair in refs.chunks_exact(2) {
+        out.push(Label {
+            name: Cow::Borrowed(resolve(symbols, pair[0], series)?),
+            value: Cow::Borrowed(resolve(symbols, pair[1], series)?),
+        });
+    }
+    Ok(())
 }
 
 fn sample(mut r: Reader<'_>) -> Result<Sample, DecodeError> {
@@ -134,7 +146,7 @@ fn exemplar<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result
             _ => r.skip(wt)?,
         }
     }
-    e.labels = labels(&refs, symbols, series)?;
+    resolve_labels(&refs, symbols, series, &mut e.labels)?;
     Ok(e)
 }
 

@@ -65,6 +65,18 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub(crate) fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Most varints here (keys, lengths of labels) are one byte.
+        if let Some(&b) = self.buf[..self.end].get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_slow()
+    }
+
+    #[cold]
+    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
         let at = self.pos;
         let mut rest = &self.buf[self.pos..self.end];
         let before = rest.len();
@@ -103,19 +115,35 @@ impl<'a> Reader<'a> {
         Ok(Reader { buf: self.buf, pos: start, end: self.pos })
     }
 
-    /// The payload of a length-delimited field, as bytes.
-    #[inline]
-    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
-        let r = self.message()?;
-        Ok(&r.buf[r.pos..r.end])
-    }
-
     /// A string field, checked to be UTF-8. `what` names it in the error.
     #[inline]
     pub(crate) fn string(&mut self, what: &'static str) -> Result<&'a str, DecodeError> {
+        self.string_in(what, None)
+    }
+
+    /// A string field inside `checked`, a stretch of the buffer already validated as UTF-8
+    /// (starting at byte `checked.1`), so the field needs no check of its own. Falls back to
+    /// checking the field when it is not inside `checked` or not on character boundaries.
+    #[inline(always)]
+    pub(crate) fn string_in(
+        &mut self,
+        what: &'static str,
+        checked: Option<(&'a str, usize)>,
+    ) -> Result<&'a str, DecodeError> {
         let at = self.pos;
-        let bytes = self.bytes()?;
-        std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 { what, offset: at })
+        let field = self.message()?;
+        if let Some(s) = checked.and_then(|(text, base)| text.get(field.pos.checked_sub(base)?..field.end - base)) {
+            return Ok(s);
+        }
+        std::str::from_utf8(&field.buf[field.pos..field.end]).map_err(|_| DecodeError::InvalidUtf8 { what, offset: at })
+    }
+
+    /// The bytes from `start` (an earlier offset of this reader) to the current position, if
+    /// they are valid UTF-8. Validating a run of short strings at once is much cheaper than one
+    /// by one (the keys and lengths between them are ASCII).
+    #[inline]
+    pub(crate) fn checked_since(&self, start: usize) -> Option<(&'a str, usize)> {
+        std::str::from_utf8(&self.buf[start..self.pos]).ok().map(|text| (text, start))
     }
 
     /// Skips a field of this wire type.
@@ -330,7 +358,7 @@ mod tests {
             put_message(&mut buf, 1, |b| b.extend(std::iter::repeat_n(7u8, len)));
             let mut r = Reader::new(&buf[1..]);
             assert_eq!(r.key().unwrap(), (1, WireType::Len));
-            let payload = r.bytes().unwrap();
+            let payload = r.string("payload").unwrap().as_bytes();
             assert_eq!(payload.len(), len);
             assert!(payload.iter().all(|&b| b == 7));
             assert!(!r.has_more());
@@ -343,7 +371,7 @@ mod tests {
         let buf = [0x0a, 0x05, 1, 2];
         let mut r = Reader::new(&buf);
         r.key().unwrap();
-        let err = r.bytes().unwrap_err();
+        let err = r.string("payload").unwrap_err();
         assert!(err.to_string().contains("byte 1"), "{err}");
     }
 }

@@ -5,20 +5,48 @@ use super::error::ValidationError;
 use crate::limits::Limits;
 use crate::model::{Label, METRIC_NAME_LABEL};
 
+/// Character classes of the legacy name rules, one bit each, by byte.
+const LABEL_START: u8 = 1;
+const LABEL_REST: u8 = 2;
+const METRIC_START: u8 = 4;
+const METRIC_REST: u8 = 8;
+const CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alpha = c.is_ascii_alphabetic() || c == b'_';
+        let digit = c.is_ascii_digit();
+        let colon = c == b':';
+        t[b] = (alpha as u8 * LABEL_START)
+            | ((alpha || digit) as u8 * LABEL_REST)
+            | ((alpha || colon) as u8 * METRIC_START)
+            | ((alpha || digit || colon) as u8 * METRIC_REST);
+        b += 1;
+    }
+    t
+};
+
+/// A table lookup per byte: this runs for every label of every 1.0 series, where a chain of
+/// `is_ascii_*` comparisons measured about 5 ns a name.
+#[inline]
+fn matches(name: &str, start: u8, rest: u8) -> bool {
+    match name.as_bytes().split_first() {
+        Some((&first, tail)) => {
+            CLASSES[first as usize] & start != 0 && tail.iter().all(|&c| CLASSES[c as usize] & rest != 0)
+        }
+        None => false,
+    }
+}
+
 /// Whether `name` is a legacy (1.0) metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub fn is_legacy_metric_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && (b[0].is_ascii_alphabetic() || b[0] == b'_' || b[0] == b':')
-        && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+    matches(name, METRIC_START, METRIC_REST)
 }
 
 /// Whether `name` is a legacy (1.0) label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
 pub fn is_legacy_label_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
-        && b[1..].iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+    matches(name, LABEL_START, LABEL_REST)
 }
 
 /// Checks a series' labels, pushing every problem found onto `out`.
@@ -31,10 +59,12 @@ pub(crate) fn check(labels: &[Label<'_>], legacy_names: bool, limits: &Limits, o
     for l in labels {
         let (name, value) = (&*l.name, &*l.value);
         if let Some(prev) = previous {
-            if prev == name {
-                out.push(ValidationError::DuplicateLabel { name: name.to_string() });
-            } else if prev > name {
-                out.push(ValidationError::UnsortedLabels { previous: prev.to_string(), name: name.to_string() });
+            match order(prev, name) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => out.push(ValidationError::DuplicateLabel { name: name.to_string() }),
+                std::cmp::Ordering::Greater => {
+                    out.push(ValidationError::UnsortedLabels { previous: prev.to_string(), name: name.to_string() })
+                }
             }
         }
         previous = Some(name);
@@ -70,6 +100,16 @@ pub(crate) fn check(labels: &[Label<'_>], legacy_names: bool, limits: &Limits, o
     }
     if !has_name {
         out.push(ValidationError::MissingMetricName);
+    }
+}
+
+/// `a.cmp(b)`, deciding by the first byte when it differs (as it does for most neighbouring
+/// label names) without a call to `memcmp`.
+#[inline]
+fn order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.as_bytes().first(), b.as_bytes().first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 
