@@ -7,11 +7,11 @@
 //! Figures and targets: BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use std::hint::black_box;
 use edgewrite::codec::{Decoder, Encoder};
 use edgewrite::proto::v1 as pb1;
 use edgewrite::{Limits, Version, convert, synth, validate};
 use prost::Message;
+use std::hint::black_box;
 
 fn payloads() -> (edgewrite::WriteRequest<'static>, Vec<u8>, Vec<u8>) {
     let req = synth::realistic_request(2000, 1_764_000_000_000);
