@@ -4,6 +4,7 @@
 //! - snappy alone (the floor of any decoder),
 //! - naive decode: snappy + prost into owned `String`s (the baseline the 3x target is set by),
 //! - prost encode from owned structs + snappy.
+//!
 //! Figures and targets: BENCHMARKS.md.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
