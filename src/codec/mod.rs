@@ -27,6 +27,7 @@ mod content_type;
 mod error;
 mod histogram;
 mod pool;
+mod sample;
 pub mod snappy;
 pub mod symbols;
 pub mod v1;

@@ -7,6 +7,7 @@
 use super::error::DecodeError;
 use super::histogram;
 use super::pool::Pool;
+use super::sample;
 use super::wire::*;
 use crate::model::*;
 use std::borrow::Cow;
@@ -68,7 +69,7 @@ fn series<'a>(mut r: Reader<'a>, pool: &mut Pool) -> Result<Series<'a>, DecodeEr
         let m = r.message()?;
         match field {
             1 => push_label(m, checked, &mut s.labels)?,
-            2 => s.samples.push(sample(m)?),
+            2 => s.samples.push(sample::decode(m, false)?),
             3 => s.exemplars.push(exemplar(m)?),
             4 => s.histograms.push(histogram::decode(m, false)?),
             _ => {}
@@ -123,21 +124,6 @@ fn push_label<'a>(
     }
     out.push(Label { name: Cow::Borrowed(name), value: Cow::Borrowed(value) });
     Ok(())
-}
-
-#[inline]
-fn sample(mut r: Reader<'_>) -> Result<Sample, DecodeError> {
-    let mut s = Sample::default();
-    while r.has_more() {
-        let at = r.offset();
-        let (field, wt) = r.key()?;
-        match field {
-            1 => s.value = r.double(wt, at)?,
-            2 => s.timestamp = r.varint_field(wt, at)? as i64,
-            _ => r.skip(wt)?,
-        }
-    }
-    Ok(s)
 }
 
 fn exemplar(mut r: Reader<'_>) -> Result<Exemplar<'_>, DecodeError> {
@@ -207,10 +193,7 @@ fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
         put_message(b, 1, |b| put_label(b, l));
     }
     for x in &s.samples {
-        put_message(b, 2, |b| {
-            put_double_field(b, 1, x.value);
-            put_varint_field(b, 2, x.timestamp as u64);
-        });
+        sample::encode(b, 2, x, false);
     }
     for e in &s.exemplars {
         put_message(b, 3, |b| {

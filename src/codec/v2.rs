@@ -7,6 +7,7 @@
 use super::error::DecodeError;
 use super::histogram;
 use super::pool::Pool;
+use super::sample;
 use super::symbols::{SymbolTable, resolve};
 use super::wire::*;
 use crate::model::*;
@@ -78,7 +79,7 @@ fn series<'a>(
             1 => r.repeated_varint(wt, at, refs, |v| v)?,
             2 => {
                 r.expect(wt, WireType::Len, at)?;
-                s.samples.push(sample(r.message()?)?);
+                s.samples.push(sample::decode(r.message()?, true)?);
             }
             3 => {
                 r.expect(wt, WireType::Len, at)?;
@@ -116,21 +117,6 @@ fn resolve_labels<'a>(
         });
     }
     Ok(())
-}
-
-fn sample(mut r: Reader<'_>) -> Result<Sample, DecodeError> {
-    let mut s = Sample::default();
-    while r.has_more() {
-        let at = r.offset();
-        let (field, wt) = r.key()?;
-        match field {
-            1 => s.value = r.double(wt, at)?,
-            2 => s.timestamp = r.varint_field(wt, at)? as i64,
-            3 => s.start_timestamp = r.varint_field(wt, at)? as i64,
-            _ => r.skip(wt)?,
-        }
-    }
-    Ok(s)
 }
 
 fn exemplar<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result<Exemplar<'a>, DecodeError> {
@@ -188,11 +174,7 @@ pub fn encode(req: &WriteRequest<'_>, buf: &mut Vec<u8>, scratch: &mut Vec<u8>) 
 fn encode_series<'a>(b: &mut Vec<u8>, s: &'a Series<'_>, table: &mut SymbolTable<'a>) {
     put_label_refs(b, 1, &s.labels, table);
     for x in &s.samples {
-        put_message(b, 2, |b| {
-            put_double_field(b, 1, x.value);
-            put_varint_field(b, 2, x.timestamp as u64);
-            put_varint_field(b, 3, x.start_timestamp as u64);
-        });
+        sample::encode(b, 2, x, true);
     }
     for h in &s.histograms {
         put_message(b, 3, |b| histogram::encode(b, h, true));
