@@ -21,21 +21,20 @@ use crate::model::{MetricMetadata, MetricType, WriteRequest};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
-/// Suffixes that series of one family add to the family name (`foo_bucket` of histogram `foo`).
-const FAMILY_SUFFIXES: &[&str] = &["_bucket", "_count", "_sum", "_gcount", "_gsum", "_created", "_total", "_info"];
-
 /// Attaches `req.metadata` (1.0 family metadata) to every series of that family that has no
 /// metadata yet, then empties `req.metadata`. A series belongs to a family if its metric name is
-/// the family name, or the family name plus one of the suffixes its type adds (`_bucket`,
-/// `_count`, `_sum`, `_total`, ...).
+/// the family name, or the family name plus a suffix the family's type adds (`_bucket`,
+/// `_count` and `_sum` for histograms and summaries, `_total` and `_created` for counters,
+/// `_info` for info metrics, ...).
 ///
-/// Returns how many metadata entries matched no series: 2.0 has no place for them, so they are
-/// gone from the request (1.0 senders such as Prometheus send metadata in requests of their own,
+/// Returns how many families matched no series: 2.0 has no place for them, so they are gone
+/// from the request (1.0 senders such as Prometheus send metadata in requests of their own,
 /// which convert to empty 2.0 requests).
 pub fn to_v2(req: &mut WriteRequest<'_>) -> usize {
     if req.metadata.is_empty() {
         return 0;
     }
+    // By family name; a family named twice keeps its last entry (the newest).
     let families: FxHashMap<&str, usize> =
         req.metadata.iter().enumerate().map(|(i, m)| (&*m.metric_family_name, i)).collect();
     let mut used = vec![false; req.metadata.len()];
@@ -45,10 +44,13 @@ pub fn to_v2(req: &mut WriteRequest<'_>) -> usize {
             continue;
         }
         let Some(name) = s.metric_name() else { continue };
-        let family = families.get(name).or_else(|| {
-            FAMILY_SUFFIXES.iter().find_map(|suffix| name.strip_suffix(suffix).and_then(|f| families.get(f)))
+        let family = families.get(name).copied().or_else(|| {
+            series_suffixes().iter().find_map(|suffix| {
+                let &mi = families.get(name.strip_suffix(suffix)?)?;
+                suffixes_of(req.metadata[mi].metadata.metric_type).contains(suffix).then_some(mi)
+            })
         });
-        if let Some(&mi) = family {
+        if let Some(mi) = family {
             used[mi] = true;
             attach.push((si, mi));
         }
@@ -56,8 +58,26 @@ pub fn to_v2(req: &mut WriteRequest<'_>) -> usize {
     for (si, mi) in attach {
         req.series[si].metadata = req.metadata[mi].metadata.clone();
     }
+    let unused = families.values().filter(|&&i| !used[i]).count();
     req.metadata.clear();
-    used.iter().filter(|u| !**u).count()
+    unused
+}
+
+/// Every suffix a series name may add to its family's name.
+fn series_suffixes() -> &'static [&'static str] {
+    &["_bucket", "_count", "_sum", "_gcount", "_gsum", "_total", "_created", "_info"]
+}
+
+/// The suffixes the series of a family of type `t` add to the family name.
+fn suffixes_of(t: MetricType) -> &'static [&'static str] {
+    match t {
+        MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
+        MetricType::Summary => &["_count", "_sum", "_created"],
+        MetricType::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
+        MetricType::Counter => &["_total", "_created"],
+        MetricType::Info => &["_info"],
+        _ => &[],
+    }
 }
 
 /// Moves per-series metadata (2.0) into `req.metadata` (1.0), one entry per metric family,
@@ -79,22 +99,22 @@ pub fn to_v1(req: &mut WriteRequest<'_>) {
     }
 }
 
-/// The family a series named `name` of type `t` belongs to.
-fn family_name<'a>(name: &Cow<'a, str>, t: MetricType) -> Cow<'a, str> {
+/// The family a series named `name` of type `t` belongs to, when going from 2.0 to 1.0: the name
+/// less the suffix its type adds, for histograms and summaries (`_bucket`, `_count`, `_sum`).
+/// Counters keep their name (`_total` included), as Prometheus's text format names them.
+pub(crate) fn family_of(name: &str, t: MetricType) -> &str {
     let suffixes: &[&str] = match t {
-        MetricType::Histogram | MetricType::Summary => &["_bucket", "_count", "_sum"],
-        MetricType::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
+        MetricType::Histogram | MetricType::Summary | MetricType::GaugeHistogram => suffixes_of(t),
         _ => &[],
     };
-    for suffix in suffixes {
-        if let Some(family) = name.strip_suffix(suffix) {
-            return match name {
-                Cow::Borrowed(b) => Cow::Borrowed(&b[..family.len()]),
-                Cow::Owned(_) => Cow::Owned(family.to_string()),
-            };
-        }
+    suffixes.iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name)
+}
+
+fn family_name<'a>(name: &Cow<'a, str>, t: MetricType) -> Cow<'a, str> {
+    match name {
+        Cow::Borrowed(b) => Cow::Borrowed(family_of(b, t)),
+        Cow::Owned(o) => Cow::Owned(family_of(o, t).to_string()),
     }
-    name.clone()
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! What every error in edgewrite shares: an HTTP status that a receiver returns for it.
 //!
 //! Each layer has its own error enum ([`crate::codec::DecodeError`],
-//! [`crate::codec::ContentTypeError`], [`crate::validate::ValidationError`],
-//! [`crate::validate::RequestLimitError`]) whose variants say what went wrong in words a person
+//! [`crate::codec::ContentTypeError`], [`crate::validate::ValidationError`]) whose variants say what went wrong in words a person
 //! can act on. All of them map to a 4xx here: bad input must never produce a 5xx, because a 5xx
 //! makes senders retry the same bad request forever.
 

@@ -34,10 +34,7 @@
 //!         Ok(r) => r,
 //!         Err(e) => return (e.status(), e.to_string()),
 //!     };
-//!     let report = match validate::validate(&req, version, &limits) {
-//!         Ok(r) => r,
-//!         Err(e) => return (e.status(), e.to_string()),
-//!     };
+//!     let report = validate::validate(&req, version, &limits);
 //!     let message = report.message(&req, 10);
 //!     report.retain_valid(&mut req);
 //!     // ... write req (the valid series) to storage ...

@@ -1,6 +1,8 @@
-//! Limits on what a request may hold, checked by the codec (sizes, before allocating) and by
-//! [`crate::validate`] (everything else). Defaults follow Prometheus (32 MiB) and Mimir (label
-//! counts and lengths).
+//! Limits on what a request may hold. The decoder checks sizes and counts before or while it
+//! allocates (so a small, malicious body cannot make it use unbounded memory: with the defaults a
+//! decoded request stays under about 40 MB besides its decompressed bytes), and refuses the whole
+//! request with 413; [`crate::validate`] checks the per-series limits and reports each series.
+//! Defaults follow Prometheus (32 MiB) and Mimir (label counts and lengths).
 
 /// Configurable limits. `Limits::default()` gives the documented defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,11 +12,16 @@ pub struct Limits {
     /// Largest decompressed body, as declared by the snappy header, in bytes (413 above).
     /// Checked before anything is allocated. Default 32 MiB, as in Prometheus.
     pub max_decoded_bytes: usize,
-    /// Most series in one request (413 above). Default 100,000.
+    /// Most series in one request (413 above). Default 20,000 (Prometheus sends at most
+    /// `max_samples_per_send`, 2,000 by default). Checked by the decoder before it allocates.
     pub max_series_per_request: usize,
-    /// Most samples, histograms and exemplars together in one request (413 above).
-    /// Default 1,000,000 (Prometheus sends 2,000 by default).
+    /// Most data points in one request (413 above): samples, exemplars and 1.0 metadata entries
+    /// count one each, a native histogram 8 plus one per bucket span and bucket count.
+    /// Default 200,000. Checked by the decoder as it goes, so no body can make it allocate more.
     pub max_samples_per_request: usize,
+    /// Most label strings in one request (413 above): labels of series and exemplars, and 2.0
+    /// symbols and symbol references. Default 400,000. Checked by the decoder as it goes.
+    pub max_labels_per_request: usize,
     /// Most labels on one series, `__name__` included. Default 30 (Mimir).
     pub max_labels_per_series: usize,
     /// Longest label name in bytes. Default 1024 (Mimir).
@@ -36,8 +43,9 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 32 << 20,
             max_decoded_bytes: 32 << 20,
-            max_series_per_request: 100_000,
-            max_samples_per_request: 1_000_000,
+            max_series_per_request: 20_000,
+            max_samples_per_request: 200_000,
+            max_labels_per_request: 400_000,
             max_labels_per_series: 30,
             max_label_name_length: 1024,
             max_label_value_length: 2048,

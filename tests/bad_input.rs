@@ -27,7 +27,7 @@ fn series(pairs: &[(&'static str, &'static str)]) -> Series<'static> {
 /// Validates a one-series request as `version` and returns that series' problems.
 fn problems(s: Series<'static>, version: Version) -> Vec<ValidationError> {
     let req = WriteRequest { series: vec![s], metadata: vec![] };
-    let report = validate::validate(&req, version, &Limits::default()).unwrap();
+    let report = validate::validate(&req, version, &Limits::default());
     report.problems().iter().map(|p| p.error.clone()).collect()
 }
 
@@ -107,6 +107,7 @@ fn a_known_field_with_the_wrong_wire_type_is_400() {
     // TimeSeries (field 1) sent as a varint.
     let err = decode_err(&snappy(b"\x08\x01"), Version::V1);
     assert!(err.to_string().contains("wrong wire type"), "{err}");
+    assert_eq!(err.status(), 400);
 }
 
 #[test]
@@ -155,7 +156,7 @@ fn limits_on_labels_are_enforced() {
     let limits = Limits { max_labels_per_series: 2, max_label_value_length: 4, ..Limits::default() };
     let req =
         WriteRequest { series: vec![series(&[("__name__", "up"), ("a", "12345"), ("b", "x")])], metadata: vec![] };
-    let report = validate::validate(&req, Version::V1, &limits).unwrap();
+    let report = validate::validate(&req, Version::V1, &limits);
     let errors: Vec<String> = report.problems().iter().map(|p| p.error.to_string()).collect();
     assert_eq!(
         errors,
@@ -236,7 +237,7 @@ fn partial_write_keeps_the_valid_series_and_counts_the_rest() {
         ],
         metadata: vec![],
     };
-    let report = validate::validate(&req, Version::V2, &Limits::default()).unwrap();
+    let report = validate::validate(&req, Version::V2, &Limits::default());
     let locations: Vec<Location> = report.problems().iter().map(|p| p.location).collect();
     assert_eq!(locations, [Location::Series(1), Location::Series(3)]);
     let message = report.message(&req, 10);
@@ -248,13 +249,66 @@ fn partial_write_keeps_the_valid_series_and_counts_the_rest() {
     assert_eq!(names, ["a", "c"]);
 }
 
+/// Decodes `raw` (uncompressed) with `limits`, as both versions.
+fn decode_raw_err(raw: &[u8], version: Version, limits: Limits) -> DecodeError {
+    Decoder::new(limits).decode(&snappy(raw), version).map(|_| ()).unwrap_err()
+}
+
 #[test]
 fn too_many_samples_refuses_the_whole_request_with_413() {
     let req = edgewrite::synth::realistic_request(20, 1);
     let limits = Limits { max_samples_per_request: 10, ..Limits::default() };
-    let err = validate::validate(&req, Version::V1, &limits).unwrap_err();
+    for version in [Version::V1, Version::V2] {
+        let body = Encoder::new().encode(&req, version).to_vec();
+        let err = Decoder::new(limits.clone()).decode(&body, version).map(|_| ()).unwrap_err();
+        assert_eq!(err, DecodeError::TooManySamples { limit: 10 });
+        assert_eq!(err.status(), 413);
+        assert!(err.to_string().contains("lower max_samples_per_send"), "{err}");
+    }
+}
+
+#[test]
+fn a_flood_of_empty_series_is_413_before_anything_is_allocated_for_it() {
+    // 2 bytes per empty TimeSeries: a 1 MiB body would otherwise cost ~80 MB of Series.
+    let raw: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 500_000).flatten().collect();
+    let err = decode_raw_err(&raw, Version::V1, Limits::default());
+    assert_eq!(err, DecodeError::TooManySeries { limit: 20_000 });
     assert_eq!(err.status(), 413);
-    assert!(err.to_string().contains("lower max_samples_per_send"), "{err}");
+    let raw: Vec<u8> = [0x22, 0x00].into_iter().chain(std::iter::repeat_n([0x2a, 0x00], 500_000).flatten()).collect();
+    assert_eq!(decode_raw_err(&raw, Version::V2, Limits::default()), DecodeError::TooManySeries { limit: 20_000 });
+}
+
+#[test]
+fn a_flood_of_labels_histograms_or_buckets_is_413() {
+    let limits = Limits { max_samples_per_request: 1000, max_labels_per_request: 1000, ..Limits::default() };
+    // One series with 2000 empty labels.
+    let labels: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 2000).flatten().collect();
+    let mut raw = vec![0x0a, 0xa0, 0x1f];
+    raw.extend(&labels);
+    assert_eq!(decode_raw_err(&raw, Version::V1, limits.clone()), DecodeError::TooManyLabels { limit: 1000 });
+    // One series with 200 empty histograms (8 each).
+    let mut raw = vec![0x0a, 0x90, 0x03];
+    raw.extend(std::iter::repeat_n([0x22, 0x00], 200).flatten());
+    assert_eq!(decode_raw_err(&raw, Version::V1, limits.clone()), DecodeError::TooManySamples { limit: 1000 });
+    // One histogram with 5000 packed deltas.
+    let deltas = vec![0x02u8; 5000];
+    let mut histogram = vec![0x62, 0x88, 0x27];
+    histogram.extend(&deltas);
+    let mut series = vec![0x22];
+    prost::encoding::encode_varint(histogram.len() as u64, &mut series);
+    series.extend(&histogram);
+    let mut raw = vec![0x0a];
+    prost::encoding::encode_varint(series.len() as u64, &mut raw);
+    raw.extend(&series);
+    assert_eq!(decode_raw_err(&raw, Version::V1, limits), DecodeError::TooManySamples { limit: 1000 });
+}
+
+#[test]
+fn a_snappy_header_larger_than_the_body_can_hold_is_400() {
+    // Declares 1 MiB (under the limit) from 4 bytes of input.
+    let err = decode_err(&[0x80, 0x80, 0x40, 0x00], Version::V1);
+    assert!(matches!(err, DecodeError::CorruptSnappy { .. }), "{err:?}");
+    assert!(err.to_string().contains("more than 4 bytes of input can hold"), "{err}");
 }
 
 #[test]
@@ -265,9 +319,39 @@ fn decoding_every_prefix_of_a_real_request_never_panics() {
         let raw = enc.encode_uncompressed(&req, version).to_vec();
         for end in 0..raw.len() {
             let _ = match version {
-                Version::V1 => edgewrite::codec::v1::decode(&raw[..end]).map(|_| ()),
-                Version::V2 => v2::decode(&raw[..end]).map(|_| ()),
+                Version::V1 => edgewrite::codec::v1::decode(&raw[..end], &Limits::default()).map(|_| ()),
+                Version::V2 => v2::decode(&raw[..end], &Limits::default()).map(|_| ()),
             };
         }
     }
+}
+
+#[test]
+fn unknown_fields_of_every_wire_type_are_skipped() {
+    // WriteRequest{ 9: varint, timeseries: [{ 7: fixed64, labels: [{__name__: up, 5: varint}],
+    // 6: fixed32, samples: [{value: 1.0, 9: len}] }], 15: fixed32 }
+    let raw = b"\x48\x01\x0a\x2e\x39\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x10\x0a\x08__name__\x12\x02up\x28\x07\x35\x01\x02\x03\x04\x12\x0c\x09\x00\x00\x00\x00\x00\x00\xf0\x3f\x4a\x01\x00\x7d\x00\x00\x00\x00";
+    let req = Decoder::new(Limits::default()).decode(&snappy(raw), Version::V1).unwrap().into_owned();
+    assert_eq!(req.series.len(), 1);
+    assert_eq!(req.series[0].metric_name(), Some("up"));
+    assert_eq!(req.series[0].samples, [Sample::new(1.0, 0)]);
+}
+
+#[test]
+fn unpacked_repeated_fields_are_accepted() {
+    // v2: symbols ["", "__name__", "up"]; series with labels_refs sent unpacked (1, 2 as two
+    // varint fields) and a histogram with unpacked positive_deltas (2, then -1) and spans.
+    let histogram = b"\x08\x03\x5a\x04\x08\x00\x10\x02\x60\x04\x60\x01";
+    let mut series = b"\x08\x01\x08\x02\x1a".to_vec();
+    series.push(histogram.len() as u8);
+    series.extend(histogram);
+    let mut raw = b"\x22\x00\x22\x08__name__\x22\x02up\x2a".to_vec();
+    raw.push(series.len() as u8);
+    raw.extend(&series);
+    let req = Decoder::new(Limits::default()).decode(&snappy(&raw), Version::V2).unwrap().into_owned();
+    assert_eq!(req.series[0].metric_name(), Some("up"));
+    let h = &req.series[0].histograms[0];
+    assert_eq!(h.positive_deltas, [2, -1]);
+    assert_eq!(h.count, Count::Int(3));
+    assert!(validate::validate(&req, Version::V2, &Limits::default()).is_valid());
 }

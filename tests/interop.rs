@@ -181,7 +181,6 @@ fn edgewrite_reads_what_the_peer_writes() {
     let dir = temp_dir("generate");
     peer(&["generate", dir.to_str().unwrap()]);
     let mut dec = Decoder::new(Limits::default());
-    let mut checked = 0;
     for (file, version) in [("mixed.v1", Version::V1), ("mixed.v2", Version::V2)] {
         let body = std::fs::read(dir.join(format!("{file}.bin"))).unwrap();
         let expected: Value =
@@ -191,10 +190,8 @@ fn edgewrite_reads_what_the_peer_writes() {
         assert!(req.series[0].samples[1].is_stale(), "{file}: the stale marker arrived bit-exact");
         assert!(req.series[1].histograms[1].is_stale(), "{file}: the histogram stale marker arrived bit-exact");
         assert_eq!(req.series[0].label("route"), Some("/api/ünï"));
-        let report = validate::validate(&req, version, &Limits::default()).unwrap();
+        let report = validate::validate(&req, version, &Limits::default());
         assert!(report.is_valid(), "{file}: {}", report.message(&req, 10));
-        checked += 1;
     }
-    assert_eq!(checked, 2);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -24,6 +24,21 @@ pub enum DecodeError {
     },
     /// The body is in snappy's framed (stream) format; remote write requires the block format.
     FramedSnappy,
+    /// More series than `Limits::max_series_per_request` (413).
+    TooManySeries {
+        /// The limit.
+        limit: usize,
+    },
+    /// More data points than `Limits::max_samples_per_request` (413).
+    TooManySamples {
+        /// The limit.
+        limit: usize,
+    },
+    /// More label strings than `Limits::max_labels_per_request` (413).
+    TooManyLabels {
+        /// The limit.
+        limit: usize,
+    },
     /// The snappy block is corrupt or truncated.
     CorruptSnappy {
         /// What the snappy decoder said.
@@ -40,7 +55,7 @@ pub enum DecodeError {
     InvalidUtf8 {
         /// Which field (e.g. "label value").
         what: &'static str,
-        /// Byte offset of the field in the decompressed message.
+        /// Byte offset of the string's length prefix in the decompressed message.
         offset: usize,
     },
     /// A 2.0 request whose symbol table does not start with the empty string.
@@ -75,6 +90,19 @@ impl fmt::Display for DecodeError {
                 "snappy header declares {declared} bytes decompressed, over the limit of {limit} \
                  bytes; send smaller batches"
             ),
+            TooManySeries { limit } => {
+                write!(f, "request has more than {limit} series; send smaller batches (lower max_samples_per_send)")
+            }
+            TooManySamples { limit } => write!(
+                f,
+                "request has more than {limit} samples, histogram buckets, exemplars and metadata \
+                 entries; send smaller batches (lower max_samples_per_send)"
+            ),
+            TooManyLabels { limit } => write!(
+                f,
+                "request has more than {limit} label strings; send smaller batches (lower \
+                 max_samples_per_send)"
+            ),
             FramedSnappy => f.write_str(
                 "body is snappy framed (stream) format; remote write requires snappy block format \
                  (e.g. Go snappy.Encode, not snappy.NewWriter)",
@@ -106,7 +134,11 @@ impl std::error::Error for DecodeError {}
 impl HttpStatus for DecodeError {
     fn status(&self) -> u16 {
         match self {
-            DecodeError::BodyTooLarge { .. } | DecodeError::DecodedTooLarge { .. } => 413,
+            DecodeError::BodyTooLarge { .. }
+            | DecodeError::DecodedTooLarge { .. }
+            | DecodeError::TooManySeries { .. }
+            | DecodeError::TooManySamples { .. }
+            | DecodeError::TooManyLabels { .. } => 413,
             _ => 400,
         }
     }

@@ -1,11 +1,17 @@
 //! The native histogram message, the same in 1.0 and 2.0 (2.0 adds `start_timestamp`, field 17).
 
 use super::error::DecodeError;
+use super::pool::{Budget, Charge};
 use super::wire::*;
 use crate::model::{BucketSpan, Count, Histogram, ResetHint};
 
+/// What a histogram itself costs in the decode budget, besides one per bucket entry and span
+/// (it is ten times the size of a sample).
+const HISTOGRAM_CHARGE: usize = 8;
+
 /// Decodes one `Histogram` message. `v2` enables field 17 (`start_timestamp`).
-pub(crate) fn decode(mut r: Reader<'_>, v2: bool) -> Result<Histogram, DecodeError> {
+pub(crate) fn decode(mut r: Reader<'_>, v2: bool, budget: &mut Budget) -> Result<Histogram, DecodeError> {
+    budget.charge(Charge::Samples, HISTOGRAM_CHARGE)?;
     let mut h = Histogram::default();
     while r.has_more() {
         let at = r.offset();
@@ -18,15 +24,15 @@ pub(crate) fn decode(mut r: Reader<'_>, v2: bool) -> Result<Histogram, DecodeErr
             5 => h.zero_threshold = r.double(wt, at)?,
             6 => h.zero_count = Count::Int(r.varint_field(wt, at)?),
             7 => h.zero_count = Count::Float(r.double(wt, at)?),
-            8 => h.negative_spans.push(span(&mut r, wt, at)?),
-            9 => r.repeated_varint(wt, at, &mut h.negative_deltas, unzigzag64)?,
-            10 => r.repeated_double(wt, at, &mut h.negative_counts)?,
-            11 => h.positive_spans.push(span(&mut r, wt, at)?),
-            12 => r.repeated_varint(wt, at, &mut h.positive_deltas, unzigzag64)?,
-            13 => r.repeated_double(wt, at, &mut h.positive_counts)?,
+            8 => h.negative_spans.push(span(&mut r, wt, at, budget)?),
+            9 => r.repeated_varint(wt, at, &mut h.negative_deltas, unzigzag64, (budget, Charge::Samples))?,
+            10 => r.repeated_double(wt, at, &mut h.negative_counts, budget)?,
+            11 => h.positive_spans.push(span(&mut r, wt, at, budget)?),
+            12 => r.repeated_varint(wt, at, &mut h.positive_deltas, unzigzag64, (budget, Charge::Samples))?,
+            13 => r.repeated_double(wt, at, &mut h.positive_counts, budget)?,
             14 => h.reset_hint = reset_hint(r.varint_field(wt, at)?),
             15 => h.timestamp = r.varint_field(wt, at)? as i64,
-            16 => r.repeated_double(wt, at, &mut h.custom_values)?,
+            16 => r.repeated_double(wt, at, &mut h.custom_values, budget)?,
             17 if v2 => h.start_timestamp = r.varint_field(wt, at)? as i64,
             _ => r.skip(wt)?,
         }
@@ -34,8 +40,9 @@ pub(crate) fn decode(mut r: Reader<'_>, v2: bool) -> Result<Histogram, DecodeErr
     Ok(h)
 }
 
-fn span(r: &mut Reader<'_>, wt: WireType, at: usize) -> Result<BucketSpan, DecodeError> {
+fn span(r: &mut Reader<'_>, wt: WireType, at: usize, budget: &mut Budget) -> Result<BucketSpan, DecodeError> {
     r.expect(wt, WireType::Len, at)?;
+    budget.charge(Charge::Samples, 1)?;
     let mut m = r.message()?;
     let mut s = BucketSpan::default();
     while m.has_more() {

@@ -25,14 +25,14 @@
 
 mod content_type;
 mod error;
-mod histogram;
+pub(crate) mod histogram;
 mod pool;
-mod sample;
+pub(crate) mod sample;
 pub mod snappy;
 pub mod symbols;
 pub mod v1;
 pub mod v2;
-mod wire;
+pub(crate) mod wire;
 
 pub use content_type::{
     CONTENT_ENCODING, ContentTypeError, EXEMPLARS_WRITTEN_HEADER, HISTOGRAMS_WRITTEN_HEADER, MEDIA_TYPE,
@@ -66,12 +66,14 @@ impl Decoder {
     ///
     /// # Errors
     /// Size limits first ([`DecodeError::BodyTooLarge`], [`DecodeError::DecodedTooLarge`],
-    /// checked before allocating), then snappy and protobuf errors.
+    /// checked before allocating), then snappy and protobuf errors, and the request-wide
+    /// counts ([`DecodeError::TooManySeries`], [`DecodeError::TooManySamples`],
+    /// [`DecodeError::TooManyLabels`]), checked as the request is decoded.
     pub fn decode(&mut self, body: &[u8], version: Version) -> Result<WriteRequest<'_>, DecodeError> {
         self.decompress(body)?;
         match version {
-            Version::V1 => v1::decode_pooled(&self.buf, &mut self.pool),
-            Version::V2 => v2::decode_pooled(&self.buf, &mut self.pool),
+            Version::V1 => v1::decode_pooled(&self.buf, &self.limits, &mut self.pool),
+            Version::V2 => v2::decode_pooled(&self.buf, &self.limits, &mut self.pool),
         }
     }
 
@@ -97,8 +99,8 @@ impl Decoder {
     ) -> Result<R, DecodeError> {
         self.decompress(body)?;
         let mut req = match version {
-            Version::V1 => v1::decode_pooled(&self.buf, &mut self.pool)?,
-            Version::V2 => v2::decode_pooled(&self.buf, &mut self.pool)?,
+            Version::V1 => v1::decode_pooled(&self.buf, &self.limits, &mut self.pool)?,
+            Version::V2 => v2::decode_pooled(&self.buf, &self.limits, &mut self.pool)?,
         };
         let out = f(&mut req);
         self.pool.recycle(req);

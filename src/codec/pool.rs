@@ -6,7 +6,52 @@
 //! and re-typed to `'static` on the way back into the pool by collecting an empty iterator in
 //! place, which keeps the allocation (no `unsafe`).
 
+use super::error::DecodeError;
+use crate::limits::Limits;
 use crate::model::{Label, Sample, Series, WriteRequest};
+
+/// What decoding one request may still add, from the request limits. Charged as elements are
+/// decoded, so that no body, however it is crafted, makes the decoder allocate more than the
+/// limits allow (an empty protobuf message of 2 bytes becomes a model element of up to 240).
+#[derive(Debug)]
+pub(crate) struct Budget {
+    samples: usize,
+    labels: usize,
+    limits: (usize, usize),
+}
+
+/// Which budget an element is charged to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Charge {
+    Samples,
+    Labels,
+}
+
+impl Budget {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Budget {
+            samples: limits.max_samples_per_request,
+            labels: limits.max_labels_per_request,
+            limits: (limits.max_samples_per_request, limits.max_labels_per_request),
+        }
+    }
+
+    /// Takes `n` units from one budget.
+    #[inline]
+    pub(crate) fn charge(&mut self, what: Charge, n: usize) -> Result<(), DecodeError> {
+        let (left, error) = match what {
+            Charge::Samples => (&mut self.samples, DecodeError::TooManySamples { limit: self.limits.0 }),
+            Charge::Labels => (&mut self.labels, DecodeError::TooManyLabels { limit: self.limits.1 }),
+        };
+        match left.checked_sub(n) {
+            Some(rest) => {
+                *left = rest;
+                Ok(())
+            }
+            None => Err(error),
+        }
+    }
+}
 
 /// Most vectors of each kind kept; beyond this they are freed.
 const MAX_POOLED: usize = 1 << 17;
@@ -29,7 +74,7 @@ impl Pool {
     /// An empty label vector.
     #[inline]
     pub(crate) fn labels<'a>(&mut self) -> Vec<Label<'a>> {
-        self.labels.pop().unwrap_or_else(|| Vec::with_capacity(12))
+        self.labels.pop().unwrap_or_default()
     }
 
     /// An empty sample vector.

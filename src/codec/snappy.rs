@@ -22,6 +22,16 @@ pub fn decompress_into(body: &[u8], max_decoded: usize, out: &mut Vec<u8>) -> Re
     if declared > max_decoded as u64 {
         return Err(DecodeError::DecodedTooLarge { declared, limit: max_decoded });
     }
+    // Snappy expands at most 64 bytes per 3-byte copy element; a header claiming more than that
+    // of this body is corrupt, and must not make us zero-fill memory for it.
+    if declared > body.len() as u64 * 22 + 64 {
+        return Err(DecodeError::CorruptSnappy {
+            reason: format!(
+                "length header declares {declared} bytes, more than {} bytes of input can hold",
+                body.len()
+            ),
+        });
+    }
     out.resize(declared as usize, 0);
     let written = snap::raw::Decoder::new()
         .decompress(body, out)

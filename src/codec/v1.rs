@@ -6,7 +6,7 @@
 
 use super::error::DecodeError;
 use super::histogram;
-use super::pool::Pool;
+use super::pool::{Budget, Charge, Pool};
 use super::sample;
 use super::wire::*;
 use crate::model::*;
@@ -17,16 +17,28 @@ use std::borrow::Cow;
 /// Only the wire format is checked here (structure, UTF-8); the spec's rules are
 /// [`crate::validate`]'s job.
 ///
+/// The request-wide counts of `limits` are enforced as it goes (see [`crate::Limits`]).
+///
 /// # Errors
 /// [`DecodeError::Protobuf`] for malformed protobuf, [`DecodeError::InvalidUtf8`] for a string
-/// that is not UTF-8.
-pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
-    decode_pooled(buf, &mut Pool::default())
+/// that is not UTF-8, [`DecodeError::TooManySeries`], [`DecodeError::TooManySamples`] and
+/// [`DecodeError::TooManyLabels`] for a request over the limits.
+pub fn decode<'a>(buf: &'a [u8], limits: &crate::Limits) -> Result<WriteRequest<'a>, DecodeError> {
+    decode_pooled(buf, limits, &mut Pool::default())
 }
 
 /// [`decode`], drawing vectors from `pool`.
-pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteRequest<'a>, DecodeError> {
-    let mut req = WriteRequest { series: pool.series(count_series(buf)?), metadata: Vec::new() };
+pub(crate) fn decode_pooled<'a>(
+    buf: &'a [u8],
+    limits: &crate::Limits,
+    pool: &mut Pool,
+) -> Result<WriteRequest<'a>, DecodeError> {
+    let count = count_series(buf)?;
+    if count > limits.max_series_per_request {
+        return Err(DecodeError::TooManySeries { limit: limits.max_series_per_request });
+    }
+    let mut budget = Budget::new(limits);
+    let mut req = WriteRequest { series: pool.series(count), metadata: Vec::new() };
     let mut r = Reader::new(buf);
     while r.has_more() {
         let at = r.offset();
@@ -34,10 +46,11 @@ pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteR
         match field {
             1 => {
                 r.expect(wt, WireType::Len, at)?;
-                req.series.push(series(r.message()?, pool)?);
+                req.series.push(series(r.message()?, pool, &mut budget)?);
             }
             3 => {
                 r.expect(wt, WireType::Len, at)?;
+                budget.charge(Charge::Samples, 1)?;
                 req.metadata.push(metric_metadata(r.message()?)?);
             }
             _ => r.skip(wt)?,
@@ -59,20 +72,32 @@ fn count_series(buf: &[u8]) -> Result<usize, DecodeError> {
     Ok(n)
 }
 
-fn series<'a>(mut r: Reader<'a>, pool: &mut Pool) -> Result<Series<'a>, DecodeError> {
+fn series<'a>(mut r: Reader<'a>, pool: &mut Pool, budget: &mut Budget) -> Result<Series<'a>, DecodeError> {
     let mut s = Series { labels: pool.labels(), samples: pool.samples(), ..Series::default() };
     let checked = label_run(r);
     while r.has_more() {
         let at = r.offset();
         let (field, wt) = r.key()?;
+        if !(1..=4).contains(&field) {
+            r.skip(wt)?;
+            continue;
+        }
         r.expect(wt, WireType::Len, at)?;
         let m = r.message()?;
         match field {
-            1 => push_label(m, checked, &mut s.labels)?,
-            2 => s.samples.push(sample::decode(m, false)?),
-            3 => s.exemplars.push(exemplar(m)?),
-            4 => s.histograms.push(histogram::decode(m, false)?),
-            _ => {}
+            1 => {
+                budget.charge(Charge::Labels, 1)?;
+                push_label(m, checked, &mut s.labels)?;
+            }
+            2 => {
+                budget.charge(Charge::Samples, 1)?;
+                s.samples.push(sample::decode(m, false)?);
+            }
+            3 => {
+                budget.charge(Charge::Samples, 1)?;
+                s.exemplars.push(exemplar(m, budget)?);
+            }
+            _ => s.histograms.push(histogram::decode(m, false, budget)?),
         }
     }
     Ok(s)
@@ -126,7 +151,7 @@ fn push_label<'a>(
     Ok(())
 }
 
-fn exemplar(mut r: Reader<'_>) -> Result<Exemplar<'_>, DecodeError> {
+fn exemplar<'a>(mut r: Reader<'a>, budget: &mut Budget) -> Result<Exemplar<'a>, DecodeError> {
     let mut e = Exemplar::default();
     while r.has_more() {
         let at = r.offset();
@@ -134,6 +159,7 @@ fn exemplar(mut r: Reader<'_>) -> Result<Exemplar<'_>, DecodeError> {
         match field {
             1 => {
                 r.expect(wt, WireType::Len, at)?;
+                budget.charge(Charge::Labels, 1)?;
                 push_label(r.message()?, None, &mut e.labels)?;
             }
             2 => e.value = r.double(wt, at)?,
@@ -190,7 +216,7 @@ pub fn encode(req: &WriteRequest<'_>, buf: &mut Vec<u8>) {
 
 fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
     for l in &s.labels {
-        put_message(b, 1, |b| put_label(b, l));
+        put_label_message(b, &l.name, &l.value);
     }
     for x in &s.samples {
         sample::encode(b, 2, x, false);
@@ -198,7 +224,7 @@ fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
     for e in &s.exemplars {
         put_message(b, 3, |b| {
             for l in &e.labels {
-                put_message(b, 1, |b| put_label(b, l));
+                put_label_message(b, &l.name, &l.value);
             }
             put_double_field(b, 2, e.value);
             put_varint_field(b, 3, e.timestamp as u64);
@@ -209,8 +235,12 @@ fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
     }
 }
 
+/// Appends one `TimeSeries.labels` entry (field 1, a `Label` message): how a sender encodes a
+/// series' labels once and reuses the bytes for every request.
 #[inline]
-fn put_label(b: &mut Vec<u8>, l: &Label<'_>) {
-    put_string_field(b, 1, &l.name);
-    put_string_field(b, 2, &l.value);
+pub(crate) fn put_label_message(b: &mut Vec<u8>, name: &str, value: &str) {
+    put_message(b, 1, |b| {
+        put_string_field(b, 1, name);
+        put_string_field(b, 2, value);
+    });
 }

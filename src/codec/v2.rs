@@ -6,7 +6,7 @@
 
 use super::error::DecodeError;
 use super::histogram;
-use super::pool::Pool;
+use super::pool::{Budget, Charge, Pool};
 use super::sample;
 use super::symbols::{SymbolTable, resolve};
 use super::wire::*;
@@ -18,13 +18,20 @@ use std::borrow::Cow;
 /// # Errors
 /// [`DecodeError::Protobuf`], [`DecodeError::InvalidUtf8`],
 /// [`DecodeError::FirstSymbolNotEmpty`], [`DecodeError::OddLabelsRefs`],
-/// [`DecodeError::SymbolRefOutOfRange`].
-pub fn decode(buf: &[u8]) -> Result<WriteRequest<'_>, DecodeError> {
-    decode_pooled(buf, &mut Pool::default())
+/// [`DecodeError::SymbolRefOutOfRange`], and [`DecodeError::TooManySeries`],
+/// [`DecodeError::TooManySamples`] and [`DecodeError::TooManyLabels`] for a request over the
+/// request-wide counts of `limits` (enforced as it goes, see [`crate::Limits`]).
+pub fn decode<'a>(buf: &'a [u8], limits: &crate::Limits) -> Result<WriteRequest<'a>, DecodeError> {
+    decode_pooled(buf, limits, &mut Pool::default())
 }
 
 /// [`decode`], drawing vectors from `pool`.
-pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteRequest<'a>, DecodeError> {
+pub(crate) fn decode_pooled<'a>(
+    buf: &'a [u8],
+    limits: &crate::Limits,
+    pool: &mut Pool,
+) -> Result<WriteRequest<'a>, DecodeError> {
+    let mut budget = Budget::new(limits);
     // Fields may come in any order, so collect the symbols first, then read the series.
     let mut symbols: Vec<&str> = Vec::new();
     let mut r = Reader::new(buf);
@@ -35,6 +42,7 @@ pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteR
         match field {
             4 => {
                 r.expect(wt, WireType::Len, at)?;
+                budget.charge(Charge::Labels, 1)?;
                 symbols.push(r.string("symbol")?);
             }
             5 => {
@@ -48,6 +56,9 @@ pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteR
     if symbols.first().is_some_and(|s| !s.is_empty()) {
         return Err(DecodeError::FirstSymbolNotEmpty);
     }
+    if series_count > limits.max_series_per_request {
+        return Err(DecodeError::TooManySeries { limit: limits.max_series_per_request });
+    }
     let mut req = WriteRequest { series: pool.series(series_count), metadata: Vec::new() };
     let mut r = Reader::new(buf);
     let mut refs = Vec::with_capacity(32);
@@ -55,7 +66,7 @@ pub(crate) fn decode_pooled<'a>(buf: &'a [u8], pool: &mut Pool) -> Result<WriteR
         let (field, wt) = r.key()?;
         if field == 5 {
             let index = req.series.len();
-            req.series.push(series(r.message()?, &symbols, index, &mut refs, pool)?);
+            req.series.push(series(r.message()?, &symbols, index, &mut refs, pool, &mut budget)?);
         } else {
             r.skip(wt)?;
         }
@@ -69,6 +80,7 @@ fn series<'a>(
     index: usize,
     refs: &mut Vec<u64>,
     pool: &mut Pool,
+    budget: &mut Budget,
 ) -> Result<Series<'a>, DecodeError> {
     let mut s = Series { samples: pool.samples(), ..Series::default() };
     refs.clear();
@@ -76,18 +88,20 @@ fn series<'a>(
         let at = r.offset();
         let (field, wt) = r.key()?;
         match field {
-            1 => r.repeated_varint(wt, at, refs, |v| v)?,
+            1 => r.repeated_varint(wt, at, refs, |v| v, (&mut *budget, Charge::Labels))?,
             2 => {
                 r.expect(wt, WireType::Len, at)?;
+                budget.charge(Charge::Samples, 1)?;
                 s.samples.push(sample::decode(r.message()?, true)?);
             }
             3 => {
                 r.expect(wt, WireType::Len, at)?;
-                s.histograms.push(histogram::decode(r.message()?, true)?);
+                s.histograms.push(histogram::decode(r.message()?, true, budget)?);
             }
             4 => {
                 r.expect(wt, WireType::Len, at)?;
-                s.exemplars.push(exemplar(r.message()?, symbols, index)?);
+                budget.charge(Charge::Samples, 1)?;
+                s.exemplars.push(exemplar(r.message()?, symbols, index, budget)?);
             }
             5 => {
                 r.expect(wt, WireType::Len, at)?;
@@ -119,14 +133,19 @@ fn resolve_labels<'a>(
     Ok(())
 }
 
-fn exemplar<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result<Exemplar<'a>, DecodeError> {
+fn exemplar<'a>(
+    mut r: Reader<'a>,
+    symbols: &[&'a str],
+    series: usize,
+    budget: &mut Budget,
+) -> Result<Exemplar<'a>, DecodeError> {
     let mut e = Exemplar::default();
     let mut refs = Vec::new();
     while r.has_more() {
         let at = r.offset();
         let (field, wt) = r.key()?;
         match field {
-            1 => r.repeated_varint(wt, at, &mut refs, |v| v)?,
+            1 => r.repeated_varint(wt, at, &mut refs, |v| v, (&mut *budget, Charge::Labels))?,
             2 => e.value = r.double(wt, at)?,
             3 => e.timestamp = r.varint_field(wt, at)? as i64,
             _ => r.skip(wt)?,

@@ -6,6 +6,7 @@
 //! borrowing (see BENCHMARKS.md). Varints go through `prost::encoding`.
 
 use super::error::DecodeError;
+use super::pool::{Budget, Charge};
 
 /// Protobuf wire types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,19 +187,26 @@ impl<'a> Reader<'a> {
         self.varint()
     }
 
-    /// Appends the values of a repeated varint field, packed or not, mapped through `f`.
+    /// Appends the values of a repeated varint field, packed or not, mapped through `f`, each
+    /// charged to `budget`.
     pub(crate) fn repeated_varint<T>(
         &mut self,
         wt: WireType,
         at: usize,
         out: &mut Vec<T>,
         f: impl Fn(u64) -> T,
+        budget: (&mut Budget, Charge),
     ) -> Result<(), DecodeError> {
+        let (budget, charge) = budget;
         match wt {
-            WireType::Varint => out.push(f(self.varint()?)),
+            WireType::Varint => {
+                budget.charge(charge, 1)?;
+                out.push(f(self.varint()?));
+            }
             WireType::Len => {
                 let mut packed = self.message()?;
                 while packed.has_more() {
+                    budget.charge(charge, 1)?;
                     out.push(f(packed.varint()?));
                 }
             }
@@ -207,15 +215,26 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Appends the values of a repeated double field, packed or not.
-    pub(crate) fn repeated_double(&mut self, wt: WireType, at: usize, out: &mut Vec<f64>) -> Result<(), DecodeError> {
+    /// Appends the values of a repeated double field, packed or not, each charged to
+    /// `budget` as a sample.
+    pub(crate) fn repeated_double(
+        &mut self,
+        wt: WireType,
+        at: usize,
+        out: &mut Vec<f64>,
+        budget: &mut Budget,
+    ) -> Result<(), DecodeError> {
         match wt {
-            WireType::Fixed64 => out.push(f64::from_bits(self.fixed64()?)),
+            WireType::Fixed64 => {
+                budget.charge(Charge::Samples, 1)?;
+                out.push(f64::from_bits(self.fixed64()?));
+            }
             WireType::Len => {
                 let mut packed = self.message()?;
                 if (packed.end - packed.pos) % 8 != 0 {
                     return Err(self.error(at, "packed doubles are not a multiple of 8 bytes"));
                 }
+                budget.charge(Charge::Samples, (packed.end - packed.pos) / 8)?;
                 while packed.has_more() {
                     out.push(f64::from_bits(packed.fixed64()?));
                 }

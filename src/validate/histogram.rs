@@ -1,6 +1,7 @@
-//! Native histogram consistency, the checks Prometheus's `Histogram.Validate` makes: schema,
-//! spans against bucket counts, non-negative bucket counts, count against buckets, and the
-//! custom-bucket (schema -53) rules.
+//! Native histogram consistency, the checks Prometheus's `Histogram.Validate` and
+//! `FloatHistogram.Validate` make: schema, spans against bucket counts, non-negative bucket
+//! counts, count against buckets (integer histograms only: float rounding makes it inexact),
+//! and the custom-bucket (schema -53) rules.
 
 use crate::model::{BucketSpan, Count, Histogram};
 
@@ -14,26 +15,15 @@ pub fn check(h: &Histogram) -> Result<(), String> {
         return Err(format!("schema {} is not supported (use -4 to 8, or -53 for custom buckets)", h.schema));
     }
     let float = h.is_float();
-    let (neg, pos) = if float {
+    let (neg_len, pos_len) = if float {
         if !h.negative_deltas.is_empty() || !h.positive_deltas.is_empty() {
             return Err("a float histogram (count_float) must carry *_counts, not *_deltas".into());
         }
-        if matches!(h.zero_count, Count::Int(n) if n != 0) {
-            return Err("a float histogram must use zero_count_float".into());
-        }
-        (bucket_counts_float(&h.negative_counts, "negative")?, bucket_counts_float(&h.positive_counts, "positive")?)
+        (h.negative_counts.len(), h.positive_counts.len())
     } else {
         if !h.negative_counts.is_empty() || !h.positive_counts.is_empty() {
             return Err("an integer histogram (count_int) must carry *_deltas, not *_counts".into());
         }
-        if matches!(h.zero_count, Count::Float(_)) {
-            return Err("an integer histogram must use zero_count_int".into());
-        }
-        (bucket_counts_int(&h.negative_deltas, "negative")?, bucket_counts_int(&h.positive_deltas, "positive")?)
-    };
-    let (neg_len, pos_len) = if float {
-        (h.negative_counts.len(), h.positive_counts.len())
-    } else {
         (h.negative_deltas.len(), h.positive_deltas.len())
     };
     spans(&h.positive_spans, pos_len, "positive")?;
@@ -45,30 +35,43 @@ pub fn check(h: &Histogram) -> Result<(), String> {
             return Err("custom_values are only allowed with schema -53".into());
         }
     }
-    let zero = match h.zero_count {
-        Count::Int(n) => n as f64,
-        Count::Float(n) => n,
-    };
-    if zero < 0.0 || zero.is_nan() {
-        return Err(format!("zero bucket count {zero} is negative"));
-    }
-    let count = match h.count {
-        Count::Int(n) => n as f64,
-        Count::Float(n) => n,
-    };
-    let buckets = neg + pos + zero;
-    if h.sum.is_nan() {
-        // A NaN observation lands in no bucket, so count may exceed the buckets (never the reverse).
-        if count < buckets {
-            return Err(format!("count {count} is less than the {buckets} observations in its buckets"));
+    match (h.count, h.zero_count) {
+        (Count::Int(count), Count::Int(zero)) => {
+            let buckets = bucket_counts_int(&h.negative_deltas, "negative")?
+                + bucket_counts_int(&h.positive_deltas, "positive")?
+                + u128::from(zero);
+            let count = u128::from(count);
+            if h.sum.is_nan() {
+                // A NaN observation lands in no bucket: count may exceed the buckets, never the reverse.
+                if count < buckets {
+                    return Err(format!("count {count} is less than the {buckets} observations in its buckets"));
+                }
+            } else if count != buckets {
+                return Err(format!("count {count} does not match the {buckets} observations in its buckets"));
+            }
         }
-    } else if count != buckets {
-        return Err(format!("count {count} does not match the {buckets} observations in its buckets"));
+        (Count::Float(_), Count::Float(zero)) => {
+            bucket_counts_float(&h.negative_counts, "negative")?;
+            bucket_counts_float(&h.positive_counts, "positive")?;
+            if zero.is_nan() || zero < 0.0 {
+                return Err(format!("zero bucket count {zero} is negative or NaN"));
+            }
+            // Like Prometheus, no check of count against the buckets: float rounding makes it
+            // differ in valid histograms.
+        }
+        (Count::Int(_), Count::Float(_)) => return Err("an integer histogram must use zero_count_int".into()),
+        (Count::Float(_), Count::Int(n)) if n != 0 => {
+            return Err("a float histogram must use zero_count_float".into());
+        }
+        (Count::Float(_), Count::Int(_)) => {
+            bucket_counts_float(&h.negative_counts, "negative")?;
+            bucket_counts_float(&h.positive_counts, "positive")?;
+        }
     }
     Ok(())
 }
 
-fn bucket_counts_int(deltas: &[i64], side: &str) -> Result<f64, String> {
+fn bucket_counts_int(deltas: &[i64], side: &str) -> Result<u128, String> {
     let (mut current, mut total) = (0i128, 0i128);
     for (i, d) in deltas.iter().enumerate() {
         current += i128::from(*d);
@@ -77,18 +80,14 @@ fn bucket_counts_int(deltas: &[i64], side: &str) -> Result<f64, String> {
         }
         total += current;
     }
-    Ok(total as f64)
+    Ok(total as u128)
 }
 
-fn bucket_counts_float(counts: &[f64], side: &str) -> Result<f64, String> {
-    let mut total = 0.0;
-    for (i, c) in counts.iter().enumerate() {
-        if c.is_nan() || *c < 0.0 {
-            return Err(format!("{side} bucket {i} has a negative or NaN count ({c})"));
-        }
-        total += c;
+fn bucket_counts_float(counts: &[f64], side: &str) -> Result<(), String> {
+    match counts.iter().position(|c| c.is_nan() || *c < 0.0) {
+        Some(i) => Err(format!("{side} bucket {i} has a negative or NaN count ({})", counts[i])),
+        None => Ok(()),
     }
-    Ok(total)
 }
 
 fn spans(spans: &[BucketSpan], buckets: usize, side: &str) -> Result<(), String> {
@@ -187,6 +186,35 @@ mod tests {
         assert!(check(&h).unwrap_err().contains("negative count"));
         let h = Histogram { schema: 9, ..int_histogram() };
         assert!(check(&h).unwrap_err().contains("schema 9"));
+    }
+
+    #[test]
+    fn a_float_histogram_with_rounding_error_is_accepted() {
+        let h = Histogram {
+            count: Count::Float(0.3),
+            sum: 1.0,
+            zero_count: Count::Float(0.0),
+            positive_spans: vec![BucketSpan { offset: 0, length: 2 }],
+            positive_counts: vec![0.1, 0.2],
+            ..Histogram::default()
+        };
+        assert_ne!(0.1 + 0.2, 0.3);
+        assert_eq!(check(&h), Ok(()));
+        let negative = Histogram { positive_counts: vec![0.1, -0.2], ..h };
+        assert!(check(&negative).unwrap_err().contains("positive bucket 1 has a negative"));
+    }
+
+    #[test]
+    fn integer_counts_compare_exactly_above_2_pow_53() {
+        let big = 1u64 << 60;
+        let h = Histogram {
+            count: Count::Int(big + 1),
+            sum: 1.0,
+            positive_spans: vec![BucketSpan { offset: 0, length: 1 }],
+            positive_deltas: vec![big as i64],
+            ..Histogram::default()
+        };
+        assert!(check(&h).unwrap_err().contains("does not match"), "as f64 both are 2^60");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! let mut req = WriteRequest::default();
 //! req.series.push(Series { samples: vec![Sample::new(1.0, 1000)], ..Series::from_pairs([("__name__", "up")]) });
 //! req.series.push(Series { samples: vec![Sample::new(1.0, 1000)], ..Series::from_pairs([("job", "api")]) });
-//! let report = validate::validate(&req, Version::V2, &Limits::default()).unwrap();
+//! let report = validate::validate(&req, Version::V2, &Limits::default());
 //! assert_eq!(report.problems().len(), 1); // the second series has no __name__
 //! let refused = report.retain_valid(&mut req);
 //! assert_eq!((req.series.len(), refused.samples), (1, 1));
@@ -22,7 +22,7 @@ mod error;
 mod histogram;
 mod labels;
 
-pub use error::{RequestLimitError, ValidationError};
+pub use error::ValidationError;
 pub use histogram::{CUSTOM_BUCKETS_SCHEMA, check as check_histogram};
 pub use labels::{is_legacy_label_name, is_legacy_metric_name};
 
@@ -108,14 +108,23 @@ impl Report {
     }
 
     /// A message for the response body: how many entries were refused and why, one line each,
-    /// at most `max_lines` lines (the rest summarised).
+    /// at most `max_lines` lines (the rest summarised). Call it before
+    /// [`Report::retain_valid`]: it names series by their index in `req` as validated.
     pub fn message(&self, req: &WriteRequest<'_>, max_lines: usize) -> String {
         let mut out = String::new();
         let series = self.indices(|l| match l {
             Location::Series(i) => Some(i),
             Location::Metadata(_) => None,
         });
-        let _ = writeln!(out, "{} of {} series refused; the rest were accepted:", series.len(), req.series.len());
+        let metadata = self.indices(|l| match l {
+            Location::Metadata(i) => Some(i),
+            Location::Series(_) => None,
+        });
+        let _ = write!(out, "{} of {} series refused", series.len(), req.series.len());
+        if !metadata.is_empty() {
+            let _ = write!(out, ", {} of {} metadata entries refused", metadata.len(), req.metadata.len());
+        }
+        let _ = writeln!(out, "; the rest were accepted:");
         for p in self.problems.iter().take(max_lines) {
             match p.location {
                 Location::Series(i) => {
@@ -134,20 +143,10 @@ impl Report {
     }
 }
 
-/// Checks `req` against the rules of `version` and `limits`.
-///
-/// # Errors
-/// [`RequestLimitError`] (413) when the request as a whole is over a limit; nothing of it
-/// should be written then. Everything else is reported per series in the [`Report`].
-pub fn validate(req: &WriteRequest<'_>, version: Version, limits: &Limits) -> Result<Report, RequestLimitError> {
-    if req.series.len() > limits.max_series_per_request {
-        return Err(RequestLimitError::TooManySeries { count: req.series.len(), limit: limits.max_series_per_request });
-    }
-    let c = req.counts();
-    let total = c.samples + c.histograms + c.exemplars;
-    if total > limits.max_samples_per_request as u64 {
-        return Err(RequestLimitError::TooManySamples { count: total, limit: limits.max_samples_per_request });
-    }
+/// Checks `req` against the rules of `version` and the per-series `limits`, reporting every
+/// problem with where it was found. (The request-wide limits, series and samples per request,
+/// are the decoder's: it refuses such a request before allocating for it.)
+pub fn validate(req: &WriteRequest<'_>, version: Version, limits: &Limits) -> Report {
     let legacy_names = version == Version::V1 && !limits.utf8_names_in_v1;
     let mut problems = Vec::new();
     let mut found = Vec::new();
@@ -164,7 +163,7 @@ pub fn validate(req: &WriteRequest<'_>, version: Version, limits: &Limits) -> Re
         }
         problems.extend(found.drain(..).map(|error| Problem { location: Location::Metadata(i), error }));
     }
-    Ok(Report { problems })
+    Report { problems }
 }
 
 fn check_series(s: &Series<'_>, version: Version, legacy_names: bool, limits: &Limits, out: &mut Vec<ValidationError>) {
