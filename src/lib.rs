@@ -55,6 +55,7 @@ pub mod error;
 pub mod limits;
 pub mod model;
 pub mod proto;
+pub mod sender;
 pub mod synth;
 pub mod validate;
 

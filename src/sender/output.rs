@@ -1,0 +1,248 @@
+//! The sender's outputs (requests to send, deadlines, events) and the outcomes fed back.
+
+use super::input::counts_of;
+use super::*;
+
+impl Sender {
+    /// The next request to send now, if any is due: a retry whose backoff has passed, or a new
+    /// batch from a lane with nothing in flight that is full, past its deadline or flushing.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: i64) -> Option<Transmit> {
+        let n = self.lanes.len();
+        for k in 0..n {
+            let i = (self.next_lane + k) % n;
+            if let Some(t) = self.transmit_from(i, now) {
+                self.next_lane = (i + 1) % n;
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    fn transmit_from(&mut self, i: usize, now: i64) -> Option<Transmit> {
+        let collections = i == self.config.shards;
+        let lane = &mut self.lanes[i];
+        let ready = lane.ready(now, self.config.max_samples_per_send, self.config.batch_send_deadline_ms);
+        let (items, attempt, id) = match &mut lane.in_flight {
+            Some(f) if f.retry_at.is_some_and(|t| now >= t) => {
+                f.retry_at = None;
+                f.attempt += 1;
+                f.sent_at = now;
+                (std::mem::take(&mut f.items), f.attempt, f.id)
+            }
+            Some(_) => return None,
+            None if ready => {
+                let max = if collections { usize::MAX } else { self.config.max_samples_per_send };
+                let mut items = lane.take_batch(max, now);
+                if collections && items.len() > self.config.max_samples_per_request {
+                    // Too large for one request: send it in parts, in order.
+                    let rest: Vec<Item> = items.split_off(self.config.max_samples_per_request);
+                    let rest_len = rest.len();
+                    for item in rest.into_iter().rev() {
+                        lane.queue.push_front(item);
+                    }
+                    lane.units.push_front(rest_len);
+                    self.stats.collections_split_total += 1;
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                lane.in_flight = Some(InFlight { id, items: Vec::new(), attempt: 0, retry_at: None, sent_at: now });
+                (items, 0, id)
+            }
+            None => return None,
+        };
+        let items = self.drop_too_old(items, now);
+        if items.is_empty() {
+            self.lanes[i].in_flight = None;
+            self.backoffs[i].reset();
+            return None;
+        }
+        let interval = self.config.metadata_interval_ms as i64;
+        let sent_at = &mut self.family_sent_at;
+        let mut want = |family: u32| {
+            let due = collections || sent_at.get(&family).is_none_or(|&t| now - t >= interval);
+            if due {
+                sent_at.insert(family, now);
+            }
+            due
+        };
+        let (body, encoded) = self.encoder.encode(&items, &self.table, self.version, &mut want);
+        let body = body.to_vec();
+        self.in_flight_metadata[i] = encoded.metadata;
+        self.stats.bytes_total += body.len() as u64;
+        if attempt > 0 {
+            self.stats.kind_mut(|k, n| k.retried += n, encoded.counts);
+        }
+        if let Some(f) = &mut self.lanes[i].in_flight {
+            f.items = items;
+        }
+        Some(Transmit { id, body, version: self.version, attempt, counts: encoded.counts })
+    }
+
+    /// Drops items older than `sample_age_limit`, counting and reporting them.
+    fn drop_too_old(&mut self, mut items: Vec<Item>, now: i64) -> Vec<Item> {
+        let limit = self.config.sample_age_limit_ms;
+        if limit == 0 {
+            return items;
+        }
+        let oldest = now.saturating_sub(limit as i64);
+        let before = items.len();
+        let mut dropped = Vec::new();
+        items.retain(|it| {
+            let keep = it.timestamp() >= oldest;
+            if !keep {
+                dropped.push(it.clone());
+            }
+            keep
+        });
+        if items.len() < before {
+            let counts = counts_of(&dropped);
+            self.stats.kind_mut(|k, n| k.dropped_too_old += n, counts);
+            self.events.push_back(Event::Dropped {
+                reason: DropReason::TooOld,
+                status: None,
+                counts,
+                message: format!("older than sample_age_limit ({limit} ms)"),
+            });
+        }
+        items
+    }
+
+    /// When to call [`Sender::poll_transmit`] again at the latest (ms, same clock as `now`),
+    /// or `None` if nothing is waiting on time.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<i64> {
+        self.lanes.iter().filter_map(|l| l.deadline(self.config.batch_send_deadline_ms)).min()
+    }
+
+    /// The next event for the user, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn lane_of(&self, id: u64) -> Option<usize> {
+        self.lanes.iter().position(|l| l.in_flight.as_ref().is_some_and(|f| f.id == id && f.retry_at.is_none()))
+    }
+
+    /// Reports the response to request `id`. Unknown ids are ignored.
+    pub fn handle_response(&mut self, id: u64, response: Response<'_>, now: i64) {
+        let Some(i) = self.lane_of(id) else { return };
+        let flight = self.lanes[i].in_flight.as_ref().expect("lane_of found it");
+        self.stats.observe_duration(now - flight.sent_at);
+        let counts = counts_of(&flight.items);
+        let message = || {
+            let body = &response.body[..response.body.len().min(MAX_ERROR_BODY)];
+            String::from_utf8_lossy(body).into_owned()
+        };
+        let mut class = retry::classify(response.status, self.config.retry_on_429);
+        let sent_nothing_known = counts == Counts::default();
+        if class == Class::Success
+            && self.version == Version::V2
+            && self.config.detect_v1_receivers
+            && response.written.is_none()
+            && !sent_nothing_known
+        {
+            // A 1.0 receiver decodes a 2.0 body as an empty 1.0 request and says 204.
+            class = Class::Unsupported;
+        }
+        match class {
+            Class::Success => {
+                let written = match (self.version, response.written) {
+                    (Version::V2, Some(w)) => w,
+                    _ => counts,
+                };
+                let delivered = Counts {
+                    samples: written.samples.min(counts.samples),
+                    histograms: written.histograms.min(counts.histograms),
+                    exemplars: written.exemplars.min(counts.exemplars),
+                };
+                self.stats.kind_mut(|k, n| k.total += n, delivered);
+                let failed = Counts {
+                    samples: counts.samples - delivered.samples,
+                    histograms: counts.histograms - delivered.histograms,
+                    exemplars: counts.exemplars - delivered.exemplars,
+                };
+                if failed != Counts::default() {
+                    self.stats.kind_mut(|k, n| k.failed += n, failed);
+                    self.events.push_back(Event::PartiallyWritten { sent: counts, written: delivered });
+                }
+                self.stats.metadata_total += self.in_flight_metadata[i];
+                self.stats.requests_succeeded += 1;
+                self.finish(i);
+            }
+            Class::Retry => {
+                let delay = response
+                    .retry_after
+                    .and_then(|v| retry::parse_retry_after(v, now))
+                    .map(|d| d.min(self.config.max_retry_after_ms))
+                    .unwrap_or_else(|| self.backoffs[i].next_delay(self.jitter.unit()));
+                self.retry_later(i, Some(response.status), delay, message(), now);
+            }
+            Class::Unsupported if self.version == Version::V2 => {
+                self.version = Version::V1;
+                self.stats.protocol_fallbacks_total += 1;
+                self.events.push_back(Event::FellBackToV1 { status: response.status });
+                // Send the same batch again at once, as 1.0.
+                if let Some(f) = &mut self.lanes[i].in_flight {
+                    f.retry_at = Some(now);
+                }
+            }
+            Class::Unsupported | Class::Fatal => {
+                self.stats.kind_mut(|k, n| k.failed += n, counts);
+                self.stats.requests_failed += 1;
+                self.events.push_back(Event::Dropped {
+                    reason: DropReason::Rejected,
+                    status: Some(response.status),
+                    counts,
+                    message: message(),
+                });
+                self.finish(i);
+            }
+        }
+    }
+
+    /// Reports that request `id` failed without a response (network error, timeout): it is
+    /// retried after a backoff. Unknown ids are ignored.
+    pub fn handle_error(&mut self, id: u64, error: &str, now: i64) {
+        let Some(i) = self.lane_of(id) else { return };
+        if let Some(f) = &self.lanes[i].in_flight {
+            self.stats.observe_duration(now - f.sent_at);
+        }
+        let delay = self.backoffs[i].next_delay(self.jitter.unit());
+        self.retry_later(i, None, delay, error.to_string(), now);
+    }
+
+    fn retry_later(&mut self, i: usize, status: Option<u16>, delay_ms: u64, message: String, now: i64) {
+        self.stats.requests_retried += 1;
+        if let Some(f) = &mut self.lanes[i].in_flight {
+            f.retry_at = Some(now.saturating_add(delay_ms as i64));
+            self.events.push_back(Event::Retrying { status, attempt: f.attempt + 1, delay_ms, message });
+        }
+    }
+
+    fn finish(&mut self, i: usize) {
+        self.lanes[i].in_flight = None;
+        self.in_flight_metadata[i] = 0;
+        self.backoffs[i].reset();
+    }
+
+    /// Whether nothing is queued or in flight.
+    pub fn is_idle(&self) -> bool {
+        self.lanes.iter().all(|l| l.pending() == 0)
+    }
+
+    /// What is queued or in flight.
+    pub fn pending(&self) -> Counts {
+        counts_of(self.lanes.iter().flat_map(|l| l.queue.iter().chain(l.in_flight.iter().flat_map(|f| &f.items))))
+    }
+
+    /// The sender's metrics, pending counts included.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        let p = self.pending();
+        s.samples.pending = p.samples;
+        s.histograms.pending = p.histograms;
+        s.exemplars.pending = p.exemplars;
+        s
+    }
+}

@@ -1,0 +1,184 @@
+//! The series a sender knows: labels registered once, then referred to by a small handle.
+//!
+//! Registering does the per-series work up front so that every later write is numbers only:
+//! labels are sorted, empty values dropped and names checked once; the 1.0 label messages are
+//! encoded once; every string gets a writer-wide symbol id so that a 2.0 request's symbol
+//! table is built with array lookups, not hashing; and the shard is chosen once from a hash of
+//! the labels.
+
+use crate::model::{METRIC_NAME_LABEL, Metadata};
+use crate::validate::{is_legacy_label_name, is_legacy_metric_name};
+use rustc_hash::{FxHashMap, FxHasher};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// A handle to a registered series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesRef(pub u32);
+
+/// Why a label set cannot be registered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LabelError {
+    /// No `__name__` label (or an empty one).
+    MissingMetricName,
+    /// The same label name twice.
+    DuplicateLabel(String),
+    /// A name that breaks the 1.0 naming rules (`[a-zA-Z_:][a-zA-Z0-9_:]*` for the metric,
+    /// `[a-zA-Z_][a-zA-Z0-9_]*` for labels), checked when the writer may send 1.0.
+    InvalidName(String),
+    /// An empty label name.
+    EmptyLabelName,
+}
+
+impl fmt::Display for LabelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LabelError::MissingMetricName => f.write_str("labels have no __name__ (the metric name)"),
+            LabelError::DuplicateLabel(n) => write!(f, "label {n:?} is given twice"),
+            LabelError::InvalidName(n) => write!(
+                f,
+                "{n:?} is not a valid metric or label name (use letters, digits and _, not starting with a digit)"
+            ),
+            LabelError::EmptyLabelName => f.write_str("a label has an empty name"),
+        }
+    }
+}
+
+impl std::error::Error for LabelError {}
+
+/// One registered series.
+#[derive(Debug)]
+pub(crate) struct SeriesEntry {
+    /// Symbol ids of name, value, name, value, ... sorted by name.
+    pub(crate) label_ids: Vec<u32>,
+    /// The 1.0 `Label` messages (field 1 of `TimeSeries`), encoded once.
+    pub(crate) v1_labels: Vec<u8>,
+    pub(crate) shard_hash: u64,
+    pub(crate) metadata: Metadata<'static>,
+    /// Symbol ids of the metadata's help and unit.
+    pub(crate) help_id: u32,
+    pub(crate) unit_id: u32,
+    /// The metric family for 1.0 metadata (the name less `_bucket`, `_sum`, ... by type).
+    pub(crate) family: u32,
+    pub(crate) live: bool,
+}
+
+/// All registered series and the strings they use.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesTable {
+    strings: Vec<Box<str>>,
+    string_ids: FxHashMap<Box<str>, u32>,
+    entries: Vec<SeriesEntry>,
+    by_labels: FxHashMap<Vec<u32>, u32>,
+    free: Vec<u32>,
+}
+
+impl SeriesTable {
+    pub(crate) fn symbol(&self, id: u32) -> &str {
+        &self.strings[id as usize]
+    }
+
+    pub(crate) fn symbol_count(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub(crate) fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.string_ids.get(s) {
+            return id;
+        }
+        let id = self.strings.len() as u32;
+        self.strings.push(s.into());
+        self.string_ids.insert(s.into(), id);
+        id
+    }
+
+    pub(crate) fn get(&self, r: SeriesRef) -> Option<&SeriesEntry> {
+        self.entries.get(r.0 as usize).filter(|e| e.live)
+    }
+
+    /// Registers a label set (or finds it registered), normalising it: sorted by name, empty
+    /// values dropped. `legacy_names` applies the 1.0 naming rules.
+    pub(crate) fn register(
+        &mut self,
+        labels: &[(&str, &str)],
+        metadata: Metadata<'_>,
+        legacy_names: bool,
+    ) -> Result<SeriesRef, LabelError> {
+        let mut sorted: Vec<(&str, &str)> = labels.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut name = None;
+        for (i, &(n, v)) in sorted.iter().enumerate() {
+            if n.is_empty() {
+                return Err(LabelError::EmptyLabelName);
+            }
+            if i > 0 && sorted[i - 1].0 == n {
+                return Err(LabelError::DuplicateLabel(n.to_string()));
+            }
+            if n == METRIC_NAME_LABEL {
+                name = Some(v);
+                if legacy_names && !is_legacy_metric_name(v) {
+                    return Err(LabelError::InvalidName(v.to_string()));
+                }
+            } else if legacy_names && !is_legacy_label_name(n) {
+                return Err(LabelError::InvalidName(n.to_string()));
+            }
+        }
+        let name = name.ok_or(LabelError::MissingMetricName)?;
+        let label_ids: Vec<u32> = sorted.iter().flat_map(|&(n, v)| [n, v]).map(|s| self.intern(s)).collect();
+        if let Some(&i) = self.by_labels.get(&label_ids) {
+            if !metadata.is_empty() {
+                let (help_id, unit_id) = (self.intern(&metadata.help), self.intern(&metadata.unit));
+                let entry = &mut self.entries[i as usize];
+                (entry.help_id, entry.unit_id) = (help_id, unit_id);
+                entry.metadata = metadata.into_owned();
+            }
+            return Ok(SeriesRef(i));
+        }
+        let mut v1_labels = Vec::new();
+        let mut hasher = FxHasher::default();
+        for &(n, v) in &sorted {
+            crate::codec::v1::put_label_message(&mut v1_labels, n, v);
+            (n, v).hash(&mut hasher);
+        }
+        let family = self.intern(crate::convert::family_of(name, metadata.metric_type));
+        let (help_id, unit_id) = (self.intern(&metadata.help), self.intern(&metadata.unit));
+        let entry = SeriesEntry {
+            help_id,
+            unit_id,
+            label_ids: label_ids.clone(),
+            v1_labels,
+            shard_hash: hasher.finish(),
+            metadata: metadata.into_owned(),
+            family,
+            live: true,
+        };
+        let index = match self.free.pop() {
+            Some(i) => {
+                self.entries[i as usize] = entry;
+                i
+            }
+            None => {
+                self.entries.push(entry);
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.by_labels.insert(label_ids, index);
+        Ok(SeriesRef(index))
+    }
+
+    /// Forgets a series; its handle may be reused by a later registration. Strings stay
+    /// interned (they are few and shared).
+    pub(crate) fn release(&mut self, r: SeriesRef) {
+        if let Some(e) = self.entries.get_mut(r.0 as usize).filter(|e| e.live) {
+            e.live = false;
+            let ids = std::mem::take(&mut e.label_ids);
+            self.by_labels.remove(&ids);
+            self.free.push(r.0);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+}
