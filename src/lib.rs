@@ -52,6 +52,8 @@
 pub mod codec;
 pub mod convert;
 pub mod error;
+#[cfg(feature = "js")]
+pub mod js;
 pub mod limits;
 pub mod model;
 pub mod proto;

@@ -274,6 +274,15 @@ impl MetricType {
             .unwrap_or(Unknown)
     }
 
+    /// The type for its lowercase name (`counter`, `gauge`, ...); unknown names are `Unknown`.
+    pub fn from_name(name: &str) -> Self {
+        use MetricType::*;
+        [Counter, Gauge, Histogram, GaugeHistogram, Summary, Info, StateSet]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+            .unwrap_or(Unknown)
+    }
+
     /// The lowercase name used in the text exposition format (`counter`, `gauge`, ...).
     pub fn as_str(self) -> &'static str {
         use MetricType::*;

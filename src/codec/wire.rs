@@ -90,7 +90,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn fixed64(&mut self) -> Result<u64, DecodeError> {
         let at = self.pos;
         let bytes = self.take(8).ok_or_else(|| self.error(at, "truncated 64-bit field"))?;
-        Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+        let mut word = [0u8; 8];
+        word.copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(word))
     }
 
     #[inline]

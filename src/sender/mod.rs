@@ -43,7 +43,7 @@ mod stats;
 
 pub use config::{Config, ConfigError, OnFull};
 pub use series::{LabelError, SeriesRef};
-pub use stats::{DURATION_BUCKETS, KindStats, Stats};
+pub use stats::{DURATION_BUCKETS_MS, KindStats, Stats};
 
 use crate::codec::{self as content_type, Version};
 use crate::model::{Counts, Histogram, Metadata, Sample};

@@ -35,10 +35,10 @@ impl fmt::Display for LabelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LabelError::MissingMetricName => f.write_str("labels have no __name__ (the metric name)"),
-            LabelError::DuplicateLabel(n) => write!(f, "label {n:?} is given twice"),
+            LabelError::DuplicateLabel(n) => write!(f, "label \"{n}\" is given twice"),
             LabelError::InvalidName(n) => write!(
                 f,
-                "{n:?} is not a valid metric or label name (use letters, digits and _, not starting with a digit)"
+                "\"{n}\" is not a valid metric or label name (use letters, digits and _, not starting with a digit)"
             ),
             LabelError::EmptyLabelName => f.write_str("a label has an empty name"),
         }

@@ -17,16 +17,19 @@ pub struct KindStats {
     pub dropped_too_old: u64,
     /// Dropped or refused because the queue was full.
     pub dropped_queue_full: u64,
-    /// Dropped at page unload because they did not fit the keepalive budget.
-    pub dropped_unload: u64,
     /// Queued or in flight now.
     pub pending: u64,
 }
 
-/// Upper bounds of the batch duration histogram, in seconds (Prometheus's DefBuckets and
-/// 25, 60, 120, 300).
-pub const DURATION_BUCKETS: [f64; 15] =
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 60.0, 120.0, 300.0];
+/// Upper bounds of the batch duration histogram, in ms (Prometheus's DefBuckets and 25, 60,
+/// 120, 300 seconds).
+pub const DURATION_BUCKETS_MS: [u64; 15] =
+    [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 60_000, 120_000, 300_000];
+
+/// The same bounds as the text format writes them (seconds), so that rendering needs no float
+/// formatting (which would add about 16 KB to the browser's wasm).
+const DURATION_BOUNDS: [&str; 15] =
+    ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "25", "60", "120", "300"];
 
 /// Everything a sender counts.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -51,12 +54,12 @@ pub struct Stats {
     pub requests_retried: u64,
     /// Requests answered with a non-retryable failure.
     pub requests_failed: u64,
-    /// Cumulative counts of request durations per [`DURATION_BUCKETS`] bound.
+    /// Cumulative counts of request durations per [`DURATION_BUCKETS_MS`] bound.
     pub batch_duration_buckets: [u64; 15],
     /// Number of request durations observed.
     pub batch_duration_count: u64,
-    /// Sum of request durations, seconds.
-    pub batch_duration_sum: f64,
+    /// Sum of request durations, ms.
+    pub batch_duration_sum_ms: u64,
 }
 
 impl Stats {
@@ -67,14 +70,14 @@ impl Stats {
     }
 
     pub(crate) fn observe_duration(&mut self, ms: i64) {
-        let s = ms.max(0) as f64 / 1000.0;
-        for (bucket, bound) in self.batch_duration_buckets.iter_mut().zip(DURATION_BUCKETS) {
-            if s <= bound {
+        let ms = ms.max(0) as u64;
+        for (bucket, bound) in self.batch_duration_buckets.iter_mut().zip(DURATION_BUCKETS_MS) {
+            if ms <= bound {
                 *bucket += 1;
             }
         }
         self.batch_duration_count += 1;
-        self.batch_duration_sum += s;
+        self.batch_duration_sum_ms += ms;
     }
 
     /// The metrics in the Prometheus text format, each with `labels` (e.g. `url="..."`; may be
@@ -114,11 +117,7 @@ impl Stats {
                 &mut out,
                 &format!("{kind}_dropped_total"),
                 &format!("{kind} dropped before delivery, by reason."),
-                &[
-                    ("reason=\"too_old\"", k.dropped_too_old),
-                    ("reason=\"queue_full\"", k.dropped_queue_full),
-                    ("reason=\"unload\"", k.dropped_unload),
-                ],
+                &[("reason=\"too_old\"", k.dropped_too_old), ("reason=\"queue_full\"", k.dropped_queue_full)],
             );
             let _ = writeln!(out, "# HELP prometheus_remote_storage_{kind}_pending {kind} queued or in flight.");
             let _ = writeln!(out, "# TYPE prometheus_remote_storage_{kind}_pending gauge");
@@ -141,11 +140,12 @@ impl Stats {
         let name = "prometheus_remote_storage_sent_batch_duration_seconds";
         let _ = writeln!(out, "# HELP {name} Duration of send calls to remote storage.");
         let _ = writeln!(out, "# TYPE {name} histogram");
-        for (bound, n) in DURATION_BUCKETS.iter().zip(self.batch_duration_buckets) {
+        for (bound, n) in DURATION_BOUNDS.iter().zip(self.batch_duration_buckets) {
             let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
         }
         let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.batch_duration_count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.batch_duration_sum);
+        let (secs, ms) = (self.batch_duration_sum_ms / 1000, self.batch_duration_sum_ms % 1000);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {secs}.{ms:03}");
         let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.batch_duration_count);
         out
     }

@@ -1,0 +1,423 @@
+// edgewrite's JavaScript facade: RemoteWriter drives the Rust sender (compiled to wasm) with
+// fetch and timers. The queue logic (shards, batching, retries, backoff, protocol fallback) is
+// all in Rust; this file moves bytes and time in and out. The entry points (index.js, node.js,
+// workerd.js) load the wasm, then re-export this module.
+
+import { WasmSender } from './wasm/sender/edgewrite.js';
+
+const isBrowser = typeof window !== 'undefined' && typeof document !== 'undefined';
+/** Browsers allow at most 64 KiB of keepalive request bodies in flight per page. */
+const KEEPALIVE_BUDGET = 64 * 1024;
+const RESERVED_HEADERS = new Set([
+  'host', 'content-encoding', 'content-length', 'content-type', 'user-agent', 'connection', 'keep-alive',
+  'proxy-authenticate', 'proxy-authorization', 'www-authenticate', 'accept-encoding',
+  'x-prometheus-remote-write-version', 'x-prometheus-remote-read-version',
+]);
+const WRITTEN = ['Samples', 'Histograms', 'Exemplars'].map((k) => `X-Prometheus-Remote-Write-${k}-Written`);
+
+const DEFAULTS = {
+  protocol: 'v1',
+  shards: 4,
+  maxSamplesPerSend: 2000,
+  batchSendDeadlineMs: 5000,
+  capacity: 10000,
+  onFull: 'reject',
+  minBackoffMs: 30,
+  maxBackoffMs: 5000,
+  retryOn429: true,
+  sampleAgeLimitMs: 0,
+  timeoutMs: 30000,
+};
+
+/** Sorted `[name, value, ...]` of a labels object, and a key identifying the label set. */
+function flatten(labels) {
+  const names = Object.keys(labels).sort();
+  const flat = [];
+  for (const n of names) flat.push(n, String(labels[n]));
+  return flat;
+}
+
+/**
+ * A series handle: labels registered once, then only numbers cross into wasm.
+ * Returned by `RemoteWriter.series()`.
+ */
+export class Series {
+  #w;
+  constructor(writer, ref, labels) {
+    this.#w = writer;
+    /** The handle number. */
+    this.ref = ref;
+    /** The labels, as given. */
+    this.labels = labels;
+  }
+
+  /** Queues a sample (timestamp in ms, default now). */
+  push(value, timestamp = Date.now()) {
+    this.#w._push(this.ref, value, timestamp, false);
+    return this;
+  }
+
+  /** Queues a stale marker: this series ends at `timestamp`. */
+  stale(timestamp = Date.now()) {
+    this.#w._push(this.ref, NaN, timestamp, true);
+    return this;
+  }
+
+  /** Queues an exemplar (e.g. `{ trace_id }`). */
+  exemplar(labels, value, timestamp = Date.now()) {
+    this.#w._exemplar(this.ref, flatten(labels), value, timestamp);
+    return this;
+  }
+}
+
+/**
+ * Writes metrics to a remote-write endpoint (Prometheus, Mimir, VictoriaMetrics, an edgewrite
+ * Worker, ...): batching, sharding that keeps each series in order, retries with backoff.
+ */
+export class RemoteWriter {
+  #s;
+  #url;
+  #headers;
+  #fetch;
+  #timeoutMs;
+  #timer = null;
+  #timerAt = Infinity;
+  #series = new Map();
+  #waiters = [];
+  #listeners = new Map();
+  #keepaliveBytes = 0;
+  #closed = false;
+  #onHide = null;
+  #dirty = new Set();
+  #helperTimer = null;
+  #helperIntervalMs;
+  #lastHelperAt = 0;
+
+  constructor(options = {}) {
+    const o = { ...DEFAULTS, ...options };
+    if (!o.url) throw new TypeError('RemoteWriter: the url option is required');
+    if (!['v1', 'v2'].includes(o.protocol)) throw new TypeError("RemoteWriter: protocol must be 'v1' or 'v2'");
+    if (!['reject', 'drop-oldest'].includes(o.onFull)) throw new TypeError("RemoteWriter: onFull must be 'reject' or 'drop-oldest'");
+    this.#url = String(o.url);
+    this.#fetch = o.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#timeoutMs = o.timeoutMs;
+    this.#helperIntervalMs = o.helperIntervalMs ?? 1000;
+    this.#headers = {};
+    for (const [k, v] of Object.entries(o.headers ?? {})) {
+      if (RESERVED_HEADERS.has(k.toLowerCase())) throw new TypeError(`RemoteWriter: header ${k} is reserved`);
+      this.#headers[k] = String(v);
+    }
+    if (o.bearerToken) this.#headers.Authorization = `Bearer ${o.bearerToken}`;
+    if (!isBrowser) this.#headers['User-Agent'] = o.userAgent ?? 'edgewrite/0.1.0';
+    // Where response headers may be hidden (CORS), a 2xx without Written headers proves nothing.
+    const detect = o.detectV1Receivers ?? !isBrowser;
+    this.#s = new WasmSender(
+      o.protocol === 'v2' ? 2 : 1, o.shards, o.maxSamplesPerSend, o.batchSendDeadlineMs, o.capacity,
+      o.onFull === 'drop-oldest' ? 1 : 0, o.minBackoffMs, o.maxBackoffMs, o.retryOn429, o.sampleAgeLimitMs,
+      detect, Math.floor(Math.random() * 2 ** 52),
+    );
+    if (o.onError) this.on('error', o.onError);
+    if (isBrowser && o.flushOnPageHide !== false) {
+      this.#onHide = () => {
+        if (document.visibilityState === 'hidden') this.#pagehide();
+      };
+      addEventListener('pagehide', this.#onHide);
+      document.addEventListener('visibilitychange', this.#onHide);
+    }
+  }
+
+  /**
+   * A handle for the series with these labels (`__name__` required); the same labels give the
+   * same handle. `metadata`: `{ type, help, unit }`.
+   */
+  series(labels, metadata = {}) {
+    const flat = flatten(labels);
+    const key = flat.join('\u0000');
+    let s = this.#series.get(key);
+    if (!s) {
+      const ref = this.#s.series(flat, metadata.type ?? '', metadata.help ?? '', metadata.unit ?? '');
+      s = new Series(this, ref, labels);
+      this.#series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Forgets a series handle (its labels no longer use memory). */
+  release(series) {
+    this.#s.release(series.ref);
+    this.#series.delete(flatten(series.labels).join('\u0000'));
+  }
+
+  /**
+   * Queues samples: `{ labels, samples: [{ value, timestamp, stale }], exemplars, metadata }`.
+   * For many writes of one series, keep `series(labels)` and call its `push`.
+   */
+  push({ labels, samples = [], exemplars = [], metadata }) {
+    const s = this.series(labels, metadata);
+    for (const x of samples) this._push(s.ref, x.value, x.timestamp ?? Date.now(), !!x.stale);
+    for (const e of exemplars) s.exemplar(e.labels ?? {}, e.value, e.timestamp ?? Date.now());
+  }
+
+  /**
+   * Queues many samples at once: `series` an array of handles (or their `ref` numbers),
+   * `values` and `timestamps` arrays (or typed arrays) of the same length.
+   */
+  pushMany(series, values, timestamps) {
+    const refs = Uint32Array.from(series, (s) => (typeof s === 'number' ? s : s.ref));
+    this.#s.push_many(refs, Float64Array.from(values), Float64Array.from(timestamps), new Uint8Array(0), Date.now());
+    this.#pump();
+  }
+
+  /**
+   * Writes a collection as one unit: one request, never split (unless over the request size
+   * limit) or mixed with other data, after the collections before it. `items`:
+   * `[{ labels, value, timestamp, stale, metadata }]` (or `series` instead of `labels`).
+   */
+  writeCollection(items) {
+    const n = items.length;
+    const refs = new Uint32Array(n);
+    const values = new Float64Array(n);
+    const stamps = new Float64Array(n);
+    const stale = new Uint8Array(n);
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const it = items[i];
+      refs[i] = (it.series ?? this.series(it.labels, it.metadata)).ref;
+      values[i] = it.value;
+      stamps[i] = it.timestamp ?? now;
+      stale[i] = it.stale ? 1 : 0;
+    }
+    this.#s.write_collection(refs, values, stamps, stale, now);
+    this.#pump();
+  }
+
+  /**
+   * A counter: `inc(n = 1)`. Helpers (counters, gauges, histograms) are sampled together at most
+   * every `helperIntervalMs` (default 1000), all changed ones in one collection with one
+   * timestamp, so two updates in the same millisecond never produce two samples at one time.
+   */
+  counter(name, { labels = {}, help = '', unit = '' } = {}) {
+    const s = this.series({ ...labels, __name__: name }, { type: 'counter', help, unit });
+    let total = 0;
+    const helper = { collect: (items, timestamp) => items.push({ series: s, value: total, timestamp }) };
+    return {
+      series: s,
+      inc: (n = 1) => {
+        if (!(n >= 0)) throw new RangeError('counter: inc() takes a non-negative number');
+        total += n;
+        this.#changed(helper);
+      },
+      get value() {
+        return total;
+      },
+    };
+  }
+
+  /** A gauge: `set(v)`, `inc(n)`, `dec(n)`; sampled like counters. */
+  gauge(name, { labels = {}, help = '', unit = '' } = {}) {
+    const s = this.series({ ...labels, __name__: name }, { type: 'gauge', help, unit });
+    let v = 0;
+    const helper = { collect: (items, timestamp) => items.push({ series: s, value: v, timestamp }) };
+    const update = (x) => {
+      v = x;
+      this.#changed(helper);
+    };
+    return {
+      series: s,
+      set: (x) => update(x),
+      inc: (n = 1) => update(v + n),
+      dec: (n = 1) => update(v - n),
+      get value() {
+        return v;
+      },
+    };
+  }
+
+  /**
+   * A histogram with classic buckets (`_bucket{le}`, `_sum`, `_count`): `observe(v)`. Its series
+   * are always written together, in one collection; sampled like counters.
+   */
+  histogram(name, { labels = {}, help = '', unit = '', buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] } = {}) {
+    const meta = { type: 'histogram', help, unit };
+    const bounds = [...buckets].sort((a, b) => a - b);
+    const bucketSeries = [...bounds.map(String), '+Inf'].map((le) => this.series({ ...labels, le, __name__: `${name}_bucket` }, meta));
+    const sumS = this.series({ ...labels, __name__: `${name}_sum` }, meta);
+    const countS = this.series({ ...labels, __name__: `${name}_count` }, meta);
+    const counts = new Array(bucketSeries.length).fill(0);
+    let sum = 0;
+    let count = 0;
+    const helper = {
+      collect: (items, timestamp) => {
+        bucketSeries.forEach((series, i) => items.push({ series, value: counts[i], timestamp }));
+        items.push({ series: sumS, value: sum, timestamp }, { series: countS, value: count, timestamp });
+      },
+    };
+    return {
+      observe: (v) => {
+        for (let i = 0; i < bounds.length; i++) if (v <= bounds[i]) counts[i]++;
+        counts[bounds.length]++;
+        sum += v;
+        count++;
+        this.#changed(helper);
+      },
+    };
+  }
+
+  #changed(helper) {
+    this.#dirty.add(helper);
+    this.#helperTimer ??= setTimeout(() => this.#collectHelpers(), this.#helperIntervalMs);
+  }
+
+  #collectHelpers() {
+    clearTimeout(this.#helperTimer);
+    this.#helperTimer = null;
+    if (this.#dirty.size === 0) return;
+    const items = [];
+    const timestamp = Math.max(Date.now(), this.#lastHelperAt + 1);
+    this.#lastHelperAt = timestamp;
+    for (const h of this.#dirty) h.collect(items, timestamp);
+    this.#dirty.clear();
+    this.writeCollection(items);
+  }
+
+  /** Listens for events: 'error' (data dropped for good), 'retry', 'fallback', 'partial', 'event' (all). */
+  on(type, listener) {
+    if (!this.#listeners.has(type)) this.#listeners.set(type, new Set());
+    this.#listeners.get(type).add(listener);
+    return this;
+  }
+
+  /** Stops listening. */
+  off(type, listener) {
+    this.#listeners.get(type)?.delete(listener);
+    return this;
+  }
+
+  /** Sends everything queued now; resolves when all of it is delivered or dropped. */
+  flush() {
+    this.#collectHelpers();
+    this.#s.flush();
+    const done = new Promise((resolve) => this.#waiters.push(resolve));
+    this.#pump();
+    return done;
+  }
+
+  /**
+   * Flushes, then stops (timers, retries and page listeners). With `timeoutMs`, stops after at
+   * most that long even if the receiver has not taken everything; what is left stays counted
+   * as pending in `stats()`.
+   */
+  async close({ timeoutMs = Infinity } = {}) {
+    let timer;
+    const limit = Number.isFinite(timeoutMs) ? new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))) : null;
+    await (limit ? Promise.race([this.flush(), limit]) : this.flush());
+    clearTimeout(timer);
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    if (this.#onHide) {
+      removeEventListener('pagehide', this.#onHide);
+      document.removeEventListener('visibilitychange', this.#onHide);
+    }
+  }
+
+  /** The writer's own metrics (`prometheus_remote_storage_*`) as an object. */
+  stats() {
+    return this.#s.stats();
+  }
+
+  /** The writer's own metrics in the Prometheus text format. */
+  metricsText() {
+    return this.#s.stats_text(`url="${this.#url.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+  }
+
+  /** The protocol in use: 'v1' or 'v2' (a v2 writer falls back to v1 for 1.x receivers). */
+  get protocol() {
+    return this.#s.protocol() === 2 ? 'v2' : 'v1';
+  }
+
+  _push(ref, value, timestamp, stale) {
+    this.#s.push(ref, value, timestamp, stale, Date.now());
+    this.#pump();
+  }
+
+  _exemplar(ref, flat, value, timestamp) {
+    this.#s.push_exemplar(ref, flat, value, timestamp, Date.now());
+    this.#pump();
+  }
+
+  #emit(type, event) {
+    const ls = this.#listeners.get(type);
+    if (ls) for (const l of ls) l(event);
+    return !!ls?.size;
+  }
+
+  #pump() {
+    const now = Date.now();
+    let t;
+    while (!this.#closed && (t = this.#s.poll_transmit(now))) this.#send(t);
+    let e;
+    while ((e = this.#s.poll_event())) {
+      this.#emit('event', e);
+      const type = e.type === 'dropped' ? 'error' : e.type;
+      // Never lose quietly: a drop nobody listens for is logged.
+      if (!this.#emit(type, e) && type === 'error') {
+        console.warn(`edgewrite: dropped ${e.counts.samples} samples (${e.reason}${e.status ? `, HTTP ${e.status}` : ''}): ${e.message}`);
+      }
+    }
+    if (this.#s.is_idle()) {
+      for (const w of this.#waiters.splice(0)) w();
+    }
+    this.#schedule(now);
+  }
+
+  #schedule(now) {
+    const at = this.#closed ? undefined : this.#s.poll_timeout();
+    if (at === undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      return;
+    }
+    if (this.#timer && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Infinity;
+      this.#pump();
+    }, Math.max(0, at - now));
+  }
+
+  async #send(t) {
+    const id = t.id;
+    const body = t.body;
+    const h = t.headers;
+    t.free();
+    const headers = { ...this.#headers };
+    for (let i = 0; i < h.length; i += 2) headers[h[i]] = h[i + 1];
+    // In browsers, keepalive lets a request outlive the page, within a 64 KiB budget.
+    const keepalive = isBrowser && this.#keepaliveBytes + body.length <= KEEPALIVE_BUDGET;
+    if (keepalive) this.#keepaliveBytes += body.length;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`no response within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    try {
+      const res = await this.#fetch(this.#url, { method: 'POST', headers, body, keepalive, signal: abort.signal });
+      const text = new Uint8Array(await res.arrayBuffer()).slice(0, 1024);
+      const w = WRITTEN.map((k) => res.headers.get(k));
+      const written = w.every((x) => x === null) ? new Float64Array(0) : Float64Array.from(w, (x) => Number(x ?? 0));
+      this.#s.handle_response(id, res.status, res.headers.get('Retry-After') ?? undefined, written, text, Date.now());
+    } catch (err) {
+      this.#s.handle_error(id, String(err?.cause?.message ?? err?.message ?? err), Date.now());
+    } finally {
+      clearTimeout(timer);
+      if (keepalive) this.#keepaliveBytes -= body.length;
+      this.#pump();
+    }
+  }
+
+  #pagehide() {
+    this.#collectHelpers();
+    this.#s.flush();
+    this.#pump();
+  }
+}

@@ -1,0 +1,318 @@
+//! `encode` and `decode` for JavaScript: requests as plain objects, the shape the CLI prints as
+//! JSON:
+//!
+//! ```text
+//! { series: [{ labels: { __name__: "up", job: "api" },
+//!              samples: [{ value: 1, timestamp: 1700000000000 }, { value: NaN, timestamp: ..., stale: true }],
+//!              exemplars: [{ labels: { trace_id: "..." }, value: 0.5, timestamp: ... }],
+//!              histograms: [{ count, sum, schema, zeroThreshold, zeroCount, float, positiveSpans: [{ offset, length }],
+//!                             positiveDeltas, positiveCounts, negative..., resetHint, timestamp, customValues, startTimestamp }],
+//!              metadata: { type: "counter", help: "...", unit: "" } }],
+//!   metadata: [{ type: "counter", metricFamilyName: "...", help: "...", unit: "" }] }
+//! ```
+//!
+//! Values may also be the strings `"NaN"` (encoded as Prometheus's `NormalNaN`), `"+Inf"`,
+//! `"-Inf"` (what JSON can carry); a stale marker is `stale: true`, since a NaN's bits do not
+//! survive JSON or JS arrays.
+
+use super::writer::set;
+use crate::codec::{Decoder, Encoder, Version};
+use crate::model::*;
+use crate::{Limits, convert};
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+fn version(v: u8) -> Version {
+    if v == 2 { Version::V2 } else { Version::V1 }
+}
+
+/// Decodes a snappy body of remote write `v` (1 or 2) into a plain object.
+#[wasm_bindgen]
+pub fn decode(body: &[u8], v: u8) -> Result<Object, JsError> {
+    let mut d = Decoder::new(Limits::default());
+    let req = d.decode(body, version(v)).map_err(|e| JsError::new(&e.to_string()))?;
+    let o = Object::new();
+    set(&o, "series", req.series.iter().map(series_object).collect::<Array>());
+    let metadata: Array = req
+        .metadata
+        .iter()
+        .map(|m| {
+            let x = metadata_object(&m.metadata);
+            set(&x, "metricFamilyName", &*m.metric_family_name);
+            x
+        })
+        .collect();
+    set(&o, "metadata", metadata);
+    Ok(o)
+}
+
+/// Encodes a plain object (the shape `decode` returns) as a snappy body of remote write `v`.
+/// 1.0 carries per-series metadata as family metadata, 2.0 the reverse.
+#[wasm_bindgen]
+pub fn encode(request: &JsValue, v: u8) -> Result<Vec<u8>, JsError> {
+    let mut req = request_from(request)?;
+    match version(v) {
+        Version::V1 => convert::to_v1(&mut req),
+        Version::V2 => {
+            convert::to_v2(&mut req);
+        }
+    }
+    Ok(Encoder::new().encode(&req, version(v)).to_vec())
+}
+
+fn labels_object(labels: &[Label<'_>]) -> Object {
+    let o = Object::new();
+    for l in labels {
+        set(&o, &l.name, &*l.value);
+    }
+    o
+}
+
+fn metadata_object(m: &Metadata<'_>) -> Object {
+    let o = Object::new();
+    set(&o, "type", m.metric_type.as_str());
+    set(&o, "help", &*m.help);
+    set(&o, "unit", &*m.unit);
+    o
+}
+
+fn series_object(s: &Series<'_>) -> Object {
+    let o = Object::new();
+    set(&o, "labels", labels_object(&s.labels));
+    let samples: Array = s
+        .samples
+        .iter()
+        .map(|x| {
+            let y = Object::new();
+            set(&y, "value", x.value);
+            set(&y, "timestamp", x.timestamp as f64);
+            if x.is_stale() {
+                set(&y, "stale", true);
+            }
+            if x.start_timestamp != 0 {
+                set(&y, "startTimestamp", x.start_timestamp as f64);
+            }
+            y
+        })
+        .collect();
+    set(&o, "samples", samples);
+    if !s.exemplars.is_empty() {
+        let ex: Array = s
+            .exemplars
+            .iter()
+            .map(|e| {
+                let y = Object::new();
+                set(&y, "labels", labels_object(&e.labels));
+                set(&y, "value", e.value);
+                set(&y, "timestamp", e.timestamp as f64);
+                y
+            })
+            .collect();
+        set(&o, "exemplars", ex);
+    }
+    if !s.histograms.is_empty() {
+        set(&o, "histograms", s.histograms.iter().map(histogram_object).collect::<Array>());
+    }
+    if !s.metadata.is_empty() {
+        set(&o, "metadata", metadata_object(&s.metadata));
+    }
+    o
+}
+
+fn count_value(c: Count) -> f64 {
+    match c {
+        Count::Int(n) => n as f64,
+        Count::Float(f) => f,
+    }
+}
+
+fn numbers<T: Copy + Into<f64>>(v: &[T]) -> Array {
+    v.iter().map(|&x| JsValue::from(x.into())).collect()
+}
+
+fn spans_array(spans: &[BucketSpan]) -> Array {
+    spans
+        .iter()
+        .map(|s| {
+            let o = Object::new();
+            set(&o, "offset", s.offset);
+            set(&o, "length", s.length);
+            o
+        })
+        .collect()
+}
+
+fn histogram_object(h: &Histogram) -> Object {
+    let o = Object::new();
+    set(&o, "count", count_value(h.count));
+    set(&o, "float", h.is_float());
+    set(&o, "sum", h.sum);
+    if h.is_stale() {
+        set(&o, "stale", true);
+    }
+    set(&o, "schema", h.schema);
+    set(&o, "zeroThreshold", h.zero_threshold);
+    set(&o, "zeroCount", count_value(h.zero_count));
+    set(&o, "negativeSpans", spans_array(&h.negative_spans));
+    set(&o, "negativeDeltas", h.negative_deltas.iter().map(|&d| JsValue::from(d as f64)).collect::<Array>());
+    set(&o, "negativeCounts", numbers(&h.negative_counts));
+    set(&o, "positiveSpans", spans_array(&h.positive_spans));
+    set(&o, "positiveDeltas", h.positive_deltas.iter().map(|&d| JsValue::from(d as f64)).collect::<Array>());
+    set(&o, "positiveCounts", numbers(&h.positive_counts));
+    set(&o, "resetHint", h.reset_hint as u8);
+    set(&o, "timestamp", h.timestamp as f64);
+    set(&o, "customValues", numbers(&h.custom_values));
+    if h.start_timestamp != 0 {
+        set(&o, "startTimestamp", h.start_timestamp as f64);
+    }
+    o
+}
+
+// ---- from JavaScript objects
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn number(o: &JsValue, k: &str, what: &str) -> Result<f64, JsError> {
+    let v = get(o, k);
+    if let Some(n) = v.as_f64() {
+        return Ok(n);
+    }
+    if v.is_undefined() {
+        return Ok(0.0);
+    }
+    if v.is_null() {
+        return Err(JsError::new(&format!(
+            "{what}.{k} is null (JSON has no NaN or Inf: write \"NaN\", \"+Inf\" or \"-Inf\")"
+        )));
+    }
+    match v.as_string().as_deref().map(str::trim) {
+        // Prometheus's own NaN (`value.NormalNaN`), so a decoded body re-encodes byte for byte.
+        Some("NaN") => Ok(f64::from_bits(0x7ff8_0000_0000_0001)),
+        Some("+Inf" | "Inf") => Ok(f64::INFINITY),
+        Some("-Inf") => Ok(f64::NEG_INFINITY),
+        Some(s) => s.parse().map_err(|_| JsError::new(&format!("{what}.{k}: {s:?} is not a number"))),
+        None => Err(JsError::new(&format!("{what}.{k} must be a number"))),
+    }
+}
+
+fn string(o: &JsValue, k: &str) -> String {
+    get(o, k).as_string().unwrap_or_default()
+}
+
+fn array(o: &JsValue, k: &str) -> Vec<JsValue> {
+    let v = get(o, k);
+    if Array::is_array(&v) { Array::from(&v).iter().collect() } else { Vec::new() }
+}
+
+fn labels_from(o: &JsValue) -> Result<Vec<Label<'static>>, JsError> {
+    if !o.is_object() {
+        return Err(JsError::new("labels must be an object of name: value"));
+    }
+    let mut labels = Vec::new();
+    for entry in Object::entries(&Object::from(o.clone())).iter() {
+        let pair = Array::from(&entry);
+        let name = pair.get(0).as_string().unwrap_or_default();
+        let value =
+            pair.get(1).as_string().ok_or_else(|| JsError::new(&format!("label {name:?}: value must be a string")))?;
+        labels.push(Label::new(name, value));
+    }
+    labels.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(labels)
+}
+
+fn metadata_from(o: &JsValue) -> Metadata<'static> {
+    Metadata {
+        metric_type: MetricType::from_name(&string(o, "type")),
+        help: string(o, "help").into(),
+        unit: string(o, "unit").into(),
+    }
+}
+
+fn value_of(o: &JsValue, what: &str) -> Result<f64, JsError> {
+    if get(o, "stale").as_bool() == Some(true) { Ok(STALE_NAN) } else { number(o, "value", what) }
+}
+
+fn request_from(v: &JsValue) -> Result<WriteRequest<'static>, JsError> {
+    let mut req = WriteRequest::default();
+    for s in array(v, "series") {
+        let mut series = Series { labels: labels_from(&get(&s, "labels"))?, ..Series::default() };
+        for x in array(&s, "samples") {
+            series.samples.push(Sample {
+                value: value_of(&x, "sample")?,
+                timestamp: number(&x, "timestamp", "sample")? as i64,
+                start_timestamp: number(&x, "startTimestamp", "sample")? as i64,
+            });
+        }
+        for e in array(&s, "exemplars") {
+            series.exemplars.push(Exemplar {
+                labels: labels_from(&get(&e, "labels")).unwrap_or_default(),
+                value: number(&e, "value", "exemplar")?,
+                timestamp: number(&e, "timestamp", "exemplar")? as i64,
+            });
+        }
+        for h in array(&s, "histograms") {
+            series.histograms.push(histogram_from(&h)?);
+        }
+        let m = get(&s, "metadata");
+        if m.is_object() {
+            series.metadata = metadata_from(&m);
+        }
+        req.series.push(series);
+    }
+    for m in array(v, "metadata") {
+        req.metadata.push(MetricMetadata {
+            metric_family_name: string(&m, "metricFamilyName").into(),
+            metadata: metadata_from(&m),
+        });
+    }
+    Ok(req)
+}
+
+fn floats(o: &JsValue, k: &str) -> Result<Vec<f64>, JsError> {
+    array(o, k)
+        .iter()
+        .map(|x| x.as_f64().ok_or_else(|| JsError::new(&format!("histogram.{k} must hold numbers"))))
+        .collect()
+}
+
+fn spans_from(o: &JsValue, k: &str) -> Result<Vec<BucketSpan>, JsError> {
+    array(o, k)
+        .iter()
+        .map(|s| {
+            Ok(BucketSpan { offset: number(s, "offset", "span")? as i32, length: number(s, "length", "span")? as u32 })
+        })
+        .collect()
+}
+
+fn histogram_from(o: &JsValue) -> Result<Histogram, JsError> {
+    let float = get(o, "float").as_bool() == Some(true);
+    let count = |k: &str| -> Result<Count, JsError> {
+        let n = number(o, k, "histogram")?;
+        Ok(if float { Count::Float(n) } else { Count::Int(n as u64) })
+    };
+    let ints = |k: &str| -> Result<Vec<i64>, JsError> { Ok(floats(o, k)?.into_iter().map(|x| x as i64).collect()) };
+    Ok(Histogram {
+        count: count("count")?,
+        sum: if get(o, "stale").as_bool() == Some(true) { STALE_NAN } else { number(o, "sum", "histogram")? },
+        schema: number(o, "schema", "histogram")? as i32,
+        zero_threshold: number(o, "zeroThreshold", "histogram")?,
+        zero_count: count("zeroCount")?,
+        negative_spans: spans_from(o, "negativeSpans")?,
+        negative_deltas: ints("negativeDeltas")?,
+        negative_counts: floats(o, "negativeCounts")?,
+        positive_spans: spans_from(o, "positiveSpans")?,
+        positive_deltas: ints("positiveDeltas")?,
+        positive_counts: floats(o, "positiveCounts")?,
+        reset_hint: match number(o, "resetHint", "histogram")? as u8 {
+            1 => ResetHint::Yes,
+            2 => ResetHint::No,
+            3 => ResetHint::Gauge,
+            _ => ResetHint::Unknown,
+        },
+        timestamp: number(o, "timestamp", "histogram")? as i64,
+        custom_values: floats(o, "customValues")?,
+        start_timestamp: number(o, "startTimestamp", "histogram")? as i64,
+    })
+}

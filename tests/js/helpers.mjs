@@ -1,0 +1,98 @@
+// Test helpers: a remote-write receiver on a loopback port that answers from a script, and
+// small utilities. The receiver decodes bodies with edgewrite's own decoder, which the Rust
+// tests check against protobufjs.
+import http from 'node:http';
+import { decode } from '../../pkg/node.js';
+
+/**
+ * Starts a receiver. `script` is consumed one entry per request: a status number, an object
+ * `{ status, headers, body }`, 'drop' (close the connection without answering) or 'hang'
+ * (never answer). When it runs out, requests get 204 (with the Written headers for 2.0).
+ * Every request is recorded: `{ at, headers, protocol, body, answered }`.
+ */
+export async function scriptedReceiver(script = []) {
+  const requests = [];
+  const hanging = new Set();
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const protocol = (req.headers['content-type'] ?? '').includes('io.prometheus.write.v2.Request') ? 'v2' : 'v1';
+      const raw = Buffer.concat(chunks);
+      const record = { at: Date.now(), headers: req.headers, protocol, raw, body: decode(raw, { protocol }), answered: null };
+      requests.push(record);
+      const step = script.length > 0 ? script.shift() : 204;
+      if (step === 'drop') {
+        record.answered = 'drop';
+        req.socket.destroy();
+        return;
+      }
+      if (step === 'hang') {
+        record.answered = 'hang';
+        hanging.add(res);
+        return;
+      }
+      const { status, headers = {}, body = '' } = typeof step === 'number' ? { status: step } : step;
+      record.answered = status;
+      const h = { ...headers };
+      if (status === 204 && typeof step === 'number' && protocol === 'v2') {
+        const count = (k) => record.body.series.reduce((n, s) => n + (s[k]?.length ?? 0), 0);
+        h['X-Prometheus-Remote-Write-Samples-Written'] = String(count('samples'));
+        h['X-Prometheus-Remote-Write-Histograms-Written'] = String(count('histograms'));
+        h['X-Prometheus-Remote-Write-Exemplars-Written'] = String(count('exemplars'));
+      }
+      res.writeHead(status, h);
+      res.end(body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/api/v1/write`,
+    requests,
+    /** Samples of successful requests, per series (keyed by its labels), in arrival order. */
+    delivered() {
+      const out = new Map();
+      for (const r of requests.filter((x) => x.answered >= 200 && x.answered < 300)) {
+        for (const s of r.body.series) {
+          const key = JSON.stringify(s.labels);
+          if (!out.has(key)) out.set(key, []);
+          out.get(key).push(...s.samples.map((x) => x.timestamp));
+        }
+      }
+      return out;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections?.();
+        server.close(resolve);
+      }),
+  };
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A free loopback port. */
+export async function freePort() {
+  const s = http.createServer();
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass. */
+export async function eventually(check, ms = 15000, what = 'condition') {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`);
+}
