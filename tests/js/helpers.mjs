@@ -10,10 +10,25 @@ import { decode } from '../../pkg/node.js';
  * (never answer). When it runs out, requests get 204 (with the Written headers for 2.0).
  * Every request is recorded: `{ at, headers, protocol, body, answered }`.
  */
-export async function scriptedReceiver(script = []) {
+export async function scriptedReceiver(script = [], { cors = false } = {}) {
   const requests = [];
+  const preflights = [];
   const hanging = new Set();
   const server = http.createServer((req, res) => {
+    if (cors) {
+      res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*');
+      res.setHeader('Access-Control-Expose-Headers', 'X-Prometheus-Remote-Write-Samples-Written, X-Prometheus-Remote-Write-Histograms-Written, X-Prometheus-Remote-Write-Exemplars-Written, Retry-After');
+      if (req.method === 'OPTIONS') {
+        preflights.push(req.headers);
+        res.writeHead(204, {
+          'Access-Control-Allow-Methods': 'POST',
+          'Access-Control-Allow-Headers': 'Content-Encoding, Content-Type, X-Prometheus-Remote-Write-Version, Authorization, Retry-Attempt',
+          'Access-Control-Max-Age': '600',
+        });
+        res.end();
+        return;
+      }
+    }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -49,6 +64,7 @@ export async function scriptedReceiver(script = []) {
   return {
     url: `http://127.0.0.1:${server.address().port}/api/v1/write`,
     requests,
+    preflights,
     /** Samples of successful requests, per series (keyed by its labels), in arrival order. */
     delivered() {
       const out = new Map();
@@ -95,4 +111,24 @@ export async function eventually(check, ms = 15000, what = 'condition') {
     await sleep(100);
   }
   throw new Error(`timed out waiting for ${what}: ${last?.message ?? last}`);
+}
+
+const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+/** Serves files under `root` on a loopback port (for pages loaded in a real browser). */
+export async function staticServer(root) {
+  const { readFile } = await import('node:fs/promises');
+  const { extname, join, normalize } = await import('node:path');
+  const server = http.createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    try {
+      const body = await readFile(join(root, path));
+      res.writeHead(200, { 'Content-Type': MIME[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
