@@ -21,6 +21,10 @@ pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 /// The stale marker as an `f64`. Compare with [`is_stale_nan`], never with `==` (it is a NaN).
 pub const STALE_NAN: f64 = f64::from_bits(STALE_NAN_BITS);
 
+/// Prometheus's ordinary NaN (`model/value/value.go NormalNaN`): what edgewrite encodes for a
+/// NaN that comes from JavaScript, where NaN payloads cannot be relied on.
+pub const NORMAL_NAN: f64 = f64::from_bits(0x7ff8_0000_0000_0001);
+
 /// Whether `value` is exactly the stale marker (not just any NaN).
 #[inline]
 pub fn is_stale_nan(value: f64) -> bool {

@@ -7,7 +7,7 @@
 //! flag, because a NaN's bits do not survive every JavaScript path.
 
 use crate::codec::Version;
-use crate::model::{Counts, Metadata, MetricType, STALE_NAN, Sample};
+use crate::model::{Counts, Metadata, MetricType, NORMAL_NAN, STALE_NAN, Sample};
 use crate::sender::{Collection, Config, DropReason, Event, OnFull, Response, Sender, SeriesRef, Stats};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -55,12 +55,19 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
-fn ms(x: f64) -> i64 {
+pub(crate) fn ms(x: f64) -> i64 {
     x as i64
 }
 
-fn sample(value: f64, timestamp: f64, stale: bool) -> Sample {
-    Sample::new(if stale { STALE_NAN } else { value }, ms(timestamp))
+/// A sample from JavaScript numbers: the stale marker from its flag, any other NaN as
+/// Prometheus's ordinary NaN (JavaScript does not keep NaN payloads reliably).
+pub(crate) fn sample(value: f64, timestamp: f64, stale: bool) -> Sample {
+    let value = match () {
+        _ if stale => STALE_NAN,
+        _ if value.is_nan() => NORMAL_NAN,
+        _ => value,
+    };
+    Sample::new(value, ms(timestamp))
 }
 
 fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
