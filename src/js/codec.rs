@@ -90,7 +90,7 @@ pub fn encode_columns(
         || strings.len() != 2 * pairs
         || [values.len(), timestamps.len(), start_timestamps.len(), stale.len()].iter().any(|&l| l != total)
         || !(series_meta.is_empty() || series_meta.len() == 3 * n)
-        || family_meta.len() % 4 != 0
+        || !family_meta.len().is_multiple_of(4)
     {
         return Err(JsError::new("encodeColumns: column lengths do not match"));
     }
