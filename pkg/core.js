@@ -37,6 +37,42 @@ function flatten(labels) {
   return flat;
 }
 
+const DURATION_BOUNDS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '25', '60', '120', '300'];
+
+/**
+ * The writer's stats as Prometheus text, named as Prometheus names its own remote-write
+ * metrics (`prometheus_remote_storage_*`). Rendered here rather than in wasm, where text
+ * formatting would cost the browser bundle several KiB.
+ */
+function metricsText(stats, labels) {
+  const out = [];
+  const metric = (name, type, help, rows) => {
+    out.push(`# HELP prometheus_remote_storage_${name} ${help}`, `# TYPE prometheus_remote_storage_${name} ${type}`);
+    for (const [extra, v] of rows) out.push(`prometheus_remote_storage_${name}{${[labels, extra].filter(Boolean).join(',')}} ${v}`);
+  };
+  for (const kind of ['samples', 'histograms', 'exemplars']) {
+    const k = stats[kind];
+    metric(`${kind}_total`, 'counter', `${kind} delivered to remote storage.`, [['', k.total]]);
+    metric(`${kind}_failed_total`, 'counter', `${kind} refused for good by remote storage.`, [['', k.failed]]);
+    metric(`${kind}_retried_total`, 'counter', `${kind} sent again after a retryable failure.`, [['', k.retried]]);
+    metric(`${kind}_dropped_total`, 'counter', `${kind} dropped before delivery, by reason.`,
+      [['reason="too_old"', k.droppedTooOld], ['reason="queue_full"', k.droppedQueueFull]]);
+    metric(`${kind}_pending`, 'gauge', `${kind} queued or in flight.`, [['', k.pending]]);
+  }
+  metric('metadata_total', 'counter', 'Metadata entries delivered.', [['', stats.metadataTotal]]);
+  metric('bytes_total', 'counter', 'Compressed bytes sent, retries included.', [['', stats.bytesTotal]]);
+  metric('collections_split_total', 'counter', 'Collections too large for one request.', [['', stats.collectionsSplitTotal]]);
+  metric('protocol_fallbacks_total', 'counter', 'Times remote write 2.0 fell back to 1.0.', [['', stats.protocolFallbacksTotal]]);
+  const buckets = DURATION_BOUNDS.map((le, i) => [`le="${le}"`, stats.batchDurationBuckets[i]]);
+  buckets.push(['le="+Inf"', stats.batchDurationCount]);
+  const name = 'sent_batch_duration_seconds';
+  out.push(`# HELP prometheus_remote_storage_${name} Duration of send calls to remote storage.`, `# TYPE prometheus_remote_storage_${name} histogram`);
+  for (const [le, v] of buckets) out.push(`prometheus_remote_storage_${name}_bucket{${[labels, le].filter(Boolean).join(',')}} ${v}`);
+  out.push(`prometheus_remote_storage_${name}_sum{${labels}} ${stats.batchDurationSumMs / 1000}`);
+  out.push(`prometheus_remote_storage_${name}_count{${labels}} ${stats.batchDurationCount}`);
+  return `${out.join('\n')}\n`;
+}
+
 /**
  * A series handle: labels registered once, then only numbers cross into wasm.
  * Returned by `RemoteWriter.series()`.
@@ -327,7 +363,7 @@ export class RemoteWriter {
 
   /** The writer's own metrics in the Prometheus text format. */
   metricsText() {
-    return this.#s.stats_text(`url="${this.#url.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
+    return metricsText(this.stats(), `url="${this.#url.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`);
   }
 
   /** The protocol in use: 'v1' or 'v2' (a v2 writer falls back to v1 for 1.x receivers). */

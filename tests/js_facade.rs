@@ -57,7 +57,8 @@ fn errors_and_events_reach_javascript_as_values() {
     assert_eq!(get(&e, "type"), "dropped");
     assert_eq!(get(&e, "status"), 400);
     assert_eq!(get(&e, "message"), "bad sample");
-    assert!(s.stats_text("").contains("prometheus_remote_storage_samples_failed_total{} 1"));
+    assert_eq!(get(&get(&s.stats(), "samples"), "failed"), 1.0);
+    assert_eq!(get(&s.stats(), "batchDurationCount"), 1.0);
 }
 
 #[test]

@@ -251,11 +251,6 @@ impl WasmSender {
     pub fn stats(&self) -> Object {
         stats_object(&self.inner.stats())
     }
-
-    /// The sender's metrics in the Prometheus text format, each with `labels`.
-    pub fn stats_text(&self, labels: &str) -> String {
-        self.inner.stats().to_prometheus_text(labels)
-    }
 }
 
 pub(crate) fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
@@ -324,5 +319,9 @@ fn stats_object(s: &Stats) -> Object {
     set(&o, "requestsSucceeded", s.requests_succeeded as f64);
     set(&o, "requestsRetried", s.requests_retried as f64);
     set(&o, "requestsFailed", s.requests_failed as f64);
+    let buckets: js_sys::Array = s.batch_duration_buckets.iter().map(|&n| JsValue::from(n as f64)).collect();
+    set(&o, "batchDurationBuckets", buckets);
+    set(&o, "batchDurationCount", s.batch_duration_count as f64);
+    set(&o, "batchDurationSumMs", s.batch_duration_sum_ms as f64);
     o
 }

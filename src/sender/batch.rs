@@ -18,9 +18,14 @@ pub(crate) struct BatchEncoder {
     scratch: Vec<u8>,
     out: Vec<u8>,
     snappy: snap::raw::Encoder,
-    /// (group, item index), sorted to group items by series in queue order.
-    order: Vec<(u32, u32)>,
-    group_of: rustc_hash::FxHashMap<u32, u32>,
+    /// Item indices grouped by series (series in order of first appearance, items in queue
+    /// order within each), and each group's (start, length) in `order`.
+    order: Vec<u32>,
+    runs: Vec<(u32, u32)>,
+    /// Per series id: its group in this batch, valid where `series_stamp` equals `batch`.
+    series_group: Vec<u32>,
+    series_stamp: Vec<u32>,
+    batch: u32,
     /// Writer-wide symbol id -> this request's ref, valid where `stamp` equals `generation`.
     refs: Vec<u32>,
     stamp: Vec<u32>,
@@ -50,7 +55,10 @@ impl BatchEncoder {
             out: Vec::new(),
             snappy: snap::raw::Encoder::new(),
             order: Vec::new(),
-            group_of: Default::default(),
+            runs: Vec::new(),
+            series_group: Vec::new(),
+            series_stamp: Vec::new(),
+            batch: 0,
             refs: Vec::new(),
             stamp: Vec::new(),
             generation: 0,
@@ -78,24 +86,56 @@ impl BatchEncoder {
         (&self.out, encoded)
     }
 
-    /// Sorts item indices into runs per series, series in order of first appearance.
+    /// Groups item indices into runs per series, series in order of first appearance (a
+    /// counting sort: no hashing, no comparison sort).
     fn group(&mut self, items: &[Item]) {
-        self.order.clear();
-        self.group_of.clear();
-        for (i, item) in items.iter().enumerate() {
-            let next = self.group_of.len() as u32;
-            let g = *self.group_of.entry(item.series()).or_insert(next);
-            self.order.push((g, i as u32));
+        self.batch = self.batch.wrapping_add(1);
+        if self.batch == 0 {
+            self.series_stamp.iter_mut().for_each(|s| *s = 0);
+            self.batch = 1;
         }
-        self.order.sort_unstable();
+        self.runs.clear();
+        let mut groups: Vec<u32> = Vec::with_capacity(items.len());
+        for item in items {
+            let s = item.series() as usize;
+            if s >= self.series_stamp.len() {
+                self.series_stamp.resize(s + 1, 0);
+                self.series_group.resize(s + 1, 0);
+            }
+            if self.series_stamp[s] != self.batch {
+                self.series_stamp[s] = self.batch;
+                self.series_group[s] = self.runs.len() as u32;
+                self.runs.push((0, 0));
+            }
+            let g = self.series_group[s];
+            self.runs[g as usize].1 += 1;
+            groups.push(g);
+        }
+        let mut start = 0;
+        for run in &mut self.runs {
+            run.0 = start;
+            start += run.1;
+        }
+        let mut fill: Vec<u32> = self.runs.iter().map(|r| r.0).collect();
+        self.order.clear();
+        self.order.resize(items.len(), 0);
+        for (i, g) in groups.into_iter().enumerate() {
+            self.order[fill[g as usize] as usize] = i as u32;
+            fill[g as usize] += 1;
+        }
+    }
+
+    /// The items of group `run`.
+    fn members<'i>(&self, run: (u32, u32), items: &'i [Item]) -> Members<'i> {
+        self.order[run.0 as usize..(run.0 + run.1) as usize].iter().map(|&i| &items[i as usize]).collect()
     }
 
     fn encode_v1(&mut self, items: &[Item], table: &SeriesTable, want: &mut dyn FnMut(u32) -> bool) -> u64 {
         let mut raw = std::mem::take(&mut self.raw);
         let mut families: Vec<u32> = Vec::new();
         let mut family_series: Vec<&SeriesEntry> = Vec::new();
-        for run in self.order.chunk_by(|a, b| a.0 == b.0) {
-            let members: Members = run.iter().map(|&(_, i)| &items[i as usize]).collect();
+        for &run in &self.runs {
+            let members = self.members(run, items);
             let Some(entry) = table.get(super::SeriesRef(members[0].series())) else { continue };
             put_message(&mut raw, 1, |b| {
                 b.extend_from_slice(&entry.v1_labels);
@@ -152,9 +192,9 @@ impl BatchEncoder {
         self.symbols.push(u32::MAX);
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
-        let order = std::mem::take(&mut self.order);
-        for run in order.chunk_by(|a, b| a.0 == b.0) {
-            let members: Members = run.iter().map(|&(_, i)| &items[i as usize]).collect();
+        let runs = std::mem::take(&mut self.runs);
+        for &run in &runs {
+            let members = self.members(run, items);
             let Some(entry) = table.get(super::SeriesRef(members[0].series())) else { continue };
             let has_samples = members.iter().any(|m| matches!(m, Item::Sample { .. }));
             let has_histograms = members.iter().any(|m| matches!(m, Item::Histogram { .. }));
@@ -167,7 +207,7 @@ impl BatchEncoder {
                 self.put_v2_series(&mut body, entry, &members, true);
             }
         }
-        self.order = order;
+        self.runs = runs;
         for &id in &self.symbols {
             let s = if id == u32::MAX { "" } else { table.symbol(id) };
             put_key(&mut self.raw, 4, WireType::Len);

@@ -22,7 +22,7 @@ impl Sender {
             next_lane: 0,
             stats: Stats::default(),
             events: VecDeque::new(),
-            family_sent_at: FxHashMap::default(),
+            family_sent_at: Vec::new(),
             config,
         })
     }
@@ -114,7 +114,7 @@ impl Sender {
             return Err(PushError::Label(LabelError::EmptyLabelName));
         }
         let mut sorted: Vec<(&str, &str)> = labels.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
-        sorted.sort_unstable();
+        super::series::sort_by_name(&mut sorted);
         let label_ids = sorted.iter().flat_map(|&(n, v)| [n, v]).map(|s| self.table.intern(s)).collect();
         Ok(QueuedExemplar { label_ids, value, timestamp })
     }

@@ -50,7 +50,6 @@ use crate::model::{Counts, Histogram, Metadata, Sample};
 use batch::BatchEncoder;
 use lane::{InFlight, Item, Lane, QueuedExemplar};
 use retry::{Backoff, Class, Jitter};
-use rustc_hash::FxHashMap;
 use series::SeriesTable;
 use std::collections::VecDeque;
 use std::fmt;
@@ -265,7 +264,8 @@ pub struct Sender {
     next_lane: usize,
     stats: Stats,
     events: VecDeque<Event>,
-    family_sent_at: FxHashMap<u32, i64>,
+    /// When each metric family's 1.0 metadata was last sent, by symbol id (`i64::MIN`: never).
+    family_sent_at: Vec<i64>,
 }
 
 impl fmt::Debug for Sender {

@@ -60,9 +60,13 @@ impl Sender {
         let interval = self.config.metadata_interval_ms as i64;
         let sent_at = &mut self.family_sent_at;
         let mut want = |family: u32| {
-            let due = collections || sent_at.get(&family).is_none_or(|&t| now - t >= interval);
+            let f = family as usize;
+            if f >= sent_at.len() {
+                sent_at.resize(f + 1, i64::MIN);
+            }
+            let due = collections || sent_at[f] == i64::MIN || now - sent_at[f] >= interval;
             if due {
-                sent_at.insert(family, now);
+                sent_at[f] = now;
             }
             due
         };

@@ -64,18 +64,26 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<u64> {
     Some(at_ms.saturating_sub(now_ms).max(0) as u64)
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to ms since the epoch.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to ms since the epoch. Reads fixed
+/// byte positions (the format has them), which keeps string searching and slicing panics out of
+/// the browser's wasm.
 fn parse_http_date(s: &str) -> Option<i64> {
-    let rest = s.split_once(", ")?.1;
-    let parts: Vec<&str> = rest.split(' ').collect();
-    let [day, month, year, time, "GMT"] = parts[..] else { return None };
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == month)? as i64
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let [h, m, sec] = hms[..] else { return None };
+    let b = s.as_bytes();
+    if b.len() != 29
+        || &b[3..5] != b", "
+        || &b[25..] != b" GMT"
+        || [b[7], b[11], b[16]] != [b' '; 3]
+        || [b[19], b[22]] != [b':'; 2]
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+    };
+    const MONTHS: &[u8; 36] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    let month = MONTHS.chunks_exact(3).position(|m| m == &b[8..11])? as i64 + 1;
+    let (day, year) = (num(5, 7)?, num(12, 16)?);
+    let (h, m, sec) = (num(17, 19)?, num(20, 22)?, num(23, 25)?);
     if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
     }

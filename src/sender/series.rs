@@ -106,7 +106,7 @@ impl SeriesTable {
         legacy_names: bool,
     ) -> Result<SeriesRef, LabelError> {
         let mut sorted: Vec<(&str, &str)> = labels.iter().copied().filter(|(_, v)| !v.is_empty()).collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        sort_by_name(&mut sorted);
         let mut name = None;
         for (i, &(n, v)) in sorted.iter().enumerate() {
             if n.is_empty() {
@@ -181,4 +181,9 @@ impl SeriesTable {
     pub(crate) fn len(&self) -> usize {
         self.entries.len() - self.free.len()
     }
+}
+
+/// Sorts (name, value) pairs by name (one instantiation of the sort for the whole sender).
+pub(crate) fn sort_by_name(pairs: &mut [(&str, &str)]) {
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
 }

@@ -151,3 +151,20 @@ test('helpers coalesce updates into collections: histogram series arrive togethe
   await w.close();
   await rx.close();
 });
+
+test('the writer reports its own metrics in the Prometheus text format', async () => {
+  const rx = await scriptedReceiver([503]);
+  const w = new RemoteWriter({ url: rx.url, ...fast });
+  w.series({ __name__: 'm' }).push(1, 1000);
+  await w.flush();
+  const text = w.metricsText();
+  const label = `url="${rx.url}"`;
+  assert.match(text, /# TYPE prometheus_remote_storage_samples_total counter/);
+  assert.ok(text.includes(`prometheus_remote_storage_samples_total{${label}} 1\n`), text);
+  assert.ok(text.includes(`prometheus_remote_storage_samples_retried_total{${label}} 1\n`));
+  assert.ok(text.includes(`prometheus_remote_storage_samples_dropped_total{${label},reason="too_old"} 0\n`));
+  assert.ok(text.includes(`prometheus_remote_storage_sent_batch_duration_seconds_count{${label}} 2\n`));
+  assert.ok(text.includes(`prometheus_remote_storage_sent_batch_duration_seconds_bucket{${label},le="+Inf"} 2\n`));
+  await w.close();
+  await rx.close();
+});
