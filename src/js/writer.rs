@@ -70,6 +70,21 @@ pub(crate) fn sample(value: f64, timestamp: f64, stale: bool) -> Sample {
     Sample::new(value, ms(timestamp))
 }
 
+/// Samples from parallel columns, checked to have the same length.
+fn columns<'a>(
+    what: &str,
+    series: &'a [u32],
+    values: &'a [f64],
+    timestamps: &'a [f64],
+    stale: &'a [u8],
+) -> Result<impl Iterator<Item = (SeriesRef, Sample)> + 'a, JsError> {
+    if values.len() != series.len() || timestamps.len() != series.len() {
+        return Err(JsError::new(&(what.to_string() + ": series, values and timestamps must have the same length")));
+    }
+    Ok((0..series.len())
+        .map(move |i| (SeriesRef(series[i]), sample(values[i], timestamps[i], stale.get(i).is_some_and(|&f| f != 0)))))
+}
+
 fn pairs(flat: &[String]) -> Vec<(&str, &str)> {
     flat.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str())).collect()
 }
@@ -130,7 +145,7 @@ impl WasmSender {
     }
 
     /// Queues many samples: handles, values, timestamps and stale flags (empty for none), all
-    /// the same length. Returns how many were queued before an error, if one occurred.
+    /// the same length. Stops at the first error; the samples before it stay queued.
     pub fn push_many(
         &mut self,
         series: &[u32],
@@ -138,15 +153,11 @@ impl WasmSender {
         timestamps: &[f64],
         stale: &[u8],
         now: f64,
-    ) -> Result<u32, JsError> {
-        if values.len() != series.len() || timestamps.len() != series.len() {
-            return Err(JsError::new("pushMany: series, values and timestamps must have the same length"));
+    ) -> Result<(), JsError> {
+        for (r, s) in columns("pushMany", series, values, timestamps, stale)? {
+            self.inner.push(r, s, ms(now)).map_err(js_err)?;
         }
-        for i in 0..series.len() {
-            let s = sample(values[i], timestamps[i], stale.get(i).is_some_and(|&f| f != 0));
-            self.inner.push(SeriesRef(series[i]), s, ms(now)).map_err(js_err)?;
-        }
-        Ok(series.len() as u32)
+        Ok(())
     }
 
     /// Queues an exemplar with flattened labels.
@@ -170,12 +181,9 @@ impl WasmSender {
         stale: &[u8],
         now: f64,
     ) -> Result<(), JsError> {
-        if values.len() != series.len() || timestamps.len() != series.len() {
-            return Err(JsError::new("writeCollection: series, values and timestamps must have the same length"));
-        }
         let mut c = Collection::new();
-        for i in 0..series.len() {
-            c.sample(SeriesRef(series[i]), sample(values[i], timestamps[i], stale.get(i).is_some_and(|&f| f != 0)));
+        for (r, s) in columns("writeCollection", series, values, timestamps, stale)? {
+            c.sample(r, s);
         }
         self.inner.write_collection(c, ms(now)).map_err(js_err)
     }

@@ -150,20 +150,31 @@ impl Sender {
         } else {
             self.lanes[lane].drop_oldest(excess)
         };
+        self.record_drop(
+            DropReason::QueueFull,
+            &dropped,
+            format!("queue full: dropped the {} oldest pending items", dropped.len()),
+        );
         if dropped.len() < excess {
             // Only the batch in flight is left, and it cannot be dropped.
             self.stats.samples.dropped_queue_full += n as u64;
             return Err(PushError::QueueFull { capacity });
         }
-        let counts = counts_of(&dropped);
-        self.stats.kind_mut(|k, n| k.dropped_queue_full += n, counts);
-        self.events.push_back(Event::Dropped {
-            reason: DropReason::QueueFull,
-            status: None,
-            counts,
-            message: format!("queue full: dropped the {} oldest pending items", dropped.len()),
-        });
         Ok(())
+    }
+
+    /// Counts dropped items and tells the user.
+    pub(crate) fn record_drop(&mut self, reason: DropReason, dropped: &[Item], message: String) {
+        if dropped.is_empty() {
+            return;
+        }
+        let counts = counts_of(dropped);
+        match reason {
+            DropReason::QueueFull => self.stats.kind_mut(|k, n| k.dropped_queue_full += n, counts),
+            DropReason::TooOld => self.stats.kind_mut(|k, n| k.dropped_too_old += n, counts),
+            DropReason::Rejected => self.stats.kind_mut(|k, n| k.failed += n, counts),
+        }
+        self.events.push_back(Event::Dropped { reason, status: None, counts, message });
     }
 
     /// Queues a collection: it is sent as one request (split only if it holds more than

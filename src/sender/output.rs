@@ -100,14 +100,7 @@ impl Sender {
             keep
         });
         if items.len() < before {
-            let counts = counts_of(&dropped);
-            self.stats.kind_mut(|k, n| k.dropped_too_old += n, counts);
-            self.events.push_back(Event::Dropped {
-                reason: DropReason::TooOld,
-                status: None,
-                counts,
-                message: format!("older than sample_age_limit ({limit} ms)"),
-            });
+            self.record_drop(DropReason::TooOld, &dropped, format!("older than sample_age_limit ({limit} ms)"));
         }
         items
     }
