@@ -9,7 +9,7 @@ build() {
   cargo build --quiet --target wasm32-unknown-unknown --profile wasm --no-default-features --features "$features"
   rm -rf "$out"
   wasm-bindgen --target web --out-dir "$out" --out-name edgewrite target/wasm32-unknown-unknown/wasm/edgewrite.wasm
-  node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory \
+  node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory \
     --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     "$out/edgewrite_bg.wasm" -o "$out/edgewrite_bg.wasm"
 }

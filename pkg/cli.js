@@ -2,6 +2,7 @@
 // edgewrite's command line: decode a captured body to JSON, encode JSON to a body, send JSON
 // lines to a remote-write URL.
 import { readFileSync, writeSync } from 'node:fs';
+import { number } from './codec-api.js';
 import { RemoteWriter, decode, encode } from './node.js';
 
 const USAGE = `usage:
@@ -50,14 +51,21 @@ try {
     let lines = 0;
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
-      const x = JSON.parse(line);
-      writer.push(x.samples ? x : { labels: x.labels, samples: [{ value: x.value, timestamp: x.timestamp, stale: x.stale }] });
       lines++;
+      const x = JSON.parse(line);
+      const samples = (x.samples ?? [{ value: x.value, timestamp: x.timestamp, stale: x.stale }]).map((s, j) => ({
+        value: s.stale ? NaN : number(s.value, `line ${lines}, sample ${j}: value`),
+        timestamp: s.timestamp ?? Date.now(),
+        stale: !!s.stale,
+      }));
+      writer.push({ labels: x.labels, samples });
+      // Back-pressure: let the queue drain before it fills.
+      if (lines % 1000 === 0) await writer.flush();
     }
-    await writer.close();
+    await writer.close({ timeoutMs: 60_000 });
     const s = writer.stats().samples;
-    process.stderr.write(`edgewrite: ${lines} lines, ${s.total} samples delivered, ${s.failed} failed\n`);
-    if (failed > 0) process.exit(1);
+    process.stderr.write(`edgewrite: ${lines} lines, ${s.total} samples delivered, ${s.failed} failed, ${s.pending} not delivered\n`);
+    if (failed > 0 || s.pending > 0) process.exit(1);
   } else {
     fail(USAGE);
   }

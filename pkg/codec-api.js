@@ -8,7 +8,8 @@ const version = (protocol) => {
 
 const SPECIAL = { NaN: NaN, '+Inf': Infinity, Inf: Infinity, '-Inf': -Infinity };
 
-function number(v, where) {
+/** A number from a number or a string (`"NaN"`, `"+Inf"`, `"-Inf"` as JSON writes them). */
+export function number(v, where) {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() in SPECIAL) return SPECIAL[v.trim()];
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
@@ -47,7 +48,8 @@ function columns(request) {
     for (let j = 0; j < samples.length; j++) {
       const x = samples[j];
       values.push(x.stale ? 0 : number(x.value, `series[${i}].samples[${j}].value`));
-      stamps.push(x.timestamp ?? 0);
+      if (!Number.isFinite(x.timestamp)) throw new TypeError(`series[${i}].samples[${j}].timestamp must be a number of milliseconds`);
+      stamps.push(x.timestamp);
       starts.push(x.startTimestamp ?? 0);
       stale.push(x.stale ? 1 : 0);
     }

@@ -14,6 +14,11 @@ const RESERVED_HEADERS = new Set([
   'x-prometheus-remote-write-version', 'x-prometheus-remote-read-version',
 ]);
 const WRITTEN = ['Samples', 'Histograms', 'Exemplars'].map((k) => `X-Prometheus-Remote-Write-${k}-Written`);
+/** The protocol's request headers, by version (as `Version::request_headers` in Rust). */
+const PROTOCOL_HEADERS = {
+  1: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' },
+  2: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '2.0.0' },
+};
 
 const DEFAULTS = {
   protocol: 'v1',
@@ -26,15 +31,25 @@ const DEFAULTS = {
   maxBackoffMs: 5000,
   retryOn429: true,
   sampleAgeLimitMs: 0,
+  maxSamplesPerRequest: 50000,
+  metadataIntervalMs: 60000,
   timeoutMs: 30000,
 };
 
-/** Sorted `[name, value, ...]` of a labels object, and a key identifying the label set. */
+/** Sorted `[name, value, ...]` of a labels object; empty values are dropped (an empty value
+ * means no label), as the Rust side does, so one label set always gives one key. */
 function flatten(labels) {
   const names = Object.keys(labels).sort();
   const flat = [];
-  for (const n of names) flat.push(n, String(labels[n]));
+  for (const n of names) {
+    const v = String(labels[n]);
+    if (v !== '') flat.push(n, v);
+  }
   return flat;
+}
+
+function checkTime(timestamp) {
+  if (!Number.isFinite(timestamp)) throw new TypeError(`edgewrite: timestamp must be a number of milliseconds, got ${timestamp}`);
 }
 
 const DURATION_BOUNDS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '25', '60', '120', '300'];
@@ -150,7 +165,7 @@ export class RemoteWriter {
     this.#s = new WasmSender(
       o.protocol === 'v2' ? 2 : 1, o.shards, o.maxSamplesPerSend, o.batchSendDeadlineMs, o.capacity,
       o.onFull === 'drop-oldest' ? 1 : 0, o.minBackoffMs, o.maxBackoffMs, o.retryOn429, o.sampleAgeLimitMs,
-      detect, Math.floor(Math.random() * 2 ** 52),
+      detect, o.maxSamplesPerRequest, o.metadataIntervalMs, Math.floor(Math.random() * 2 ** 52),
     );
     if (o.onError) this.on('error', o.onError);
     if (isBrowser && o.flushOnPageHide !== false) {
@@ -218,6 +233,7 @@ export class RemoteWriter {
     const now = Date.now();
     for (let i = 0; i < n; i++) {
       const it = items[i];
+      if (it.timestamp !== undefined) checkTime(it.timestamp);
       refs[i] = (it.series ?? this.series(it.labels, it.metadata)).ref;
       values[i] = it.value;
       stamps[i] = it.timestamp ?? now;
@@ -310,10 +326,19 @@ export class RemoteWriter {
     if (this.#dirty.size === 0) return;
     const items = [];
     const timestamp = Math.max(Date.now(), this.#lastHelperAt + 1);
-    this.#lastHelperAt = timestamp;
     for (const h of this.#dirty) h.collect(items, timestamp);
+    try {
+      this.writeCollection(items);
+    } catch (err) {
+      // The queue is full (the receiver is down): keep the helpers changed, try again later,
+      // and say so. This runs from a timer, where a throw would crash the process.
+      this.#emit('error', { type: 'dropped', reason: 'queue_full', counts: { samples: 0, histograms: 0, exemplars: 0 },
+        message: `helpers not sampled this time: ${err.message}` });
+      this.#helperTimer ??= setTimeout(() => this.#collectHelpers(), this.#helperIntervalMs);
+      return;
+    }
+    this.#lastHelperAt = timestamp;
     this.#dirty.clear();
-    this.writeCollection(items);
   }
 
   /** Listens for events: 'error' (data dropped for good), 'retry', 'fallback', 'partial', 'event' (all). */
@@ -329,13 +354,25 @@ export class RemoteWriter {
     return this;
   }
 
-  /** Sends everything queued now; resolves when all of it is delivered or dropped. */
-  flush() {
-    this.#collectHelpers();
-    this.#s.flush();
-    const done = new Promise((resolve) => this.#waiters.push(resolve));
-    this.#pump();
-    return done;
+  /**
+   * Sends everything queued now (changed helpers included); resolves when all of it is
+   * delivered or dropped (data pushed afterwards does not hold it back), or when the writer
+   * is closed.
+   */
+  async flush() {
+    for (;;) {
+      this.#collectHelpers();
+      const marker = this.#s.flush();
+      const waited = !(this.#closed || this.#s.flushed(marker));
+      if (waited) {
+        await new Promise((resolve) => {
+          this.#waiters.push({ marker, resolve });
+          this.#pump();
+        });
+      }
+      // Helpers that did not fit in the queue are sampled again once it has drained.
+      if (!waited || this.#closed || this.#dirty.size === 0) return;
+    }
   }
 
   /**
@@ -350,6 +387,9 @@ export class RemoteWriter {
     clearTimeout(timer);
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#helperTimer);
+    this.#helperTimer = null;
+    for (const w of this.#waiters.splice(0)) w.resolve();
     if (this.#onHide) {
       removeEventListener('pagehide', this.#onHide);
       document.removeEventListener('visibilitychange', this.#onHide);
@@ -358,7 +398,14 @@ export class RemoteWriter {
 
   /** The writer's own metrics (`prometheus_remote_storage_*`) as an object. */
   stats() {
-    return this.#s.stats();
+    const v = this.#s.stats();
+    let i = 0;
+    const kind = () => ({ total: v[i++], failed: v[i++], retried: v[i++], droppedTooOld: v[i++], droppedQueueFull: v[i++], pending: v[i++] });
+    const stats = { samples: kind(), histograms: kind(), exemplars: kind() };
+    for (const f of ['metadataTotal', 'bytesTotal', 'collectionsSplitTotal', 'protocolFallbacksTotal', 'requestsSucceeded',
+      'requestsRetried', 'requestsFailed', 'batchDurationCount', 'batchDurationSumMs']) stats[f] = v[i++];
+    stats.batchDurationBuckets = Array.from(v.subarray(i));
+    return stats;
   }
 
   /** The writer's own metrics in the Prometheus text format. */
@@ -372,18 +419,47 @@ export class RemoteWriter {
   }
 
   _push(ref, value, timestamp, stale) {
+    checkTime(timestamp);
     this.#s.push(ref, value, timestamp, stale, Date.now());
     this.#pump();
   }
 
   _exemplar(ref, flat, value, timestamp) {
+    checkTime(timestamp);
     this.#s.push_exemplar(ref, flat, value, timestamp, Date.now());
     this.#pump();
   }
 
+  /** The next event from the wasm sender, as an object (see `WasmSender.poll_event`). */
+  #event() {
+    const v = this.#s.poll_event();
+    if (!v) return undefined;
+    const status = v[2] < 0 ? undefined : v[2];
+    const counts = (i) => ({ samples: v[i], histograms: v[i + 1], exemplars: v[i + 2] });
+    switch (v[0]) {
+      case 0:
+        return { type: 'dropped', reason: ['rejected', 'too_old', 'queue_full'][v[1]], status, counts: counts(3), message: this.#s.event_message() };
+      case 1:
+        return { type: 'partial', sent: counts(3), written: counts(6) };
+      case 2:
+        return { type: 'retry', status, attempt: v[3], delayMs: v[4], message: this.#s.event_message() };
+      default:
+        return { type: 'fallback', status };
+    }
+  }
+
   #emit(type, event) {
     const ls = this.#listeners.get(type);
-    if (ls) for (const l of ls) l(event);
+    if (ls) {
+      for (const l of ls) {
+        // A listener that throws must not stop the writer.
+        try {
+          l(event);
+        } catch (err) {
+          console.error('edgewrite: an event listener threw:', err);
+        }
+      }
+    }
     return !!ls?.size;
   }
 
@@ -392,16 +468,22 @@ export class RemoteWriter {
     let t;
     while (!this.#closed && (t = this.#s.poll_transmit(now))) this.#send(t);
     let e;
-    while ((e = this.#s.poll_event())) {
+    while ((e = this.#event())) {
       this.#emit('event', e);
       const type = e.type === 'dropped' ? 'error' : e.type;
       // Never lose quietly: a drop nobody listens for is logged.
       if (!this.#emit(type, e) && type === 'error') {
-        console.warn(`edgewrite: dropped ${e.counts.samples} samples (${e.reason}${e.status ? `, HTTP ${e.status}` : ''}): ${e.message}`);
+        const c = e.counts;
+        console.warn(`edgewrite: dropped ${c.samples} samples, ${c.histograms} histograms, ${c.exemplars} exemplars (${e.reason}${e.status ? `, HTTP ${e.status}` : ''}): ${e.message}`);
       }
     }
-    if (this.#s.is_idle()) {
-      for (const w of this.#waiters.splice(0)) w();
+    if (this.#waiters.length > 0) {
+      const waiting = [];
+      for (const w of this.#waiters) {
+        if (this.#s.flushed(w.marker)) w.resolve();
+        else waiting.push(w);
+      }
+      this.#waiters = waiting;
     }
     this.#schedule(now);
   }
@@ -427,10 +509,11 @@ export class RemoteWriter {
   async #send(t) {
     const id = t.id;
     const body = t.body;
-    const h = t.headers;
+    const headers = { ...this.#headers, ...PROTOCOL_HEADERS[t.version] };
+    // Retry-Attempt is not CORS-safelisted: a receiver that allows only the protocol's headers
+    // would refuse every retry's preflight, so browsers leave it out.
+    if (t.attempt > 0 && !isBrowser) headers['Retry-Attempt'] = String(t.attempt);
     t.free();
-    const headers = { ...this.#headers };
-    for (let i = 0; i < h.length; i += 2) headers[h[i]] = h[i + 1];
     // In browsers, keepalive lets a request outlive the page, within a 64 KiB budget.
     const keepalive = isBrowser && this.#keepaliveBytes + body.length <= KEEPALIVE_BUDGET;
     if (keepalive) this.#keepaliveBytes += body.length;

@@ -27,6 +27,10 @@ export interface RemoteWriterOptions {
   retryOn429?: boolean;
   /** Drop data older than this instead of retrying it; 0 (default) keeps everything. */
   sampleAgeLimitMs?: number;
+  /** A collection with more samples than this is sent split in several requests. Default 50000. */
+  maxSamplesPerRequest?: number;
+  /** v1: how often each metric family's metadata is sent again. Default 60000 ms. */
+  metadataIntervalMs?: number;
   /** Per request. Default 30000 ms. */
   timeoutMs?: number;
   /** Treat a 2.0 2xx without Written headers as a 1.x receiver. Default: true in Node, false in browsers (CORS may hide headers). */
@@ -101,6 +105,10 @@ export interface WriterStats {
   requestsSucceeded: number;
   requestsRetried: number;
   requestsFailed: number;
+  /** Cumulative counts of request durations per bound (5 ms ... 300 s, as Prometheus's sent_batch_duration_seconds). */
+  batchDurationBuckets: number[];
+  batchDurationCount: number;
+  batchDurationSumMs: number;
 }
 
 export interface SeriesMetadata {
@@ -156,7 +164,7 @@ export class RemoteWriter {
   on(type: 'fallback', listener: (e: FallbackEvent) => void): this;
   on(type: 'partial', listener: (e: PartialEvent) => void): this;
   on(type: 'event', listener: (e: WriterEvent) => void): this;
-  off(type: string, listener: (e: WriterEvent) => void): this;
+  off(type: 'error' | 'retry' | 'fallback' | 'partial' | 'event', listener: (e: any) => void): this;
   /** Sends everything queued now; resolves when it is delivered or dropped. */
   flush(): Promise<void>;
   /** Flushes (for at most `timeoutMs`), then stops. */

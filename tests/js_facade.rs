@@ -4,7 +4,7 @@
 
 use edgewrite::js::codec::{decode, encode};
 use edgewrite::js::writer::WasmSender;
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -13,7 +13,7 @@ fn get(o: &JsValue, k: &str) -> JsValue {
 }
 
 fn sender(protocol: u8) -> WasmSender {
-    WasmSender::new(protocol, 1, 2000, 5000.0, 10_000, 0, 30.0, 5000.0, true, 0.0, true, 1.0).unwrap()
+    WasmSender::new(protocol, 1, 2000, 5000.0, 10_000, 0, 30.0, 5000.0, true, 0.0, true, 50_000, 60_000.0, 1.0).unwrap()
 }
 
 #[test]
@@ -24,11 +24,11 @@ fn labels_cross_once_then_numbers_in_bulk() {
     let b = s.series(labels("b"), "", "", "").unwrap();
     assert_eq!(s.series(labels("a"), "", "", "").unwrap(), a, "same labels, same handle");
     s.push_many(&[a, b, a], &[1.0, 2.0, 3.0], &[1000.0, 1000.0, 2000.0], &[0, 0, 1], 0.0).unwrap();
-    s.flush();
+    let marker = s.flush();
+    assert!(!s.flushed(&marker));
     let t = s.poll_transmit(0.0).expect("a request");
     assert_eq!(t.samples(), 3);
-    let headers = t.headers();
-    assert!(headers.windows(2).any(|h| h[0] == "Content-Type" && h[1].contains("io.prometheus.write.v2.Request")));
+    assert_eq!((t.version(), t.attempt()), (2, 0));
     let req = decode(&t.body(), 2).unwrap();
     let series = Array::from(&get(&req, "series"));
     assert_eq!(series.length(), 2);
@@ -38,7 +38,8 @@ fn labels_cross_once_then_numbers_in_bulk() {
     assert_eq!(get(&get(&first, "metadata"), "help"), "Up.");
     s.handle_response(t.id(), 204, None, &[3.0, 0.0, 0.0], &[], 5.0);
     assert!(s.is_idle());
-    assert_eq!(get(&get(&s.stats(), "samples"), "total"), 3.0);
+    assert!(s.flushed(&marker));
+    assert_eq!(s.stats()[0], 3.0, "samples total");
 }
 
 #[test]
@@ -53,12 +54,11 @@ fn errors_and_events_reach_javascript_as_values() {
     s.flush();
     let t = s.poll_transmit(0.0).unwrap();
     s.handle_response(t.id(), 400, None, &[], b"bad sample", 1.0);
-    let e: Object = s.poll_event().expect("an event");
-    assert_eq!(get(&e, "type"), "dropped");
-    assert_eq!(get(&e, "status"), 400);
-    assert_eq!(get(&e, "message"), "bad sample");
-    assert_eq!(get(&get(&s.stats(), "samples"), "failed"), 1.0);
-    assert_eq!(get(&s.stats(), "batchDurationCount"), 1.0);
+    let e = s.poll_event().expect("an event");
+    assert_eq!(e, [0.0, 0.0, 400.0, 1.0, 0.0, 0.0], "dropped, rejected, HTTP 400, one sample");
+    assert_eq!(s.event_message(), "bad sample");
+    assert_eq!(s.stats()[1], 1.0, "samples failed");
+    assert_eq!(s.stats()[25], 1.0, "batch duration count");
 }
 
 #[test]

@@ -447,3 +447,154 @@ fn stats_read_as_prometheus_text() {
     assert!(text.contains("prometheus_remote_storage_samples_dropped_total{url=\"http://127.0.0.1:8787/api/v1/write\",reason=\"too_old\"} 0"));
     assert!(text.contains("prometheus_remote_storage_sent_batch_duration_seconds_bucket{url=\"http://127.0.0.1:8787/api/v1/write\",le=\"+Inf\"} 0"));
 }
+
+#[test]
+fn releasing_a_series_keeps_what_is_queued_for_it() {
+    let mut s = sender(Config { shards: 2, ..Config::default() });
+    let old = s.series(&[("__name__", "old")]).unwrap();
+    s.push(old, Sample::new(1.0, 1), 0).unwrap();
+    s.push(old, Sample::new(STALE_NAN, 2), 0).unwrap();
+    s.release(old);
+    // A new series registered now must not take over the old one's queued data.
+    let new = s.series(&[("__name__", "new")]).unwrap();
+    s.push(new, Sample::new(5.0, 3), 0).unwrap();
+    s.flush();
+    let mut seen = HashMap::new();
+    while let Some(t) = s.poll_transmit(0) {
+        for x in decode(&t).series {
+            seen.insert(x.metric_name().unwrap().to_string(), x.samples.clone());
+        }
+        s.handle_response(t.id, status(204), 0);
+    }
+    assert_eq!(seen["old"].len(), 2);
+    assert!(seen["old"][1].is_stale(), "the stale marker went out under the old labels");
+    assert_eq!(seen["new"], [Sample::new(5.0, 3)]);
+    assert_eq!(s.stats().samples.total, 3);
+    // Once its data has left, the old slot is reused.
+    assert_eq!(s.series(&[("__name__", "third")]).unwrap(), old);
+}
+
+#[test]
+fn a_v2_fallback_with_several_shards_loses_nothing() {
+    let mut s = sender(Config { protocol: Version::V2, shards: 4, ..Config::default() });
+    let refs: Vec<SeriesRef> =
+        (0..16).map(|i| s.series(&[("__name__", "m"), ("i", &i.to_string())]).unwrap()).collect();
+    for &r in &refs {
+        s.push(r, Sample::new(1.0, 1), 0).unwrap();
+    }
+    s.flush();
+    let mut first = Vec::new();
+    while let Some(t) = s.poll_transmit(0) {
+        assert_eq!(t.version, Version::V2);
+        first.push(t);
+    }
+    assert!(first.len() > 1, "several shards in flight at once");
+    // A 1.x receiver: 204 without Written headers for some, 415 for others.
+    for (k, t) in first.iter().enumerate() {
+        s.handle_response(t.id, status(if k % 2 == 0 { 204 } else { 415 }), 1);
+    }
+    let mut delivered = 0;
+    while let Some(t) = s.poll_transmit(1) {
+        assert_eq!(t.version, Version::V1);
+        assert_eq!(t.attempt, 0, "a protocol fallback is not a retry");
+        delivered += decode(&t).series.len();
+        s.handle_response(t.id, status(204), 2);
+    }
+    assert_eq!(delivered, 16, "every shard's batch was sent again as 1.0");
+    let stats = s.stats();
+    assert_eq!((stats.samples.total, stats.samples.failed, stats.samples.retried), (16, 0, 0));
+    assert_eq!(stats.protocol_fallbacks_total, 1);
+}
+
+#[test]
+fn v2_exemplars_ride_with_histograms_when_there_are_no_samples() {
+    let mut s = sender(Config { protocol: Version::V2, ..one_shard() });
+    let h = s.series(&[("__name__", "rpc_seconds")]).unwrap();
+    s.push_histogram(h, Histogram { timestamp: 5, ..Histogram::default() }, 0).unwrap();
+    s.push_exemplar(h, &[("trace_id", "t1")], 0.3, 5, 0).unwrap();
+    s.flush();
+    let t = s.poll_transmit(0).unwrap();
+    let req = decode(&t);
+    assert_eq!(req.series.len(), 1);
+    assert_eq!(req.series[0].histograms.len(), 1);
+    assert_eq!(req.series[0].exemplars.len(), 1);
+}
+
+#[test]
+fn a_retry_carries_the_metadata_of_the_first_attempt() {
+    let mut s = sender(one_shard());
+    let meta = Metadata { metric_type: MetricType::Gauge, help: "Up.".into(), unit: "".into() };
+    let up = s.series_with_metadata(&[("__name__", "up")], meta).unwrap();
+    s.push(up, Sample::new(1.0, 1), 0).unwrap();
+    s.flush();
+    let t = s.poll_transmit(0).unwrap();
+    assert_eq!(decode(&t).metadata.len(), 1);
+    s.handle_response(t.id, status(503), 0);
+    let at = s.poll_timeout().unwrap();
+    let again = s.poll_transmit(at).unwrap();
+    assert_eq!(decode(&again).metadata.len(), 1, "the retry has it too");
+    s.handle_response(again.id, status(204), at);
+    assert_eq!(s.stats().metadata_total, 1);
+}
+
+#[test]
+fn a_v2_partial_write_counts_what_was_written() {
+    let mut s = sender(Config { protocol: Version::V2, ..one_shard() });
+    let up = s.series(&[("__name__", "up")]).unwrap();
+    for t in 0..3 {
+        s.push(up, Sample::new(1.0, t), 0).unwrap();
+    }
+    s.flush();
+    let t = s.poll_transmit(0).unwrap();
+    let written = Response::written_from(|h| (h == codec::SAMPLES_WRITTEN_HEADER).then(|| "2".to_string()));
+    s.handle_response(
+        t.id,
+        Response { status: 400, written, body: b"1 sample out of order", ..Response::default() },
+        1,
+    );
+    let stats = s.stats();
+    assert_eq!((stats.samples.total, stats.samples.failed), (2, 1));
+    assert!(matches!(s.poll_event(), Some(Event::Dropped { counts: Counts { samples: 1, .. }, .. })));
+}
+
+#[test]
+fn retry_after_zero_falls_back_to_the_backoff() {
+    let mut s = sender(one_shard());
+    let up = s.series(&[("__name__", "up")]).unwrap();
+    s.push(up, Sample::new(1.0, 0), 0).unwrap();
+    s.flush();
+    let t = s.poll_transmit(0).unwrap();
+    s.handle_response(t.id, Response { status: 503, retry_after: Some("0"), ..Response::default() }, 100);
+    let at = s.poll_timeout().unwrap();
+    assert!((115..=130).contains(&at), "30 ms backoff with jitter, not an immediate retry: {at}");
+}
+
+#[test]
+fn a_flush_marker_waits_for_earlier_data_only() {
+    let mut s = sender(Config { shards: 2, ..Config::default() });
+    let a = s.series(&[("__name__", "a")]).unwrap();
+    s.push(a, Sample::new(1.0, 1), 0).unwrap();
+    s.flush();
+    let marker = s.flush_marker();
+    assert!(!s.flushed(&marker));
+    let t = s.poll_transmit(0).unwrap();
+    // More data arrives while the first is in flight: it does not hold the marker back.
+    s.push(a, Sample::new(2.0, 2), 0).unwrap();
+    s.handle_response(t.id, status(204), 1);
+    assert!(s.flushed(&marker));
+    assert!(!s.is_idle());
+}
+
+#[test]
+fn a_collection_larger_than_capacity_is_taken_and_split() {
+    let mut s = sender(Config { capacity: 10, max_samples_per_send: 10, max_samples_per_request: 25, ..one_shard() });
+    let refs: Vec<SeriesRef> =
+        (0..25).map(|i| s.series(&[("__name__", "c"), ("i", &i.to_string())]).unwrap()).collect();
+    let mut c = Collection::new();
+    for &r in &refs {
+        c.sample(r, Sample::new(1.0, 1));
+    }
+    s.write_collection(c, 0).unwrap();
+    let t = s.poll_transmit(0).unwrap();
+    assert_eq!(t.counts.samples, 25);
+}

@@ -15,12 +15,16 @@
 //! marker is `stale: true`, since a NaN's bits do not survive JSON or JS arrays. Any other NaN
 //! is encoded as Prometheus's ordinary NaN, [`NORMAL_NAN`].
 
-use super::writer::{ms, sample, set};
+use super::writer::{ms, sample};
 use crate::codec::{Decoder, Encoder, Version};
 use crate::model::*;
 use crate::{Limits, convert};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
+
+fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
+    let _ = Reflect::set(o, &JsValue::from_str(k), &v.into());
+}
 
 fn version(v: u8) -> Version {
     if v == 2 { Version::V2 } else { Version::V1 }
@@ -319,8 +323,9 @@ fn request_from(v: &JsValue) -> Result<WriteRequest<'static>, JsError> {
             });
         }
         for e in array(&s, "exemplars") {
+            let labels = get(&e, "labels");
             series.exemplars.push(Exemplar {
-                labels: labels_from(&get(&e, "labels")).unwrap_or_default(),
+                labels: if labels.is_undefined() { Vec::new() } else { labels_from(&labels)? },
                 value: number(&e, "value", "exemplar")?,
                 timestamp: number(&e, "timestamp", "exemplar")? as i64,
             });

@@ -8,22 +8,25 @@
 
 use crate::codec::Version;
 use crate::model::{Counts, Metadata, MetricType, NORMAL_NAN, STALE_NAN, Sample};
-use crate::sender::{Collection, Config, DropReason, Event, OnFull, Response, Sender, SeriesRef, Stats};
-use js_sys::{Object, Reflect};
+use crate::sender::{Collection, Config, DropReason, Event, OnFull, Response, Sender, SeriesRef};
 use wasm_bindgen::prelude::*;
 
 /// The remote-write queue, for JavaScript.
 #[wasm_bindgen]
 pub struct WasmSender {
     inner: Sender,
+    message: String,
 }
 
-/// One request to send: `body` with `headers` (name, value, name, value, ...).
+/// One request to send: `body`, in remote write `version` (1 or 2), try `attempt` (0 first).
+/// The JavaScript side sets the headers from these (`Transmit::headers` in Rust), which keeps
+/// string arrays off the boundary.
 #[wasm_bindgen]
 pub struct WasmTransmit {
     id: f64,
     body: Vec<u8>,
-    headers: Vec<String>,
+    version: u8,
+    attempt: u32,
     samples: u32,
 }
 
@@ -39,10 +42,15 @@ impl WasmTransmit {
     pub fn body(&self) -> Vec<u8> {
         self.body.clone()
     }
-    /// Headers, flattened: name, value, name, value, ...
+    /// The protocol version of the body: 1 or 2.
     #[wasm_bindgen(getter)]
-    pub fn headers(&self) -> Vec<String> {
-        self.headers.clone()
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+    /// 0 for a first try, then 1, 2, ... (the `Retry-Attempt` header).
+    #[wasm_bindgen(getter)]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
     /// Samples, histograms and exemplars in the body.
     #[wasm_bindgen(getter)]
@@ -106,6 +114,8 @@ impl WasmSender {
         retry_on_429: bool,
         sample_age_limit_ms: f64,
         detect_v1_receivers: bool,
+        max_samples_per_request: u32,
+        metadata_interval_ms: f64,
         seed: f64,
     ) -> Result<WasmSender, JsError> {
         let config = Config {
@@ -120,9 +130,11 @@ impl WasmSender {
             retry_on_429,
             sample_age_limit_ms: sample_age_limit_ms as u64,
             detect_v1_receivers,
+            max_samples_per_request: max_samples_per_request as usize,
+            metadata_interval_ms: metadata_interval_ms as u64,
             ..Config::default()
         };
-        Ok(WasmSender { inner: Sender::new(config, seed as u64).map_err(js_err)? })
+        Ok(WasmSender { inner: Sender::new(config, seed as u64).map_err(js_err)?, message: String::new() })
     }
 
     /// Registers a series from flattened labels (name, value, ...) and optional metadata;
@@ -188,19 +200,26 @@ impl WasmSender {
         self.inner.write_collection(c, ms(now)).map_err(js_err)
     }
 
-    /// Sends everything queued as soon as possible.
-    pub fn flush(&mut self) {
+    /// Sends everything queued as soon as possible; returns a marker for `flushed`.
+    pub fn flush(&mut self) -> Vec<f64> {
         self.inner.flush();
+        self.inner.flush_marker().into_iter().map(|x| x as f64).collect()
+    }
+
+    /// Whether everything queued before `marker` (from `flush`) was delivered or dropped.
+    pub fn flushed(&self, marker: &[f64]) -> bool {
+        let marker: Vec<u64> = marker.iter().map(|&x| x as u64).collect();
+        self.inner.flushed(&marker)
     }
 
     /// The next request due now, if any.
     pub fn poll_transmit(&mut self, now: f64) -> Option<WasmTransmit> {
         let t = self.inner.poll_transmit(ms(now))?;
-        let headers = t.headers().into_iter().flat_map(|(k, v)| [k.to_string(), v]).collect();
         let c = t.counts;
         Some(WasmTransmit {
+            version: if t.version == Version::V2 { 2 } else { 1 },
+            attempt: t.attempt,
             id: t.id as f64,
-            headers,
             samples: (c.samples + c.histograms + c.exemplars) as u32,
             body: t.body,
         })
@@ -237,9 +256,38 @@ impl WasmSender {
         self.inner.handle_error(id as u64, message, ms(now));
     }
 
-    /// The next event as an object `{ type, ... }`, or undefined.
-    pub fn poll_event(&mut self) -> Option<Object> {
-        self.inner.poll_event().map(|e| event_object(&e))
+    /// The next event, as numbers (`pkg/core.js` turns them into an object): kind (0 dropped,
+    /// 1 partial write, 2 retry, 3 fallback), drop reason (0 rejected, 1 too old, 2 queue
+    /// full), HTTP status (-1 for none), then for a drop its samples, histograms, exemplars;
+    /// for a partial write sent and written counts; for a retry the attempt and delay (ms).
+    /// Its message is then in `event_message`.
+    pub fn poll_event(&mut self) -> Option<Vec<f64>> {
+        let status = |s: Option<u16>| s.map_or(-1.0, f64::from);
+        let counts = |c: Counts| [c.samples as f64, c.histograms as f64, c.exemplars as f64];
+        let (numbers, message) = match self.inner.poll_event()? {
+            Event::Dropped { reason, status: st, counts: c, message } => {
+                let reason = match reason {
+                    DropReason::Rejected => 0.0,
+                    DropReason::TooOld => 1.0,
+                    DropReason::QueueFull => 2.0,
+                };
+                ([&[0.0, reason, status(st)][..], &counts(c)].concat(), message)
+            }
+            Event::PartiallyWritten { sent, written } => {
+                ([&[1.0, 0.0, -1.0][..], &counts(sent), &counts(written)].concat(), String::new())
+            }
+            Event::Retrying { status: st, attempt, delay_ms, message } => {
+                (vec![2.0, 0.0, status(st), f64::from(attempt), delay_ms as f64], message)
+            }
+            Event::FellBackToV1 { status: st } => (vec![3.0, 0.0, f64::from(st)], String::new()),
+        };
+        self.message = message;
+        Some(numbers)
+    }
+
+    /// The message of the event `poll_event` returned last.
+    pub fn event_message(&self) -> String {
+        self.message.clone()
     }
 
     /// Whether nothing is queued or in flight.
@@ -255,81 +303,35 @@ impl WasmSender {
         }
     }
 
-    /// The sender's metrics as an object.
-    pub fn stats(&self) -> Object {
-        stats_object(&self.inner.stats())
+    /// The sender's metrics as numbers, in the order `pkg/core.js` names them (`STATS_FIELDS`):
+    /// per kind (samples, histograms, exemplars) total, failed, retried, dropped too old,
+    /// dropped queue full, pending; then metadata, bytes, collections split, protocol
+    /// fallbacks, requests succeeded, retried, failed; batch duration count, sum in ms, and the
+    /// 15 bucket counts. (Numbers cross in one array; building the object in JavaScript keeps
+    /// that code out of the browser's wasm.)
+    pub fn stats(&self) -> Vec<f64> {
+        let s = self.inner.stats();
+        let mut v = Vec::with_capacity(40);
+        for k in [&s.samples, &s.histograms, &s.exemplars] {
+            v.extend(
+                [k.total, k.failed, k.retried, k.dropped_too_old, k.dropped_queue_full, k.pending].map(|x| x as f64),
+            );
+        }
+        v.extend(
+            [
+                s.metadata_total,
+                s.bytes_total,
+                s.collections_split_total,
+                s.protocol_fallbacks_total,
+                s.requests_succeeded,
+                s.requests_retried,
+                s.requests_failed,
+                s.batch_duration_count,
+                s.batch_duration_sum_ms,
+            ]
+            .map(|x| x as f64),
+        );
+        v.extend(s.batch_duration_buckets.map(|x| x as f64));
+        v
     }
-}
-
-pub(crate) fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
-    let _ = Reflect::set(o, &JsValue::from_str(k), &v.into());
-}
-
-fn counts_object(c: Counts) -> Object {
-    let o = Object::new();
-    set(&o, "samples", c.samples as f64);
-    set(&o, "histograms", c.histograms as f64);
-    set(&o, "exemplars", c.exemplars as f64);
-    o
-}
-
-fn event_object(e: &Event) -> Object {
-    let o = Object::new();
-    match e {
-        Event::Dropped { reason, status, counts, message } => {
-            let reason = match reason {
-                DropReason::Rejected => "rejected",
-                DropReason::TooOld => "too_old",
-                DropReason::QueueFull => "queue_full",
-            };
-            set(&o, "type", "dropped");
-            set(&o, "reason", reason);
-            set(&o, "status", status.map_or(JsValue::UNDEFINED, JsValue::from));
-            set(&o, "counts", counts_object(*counts));
-            set(&o, "message", message.as_str());
-        }
-        Event::PartiallyWritten { sent, written } => {
-            set(&o, "type", "partial");
-            set(&o, "sent", counts_object(*sent));
-            set(&o, "written", counts_object(*written));
-        }
-        Event::Retrying { status, attempt, delay_ms, message } => {
-            set(&o, "type", "retry");
-            set(&o, "status", status.map_or(JsValue::UNDEFINED, JsValue::from));
-            set(&o, "attempt", *attempt);
-            set(&o, "delayMs", *delay_ms as f64);
-            set(&o, "message", message.as_str());
-        }
-        Event::FellBackToV1 { status } => {
-            set(&o, "type", "fallback");
-            set(&o, "status", *status);
-        }
-    }
-    o
-}
-
-fn stats_object(s: &Stats) -> Object {
-    let o = Object::new();
-    for (name, k) in [("samples", &s.samples), ("histograms", &s.histograms), ("exemplars", &s.exemplars)] {
-        let x = Object::new();
-        set(&x, "total", k.total as f64);
-        set(&x, "failed", k.failed as f64);
-        set(&x, "retried", k.retried as f64);
-        set(&x, "droppedTooOld", k.dropped_too_old as f64);
-        set(&x, "droppedQueueFull", k.dropped_queue_full as f64);
-        set(&x, "pending", k.pending as f64);
-        set(&o, name, x);
-    }
-    set(&o, "metadataTotal", s.metadata_total as f64);
-    set(&o, "bytesTotal", s.bytes_total as f64);
-    set(&o, "collectionsSplitTotal", s.collections_split_total as f64);
-    set(&o, "protocolFallbacksTotal", s.protocol_fallbacks_total as f64);
-    set(&o, "requestsSucceeded", s.requests_succeeded as f64);
-    set(&o, "requestsRetried", s.requests_retried as f64);
-    set(&o, "requestsFailed", s.requests_failed as f64);
-    let buckets: js_sys::Array = s.batch_duration_buckets.iter().map(|&n| JsValue::from(n as f64)).collect();
-    set(&o, "batchDurationBuckets", buckets);
-    set(&o, "batchDurationCount", s.batch_duration_count as f64);
-    set(&o, "batchDurationSumMs", s.batch_duration_sum_ms as f64);
-    o
 }

@@ -136,7 +136,7 @@ impl BatchEncoder {
         let mut family_series: Vec<&SeriesEntry> = Vec::new();
         for &run in &self.runs {
             let members = self.members(run, items);
-            let Some(entry) = table.get(super::SeriesRef(members[0].series())) else { continue };
+            let Some(entry) = table.entry(super::SeriesRef(members[0].series())) else { continue };
             put_message(&mut raw, 1, |b| {
                 b.extend_from_slice(&entry.v1_labels);
                 for m in &members {
@@ -195,16 +195,17 @@ impl BatchEncoder {
         let runs = std::mem::take(&mut self.runs);
         for &run in &runs {
             let members = self.members(run, items);
-            let Some(entry) = table.get(super::SeriesRef(members[0].series())) else { continue };
+            let Some(entry) = table.entry(super::SeriesRef(members[0].series())) else { continue };
             let has_samples = members.iter().any(|m| matches!(m, Item::Sample { .. }));
             let has_histograms = members.iter().any(|m| matches!(m, Item::Histogram { .. }));
-            // 2.0 keeps float samples and histograms in separate time series; exemplars go
-            // with the samples (or alone, as Prometheus sends them, when there are none).
+            // 2.0 keeps float samples and histograms in separate time series. Exemplars go with
+            // the samples, else with the histograms, else alone (as Prometheus sends them;
+            // a receiver that refuses those writes the rest, and they count as failed).
             if has_samples || !has_histograms {
-                self.put_v2_series(&mut body, entry, &members, false);
+                self.put_v2_series(&mut body, entry, &members, false, true);
             }
             if has_histograms {
-                self.put_v2_series(&mut body, entry, &members, true);
+                self.put_v2_series(&mut body, entry, &members, true, !has_samples);
             }
         }
         self.runs = runs;
@@ -218,9 +219,16 @@ impl BatchEncoder {
         self.scratch = body;
     }
 
-    fn put_v2_series(&mut self, out: &mut Vec<u8>, entry: &SeriesEntry, members: &[&Item], histograms: bool) {
+    fn put_v2_series(
+        &mut self,
+        out: &mut Vec<u8>,
+        entry: &SeriesEntry,
+        members: &[&Item],
+        histograms: bool,
+        with_exemplars: bool,
+    ) {
         let labels: Vec<u32> = entry.label_ids.iter().map(|&id| self.local(id)).collect();
-        let exemplars: Vec<(Vec<u32>, f64, i64)> = if histograms {
+        let exemplars: Vec<(Vec<u32>, f64, i64)> = if !with_exemplars {
             Vec::new()
         } else {
             members

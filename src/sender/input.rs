@@ -122,31 +122,42 @@ impl Sender {
     fn enqueue(&mut self, series: SeriesRef, item: Item, now: i64) -> Result<(), PushError> {
         let entry = self.table.get(series).ok_or(PushError::UnknownSeries(series))?;
         let lane = (entry.shard_hash % self.config.shards as u64) as usize;
-        self.make_room(lane, 1)?;
+        self.make_room(lane, std::slice::from_ref(&item))?;
+        self.table.retain(series.0);
         self.lanes[lane].enqueue([item], false, now);
         Ok(())
     }
 
-    /// Makes room for `n` more items in `lane`, by the `on_full` policy.
-    fn make_room(&mut self, lane: usize, n: usize) -> Result<(), PushError> {
-        let capacity = self.config.capacity;
-        let pending = self.lanes[lane].pending();
+    /// Items that `lane` may hold: `capacity`, and for the collections lane at least one
+    /// whole collection of `max_samples_per_request` (larger ones are split when sent).
+    fn lane_capacity(&self, lane: usize) -> usize {
+        if lane == self.config.shards {
+            self.config.capacity.max(self.config.max_samples_per_request)
+        } else {
+            self.config.capacity
+        }
+    }
+
+    /// Makes room for `new` items in `lane`, by the `on_full` policy.
+    fn make_room(&mut self, lane: usize, new: &[Item]) -> Result<(), PushError> {
+        let capacity = self.lane_capacity(lane);
+        let (n, pending) = (new.len(), self.lanes[lane].pending());
         if pending + n <= capacity {
             return Ok(());
         }
-        let collections = lane == self.config.shards;
-        if self.config.on_full == OnFull::Reject || n > capacity {
-            self.stats.samples.dropped_queue_full += n as u64;
-            return Err(PushError::QueueFull { capacity });
+        let refuse = |this: &mut Self| {
+            let counts = counts_of(new);
+            this.stats.kind_mut(|k, n| k.dropped_queue_full += n, counts);
+            Err(PushError::QueueFull { capacity })
+        };
+        // Dropping old data only helps if the new data then fits beside the batch in flight.
+        let in_flight = pending - self.lanes[lane].queue.len();
+        if self.config.on_full == OnFull::Reject || in_flight + n > capacity {
+            return refuse(self);
         }
         let excess = pending + n - capacity;
-        let dropped = if collections {
-            let mut dropped = Vec::new();
-            while dropped.len() < excess {
-                let Some(unit) = self.lanes[lane].units.pop_front() else { break };
-                dropped.extend(self.lanes[lane].queue.drain(..unit));
-            }
-            dropped
+        let dropped = if lane == self.config.shards {
+            self.lanes[lane].drop_oldest_units(excess)
         } else {
             self.lanes[lane].drop_oldest(excess)
         };
@@ -155,12 +166,14 @@ impl Sender {
             &dropped,
             format!("queue full: dropped the {} oldest pending items", dropped.len()),
         );
-        if dropped.len() < excess {
-            // Only the batch in flight is left, and it cannot be dropped.
-            self.stats.samples.dropped_queue_full += n as u64;
-            return Err(PushError::QueueFull { capacity });
-        }
         Ok(())
+    }
+
+    /// Items have left for good (delivered or dropped): their series may be freed.
+    pub(crate) fn settle(&mut self, items: &[Item]) {
+        for item in items {
+            self.table.unretain(item.series());
+        }
     }
 
     /// Counts dropped items and tells the user.
@@ -174,6 +187,7 @@ impl Sender {
             DropReason::TooOld => self.stats.kind_mut(|k, n| k.dropped_too_old += n, counts),
             DropReason::Rejected => self.stats.kind_mut(|k, n| k.failed += n, counts),
         }
+        self.settle(dropped);
         self.events.push_back(Event::Dropped { reason, status: None, counts, message });
     }
 
@@ -202,7 +216,10 @@ impl Sender {
             return Ok(());
         }
         let lane = self.config.shards;
-        self.make_room(lane, items.len())?;
+        self.make_room(lane, &items)?;
+        for item in &items {
+            self.table.retain(item.series());
+        }
         self.lanes[lane].enqueue(items, true, now);
         Ok(())
     }

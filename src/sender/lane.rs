@@ -48,6 +48,14 @@ pub(crate) struct InFlight {
     pub(crate) retry_at: Option<i64>,
     /// When the current attempt was handed out, for the batch duration.
     pub(crate) sent_at: i64,
+    /// The protocol of the current attempt (a 2.0 batch may be re-sent as 1.0).
+    pub(crate) version: crate::codec::Version,
+    /// Set when the batch is re-sent as 1.0 after a fallback: not a retry.
+    pub(crate) fallback: bool,
+    /// 1.0 metric families whose metadata the first attempt carried (retries carry them too).
+    pub(crate) families: Vec<u32>,
+    /// Lane sequence number of the batch's first item (see [`Lane::lowest_unsettled`]).
+    pub(crate) first_seq: u64,
 }
 
 /// A shard, or the lane of collections.
@@ -60,6 +68,10 @@ pub(crate) struct Lane {
     pub(crate) pending_since: Option<i64>,
     pub(crate) in_flight: Option<InFlight>,
     pub(crate) flushing: bool,
+    /// Items ever queued in this lane: the next item's sequence number.
+    pub(crate) next_seq: u64,
+    /// Sequence number of the item at the front of `queue`.
+    pub(crate) front_seq: u64,
 }
 
 impl Lane {
@@ -68,10 +80,21 @@ impl Lane {
         self.queue.len() + self.in_flight.as_ref().map_or(0, |f| f.items.len())
     }
 
+    /// The sequence number of the oldest item not yet delivered or dropped (`next_seq` when
+    /// the lane is empty): everything before it has left for good.
+    pub(crate) fn lowest_unsettled(&self) -> u64 {
+        match &self.in_flight {
+            Some(f) => f.first_seq,
+            None if !self.queue.is_empty() => self.front_seq,
+            None => self.next_seq,
+        }
+    }
+
     /// Appends items (one collection when `unit`).
     pub(crate) fn enqueue(&mut self, items: impl IntoIterator<Item = Item>, unit: bool, now: i64) {
         let before = self.queue.len();
         self.queue.extend(items);
+        self.next_seq += (self.queue.len() - before) as u64;
         if unit && self.queue.len() > before {
             self.units.push_back(self.queue.len() - before);
         }
@@ -83,7 +106,30 @@ impl Lane {
     /// Removes up to `n` of the oldest queued items (never a collection), returning them.
     pub(crate) fn drop_oldest(&mut self, n: usize) -> Vec<Item> {
         let n = n.min(self.queue.len());
+        self.front_seq += n as u64;
         self.queue.drain(..n).collect()
+    }
+
+    /// Removes the oldest queued collections until at least `n` items are gone (or none is
+    /// left), returning them.
+    pub(crate) fn drop_oldest_units(&mut self, n: usize) -> Vec<Item> {
+        let mut dropped = Vec::new();
+        while dropped.len() < n {
+            let Some(unit) = self.units.pop_front() else { break };
+            self.front_seq += unit as u64;
+            dropped.extend(self.queue.drain(..unit));
+        }
+        dropped
+    }
+
+    /// Puts items back at the front of the queue as one collection (the part of a split
+    /// collection that did not fit in this request).
+    pub(crate) fn requeue_front(&mut self, items: Vec<Item>) {
+        self.front_seq -= items.len() as u64;
+        self.units.push_front(items.len());
+        for item in items.into_iter().rev() {
+            self.queue.push_front(item);
+        }
     }
 
     /// Whether a new batch should go out now.
@@ -113,6 +159,7 @@ impl Lane {
             None => max.min(self.queue.len()),
         };
         let items: Vec<Item> = self.queue.drain(..n).collect();
+        self.front_seq += n as u64;
         self.pending_since = if self.queue.is_empty() { None } else { Some(now) };
         if self.queue.is_empty() {
             self.flushing = false;

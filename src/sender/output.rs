@@ -20,46 +20,75 @@ impl Sender {
     }
 
     fn transmit_from(&mut self, i: usize, now: i64) -> Option<Transmit> {
+        loop {
+            let (items, attempt, id) = self.next_batch(i, now)?;
+            let items = self.drop_too_old(items, now);
+            if items.is_empty() {
+                // All of it was too old: this lane is free again; look at what follows.
+                self.finish(i);
+                continue;
+            }
+            return Some(self.encode_in_flight(i, items, attempt, id, now));
+        }
+    }
+
+    /// The items, attempt and id of the request lane `i` should send now, if any: its batch in
+    /// flight once its retry is due, or a new batch once it is ready.
+    fn next_batch(&mut self, i: usize, now: i64) -> Option<(Vec<Item>, u32, u64)> {
         let collections = i == self.config.shards;
         let lane = &mut self.lanes[i];
         let ready = lane.ready(now, self.config.max_samples_per_send, self.config.batch_send_deadline_ms);
-        let (items, attempt, id) = match &mut lane.in_flight {
+        match &mut lane.in_flight {
             Some(f) if f.retry_at.is_some_and(|t| now >= t) => {
                 f.retry_at = None;
-                f.attempt += 1;
+                if !std::mem::take(&mut f.fallback) {
+                    f.attempt += 1;
+                }
                 f.sent_at = now;
-                (std::mem::take(&mut f.items), f.attempt, f.id)
+                Some((std::mem::take(&mut f.items), f.attempt, f.id))
             }
-            Some(_) => return None,
+            Some(_) => None,
             None if ready => {
+                let first_seq = lane.front_seq;
                 let max = if collections { usize::MAX } else { self.config.max_samples_per_send };
                 let mut items = lane.take_batch(max, now);
                 if collections && items.len() > self.config.max_samples_per_request {
                     // Too large for one request: send it in parts, in order.
-                    let rest: Vec<Item> = items.split_off(self.config.max_samples_per_request);
-                    let rest_len = rest.len();
-                    for item in rest.into_iter().rev() {
-                        lane.queue.push_front(item);
-                    }
-                    lane.units.push_front(rest_len);
+                    lane.requeue_front(items.split_off(self.config.max_samples_per_request));
                     self.stats.collections_split_total += 1;
                 }
                 let id = self.next_id;
                 self.next_id += 1;
-                lane.in_flight = Some(InFlight { id, items: Vec::new(), attempt: 0, retry_at: None, sent_at: now });
-                (items, 0, id)
+                lane.in_flight = Some(InFlight {
+                    id,
+                    items: Vec::new(),
+                    attempt: 0,
+                    retry_at: None,
+                    sent_at: now,
+                    version: self.version,
+                    fallback: false,
+                    families: Vec::new(),
+                    first_seq,
+                });
+                Some((items, 0, id))
             }
-            None => return None,
-        };
-        let items = self.drop_too_old(items, now);
-        if items.is_empty() {
-            self.lanes[i].in_flight = None;
-            self.backoffs[i].reset();
-            return None;
+            None => None,
         }
+    }
+
+    /// Encodes lane `i`'s batch in the writer's current protocol and keeps it in flight.
+    fn encode_in_flight(&mut self, i: usize, items: Vec<Item>, attempt: u32, id: u64, now: i64) -> Transmit {
+        let collections = i == self.config.shards;
         let interval = self.config.metadata_interval_ms as i64;
-        let sent_at = &mut self.family_sent_at;
+        let flight = self.lanes[i].in_flight.as_mut().expect("next_batch set it");
+        let first_attempt = flight.families.is_empty() && attempt == 0;
+        let (sent_at, families) = (&mut self.family_sent_at, &mut flight.families);
+        // 1.0 metadata: a family is due when its interval has passed (always, in a
+        // collection); a retry carries what the first attempt carried.
         let mut want = |family: u32| {
+            if !first_attempt {
+                return families.contains(&family);
+            }
             let f = family as usize;
             if f >= sent_at.len() {
                 sent_at.resize(f + 1, i64::MIN);
@@ -67,41 +96,31 @@ impl Sender {
             let due = collections || sent_at[f] == i64::MIN || now - sent_at[f] >= interval;
             if due {
                 sent_at[f] = now;
+                families.push(family);
             }
             due
         };
         let (body, encoded) = self.encoder.encode(&items, &self.table, self.version, &mut want);
         let body = body.to_vec();
+        flight.items = items;
+        flight.version = self.version;
         self.in_flight_metadata[i] = encoded.metadata;
         self.stats.bytes_total += body.len() as u64;
         if attempt > 0 {
             self.stats.kind_mut(|k, n| k.retried += n, encoded.counts);
         }
-        if let Some(f) = &mut self.lanes[i].in_flight {
-            f.items = items;
-        }
-        Some(Transmit { id, body, version: self.version, attempt, counts: encoded.counts })
+        Transmit { id, body, version: self.version, attempt, counts: encoded.counts }
     }
 
     /// Drops items older than `sample_age_limit`, counting and reporting them.
-    fn drop_too_old(&mut self, mut items: Vec<Item>, now: i64) -> Vec<Item> {
+    fn drop_too_old(&mut self, items: Vec<Item>, now: i64) -> Vec<Item> {
         let limit = self.config.sample_age_limit_ms;
         if limit == 0 {
             return items;
         }
         let oldest = now.saturating_sub(limit as i64);
-        let before = items.len();
-        let mut dropped = Vec::new();
-        items.retain(|it| {
-            let keep = it.timestamp() >= oldest;
-            if !keep {
-                dropped.push(it.clone());
-            }
-            keep
-        });
-        if items.len() < before {
-            self.record_drop(DropReason::TooOld, &dropped, format!("older than sample_age_limit ({limit} ms)"));
-        }
+        let (items, dropped): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|it| it.timestamp() >= oldest);
+        self.record_drop(DropReason::TooOld, &dropped, format!("older than sample_age_limit ({limit} ms)"));
         items
     }
 
@@ -126,43 +145,35 @@ impl Sender {
         let Some(i) = self.lane_of(id) else { return };
         let flight = self.lanes[i].in_flight.as_ref().expect("lane_of found it");
         self.stats.observe_duration(now - flight.sent_at);
-        let counts = counts_of(&flight.items);
+        let sent = counts_of(&flight.items);
+        let version = flight.version;
         let message = || {
             let body = &response.body[..response.body.len().min(MAX_ERROR_BODY)];
             String::from_utf8_lossy(body).into_owned()
         };
+        // What a 2.0 receiver says it wrote (missing headers count 0 once any is present).
+        let written = match (version, response.written) {
+            (Version::V2, Some(w)) => Some(Counts {
+                samples: w.samples.min(sent.samples),
+                histograms: w.histograms.min(sent.histograms),
+                exemplars: w.exemplars.min(sent.exemplars),
+            }),
+            _ => None,
+        };
         let mut class = retry::classify(response.status, self.config.retry_on_429);
-        let sent_nothing_known = counts == Counts::default();
         if class == Class::Success
-            && self.version == Version::V2
+            && version == Version::V2
             && self.config.detect_v1_receivers
             && response.written.is_none()
-            && !sent_nothing_known
+            && sent != Counts::default()
         {
             // A 1.0 receiver decodes a 2.0 body as an empty 1.0 request and says 204.
             class = Class::Unsupported;
         }
         match class {
             Class::Success => {
-                let written = match (self.version, response.written) {
-                    (Version::V2, Some(w)) => w,
-                    _ => counts,
-                };
-                let delivered = Counts {
-                    samples: written.samples.min(counts.samples),
-                    histograms: written.histograms.min(counts.histograms),
-                    exemplars: written.exemplars.min(counts.exemplars),
-                };
-                self.stats.kind_mut(|k, n| k.total += n, delivered);
-                let failed = Counts {
-                    samples: counts.samples - delivered.samples,
-                    histograms: counts.histograms - delivered.histograms,
-                    exemplars: counts.exemplars - delivered.exemplars,
-                };
-                if failed != Counts::default() {
-                    self.stats.kind_mut(|k, n| k.failed += n, failed);
-                    self.events.push_back(Event::PartiallyWritten { sent: counts, written: delivered });
-                }
+                let delivered = written.unwrap_or(sent);
+                self.account(sent, delivered);
                 self.stats.metadata_total += self.in_flight_metadata[i];
                 self.stats.requests_succeeded += 1;
                 self.finish(i);
@@ -171,30 +182,48 @@ impl Sender {
                 let delay = response
                     .retry_after
                     .and_then(|v| retry::parse_retry_after(v, now))
+                    .filter(|&d| d > 0)
                     .map(|d| d.min(self.config.max_retry_after_ms))
                     .unwrap_or_else(|| self.backoffs[i].next_delay(self.jitter.unit()));
                 self.retry_later(i, Some(response.status), delay, message(), now);
             }
-            Class::Unsupported if self.version == Version::V2 => {
-                self.version = Version::V1;
-                self.stats.protocol_fallbacks_total += 1;
-                self.events.push_back(Event::FellBackToV1 { status: response.status });
-                // Send the same batch again at once, as 1.0.
+            Class::Unsupported if version == Version::V2 => {
+                if self.version == Version::V2 {
+                    self.version = Version::V1;
+                    self.stats.protocol_fallbacks_total += 1;
+                    self.events.push_back(Event::FellBackToV1 { status: response.status });
+                }
+                // Send the same batch again at once, as 1.0 (not a retry).
                 if let Some(f) = &mut self.lanes[i].in_flight {
                     f.retry_at = Some(now);
+                    f.fallback = true;
                 }
             }
             Class::Unsupported | Class::Fatal => {
-                self.stats.kind_mut(|k, n| k.failed += n, counts);
+                // A 2.0 receiver may have written part of it (a partial write).
+                let delivered = written.unwrap_or_default();
+                self.stats.kind_mut(|k, n| k.total += n, delivered);
+                let failed = minus(sent, delivered);
+                self.stats.kind_mut(|k, n| k.failed += n, failed);
                 self.stats.requests_failed += 1;
                 self.events.push_back(Event::Dropped {
                     reason: DropReason::Rejected,
                     status: Some(response.status),
-                    counts,
+                    counts: failed,
                     message: message(),
                 });
                 self.finish(i);
             }
+        }
+    }
+
+    /// Counts a delivered batch: what the receiver wrote, and the rest as failed.
+    fn account(&mut self, sent: Counts, delivered: Counts) {
+        self.stats.kind_mut(|k, n| k.total += n, delivered);
+        let failed = minus(sent, delivered);
+        if failed != Counts::default() {
+            self.stats.kind_mut(|k, n| k.failed += n, failed);
+            self.events.push_back(Event::PartiallyWritten { sent, written: delivered });
         }
     }
 
@@ -217,8 +246,11 @@ impl Sender {
         }
     }
 
+    /// Lane `i`'s batch has left for good (delivered or dropped).
     fn finish(&mut self, i: usize) {
-        self.lanes[i].in_flight = None;
+        if let Some(f) = self.lanes[i].in_flight.take() {
+            self.settle(&f.items);
+        }
         self.in_flight_metadata[i] = 0;
         self.backoffs[i].reset();
     }
@@ -226,6 +258,17 @@ impl Sender {
     /// Whether nothing is queued or in flight.
     pub fn is_idle(&self) -> bool {
         self.lanes.iter().all(|l| l.pending() == 0)
+    }
+
+    /// A marker for what is queued now, for [`Sender::flushed`]: with [`Sender::flush`], how a
+    /// caller waits for its own data without waiting for data pushed after it.
+    pub fn flush_marker(&self) -> Vec<u64> {
+        self.lanes.iter().map(|l| l.next_seq).collect()
+    }
+
+    /// Whether everything queued before `marker` was taken has been delivered or dropped.
+    pub fn flushed(&self, marker: &[u64]) -> bool {
+        self.lanes.iter().zip(marker).all(|(l, &m)| l.lowest_unsettled() >= m)
     }
 
     /// What is queued or in flight.
@@ -241,5 +284,14 @@ impl Sender {
         s.histograms.pending = p.histograms;
         s.exemplars.pending = p.exemplars;
         s
+    }
+}
+
+/// `a - b` per kind.
+fn minus(a: Counts, b: Counts) -> Counts {
+    Counts {
+        samples: a.samples.saturating_sub(b.samples),
+        histograms: a.histograms.saturating_sub(b.histograms),
+        exemplars: a.exemplars.saturating_sub(b.exemplars),
     }
 }

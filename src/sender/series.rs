@@ -61,7 +61,11 @@ pub(crate) struct SeriesEntry {
     pub(crate) unit_id: u32,
     /// The metric family for 1.0 metadata (the name less `_bucket`, `_sum`, ... by type).
     pub(crate) family: u32,
+    /// Registered: pushes may use the handle.
     pub(crate) live: bool,
+    /// Queued or in-flight items that refer to this entry. A released entry keeps its slot
+    /// (and its labels) until the last of them is delivered or dropped.
+    pub(crate) queued: u32,
 }
 
 /// All registered series and the strings they use.
@@ -93,8 +97,34 @@ impl SeriesTable {
         id
     }
 
+    /// A registered series, for new data.
     pub(crate) fn get(&self, r: SeriesRef) -> Option<&SeriesEntry> {
         self.entries.get(r.0 as usize).filter(|e| e.live)
+    }
+
+    /// A series that queued data refers to (registered, or released with data still queued).
+    pub(crate) fn entry(&self, r: SeriesRef) -> Option<&SeriesEntry> {
+        self.entries.get(r.0 as usize).filter(|e| e.live || e.queued > 0)
+    }
+
+    /// One more queued item refers to series `index`.
+    pub(crate) fn retain(&mut self, index: u32) {
+        if let Some(e) = self.entries.get_mut(index as usize) {
+            e.queued += 1;
+        }
+    }
+
+    /// A queued item of series `index` was delivered or dropped; frees a released slot when it
+    /// was the last.
+    pub(crate) fn unretain(&mut self, index: u32) {
+        if let Some(e) = self.entries.get_mut(index as usize) {
+            e.queued = e.queued.saturating_sub(1);
+            if !e.live && e.queued == 0 {
+                e.label_ids = Vec::new();
+                e.v1_labels = Vec::new();
+                self.free.push(index);
+            }
+        }
     }
 
     /// Registers a label set (or finds it registered), normalising it: sorted by name, empty
@@ -152,6 +182,7 @@ impl SeriesTable {
             metadata: metadata.into_owned(),
             family,
             live: true,
+            queued: 0,
         };
         let index = match self.free.pop() {
             Some(i) => {
@@ -167,19 +198,24 @@ impl SeriesTable {
         Ok(SeriesRef(index))
     }
 
-    /// Forgets a series; its handle may be reused by a later registration. Strings stay
-    /// interned (they are few and shared).
+    /// Forgets a series: its handle takes no new data, and may be reused by a later
+    /// registration once the data already queued for it has left. Strings stay interned (they
+    /// are few and shared).
     pub(crate) fn release(&mut self, r: SeriesRef) {
         if let Some(e) = self.entries.get_mut(r.0 as usize).filter(|e| e.live) {
             e.live = false;
-            let ids = std::mem::take(&mut e.label_ids);
-            self.by_labels.remove(&ids);
-            self.free.push(r.0);
+            self.by_labels.remove(&e.label_ids);
+            if e.queued == 0 {
+                e.label_ids = Vec::new();
+                e.v1_labels = Vec::new();
+                self.free.push(r.0);
+            }
         }
     }
 
+    /// Registered series.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len() - self.free.len()
+        self.entries.iter().filter(|e| e.live).count()
     }
 }
 

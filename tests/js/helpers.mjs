@@ -50,6 +50,8 @@ export async function scriptedReceiver(script = [], { cors = false } = {}) {
       const { status, headers = {}, body = '' } = typeof step === 'number' ? { status: step } : step;
       record.answered = status;
       const h = { ...headers };
+      // A 2.0 2xx without Written headers tells the writer this is a 1.x receiver: not delivered.
+      record.delivered = status >= 200 && status < 300 && (protocol === 'v1' || typeof step === 'number' || 'X-Prometheus-Remote-Write-Samples-Written' in headers);
       if (status === 204 && typeof step === 'number' && protocol === 'v2') {
         const count = (k) => record.body.series.reduce((n, s) => n + (s[k]?.length ?? 0), 0);
         h['X-Prometheus-Remote-Write-Samples-Written'] = String(count('samples'));
@@ -68,7 +70,7 @@ export async function scriptedReceiver(script = [], { cors = false } = {}) {
     /** Samples of successful requests, per series (keyed by its labels), in arrival order. */
     delivered() {
       const out = new Map();
-      for (const r of requests.filter((x) => x.answered >= 200 && x.answered < 300)) {
+      for (const r of requests.filter((x) => x.delivered)) {
         for (const s of r.body.series) {
           const key = JSON.stringify(s.labels);
           if (!out.has(key)) out.set(key, []);

@@ -168,3 +168,67 @@ test('the writer reports its own metrics in the Prometheus text format', async (
   await w.close();
   await rx.close();
 });
+
+test('flush() waits only for data queued before it, and close() settles every flush', async () => {
+  const rx = await scriptedReceiver(['hang']);
+  const w = new RemoteWriter({ url: rx.url, timeoutMs: 300, ...fast });
+  const s = w.series({ __name__: 'f' });
+  s.push(1, 1000);
+  const first = w.flush();
+  s.push(2, 2000); // pushed after the flush: must not hold it back
+  await first;
+  assert.ok(rx.delivered().get('{"__name__":"f"}').includes(1000));
+  await w.close();
+  await w.flush(); // after close: resolves at once
+  await rx.close();
+});
+
+test('a listener that throws does not stop the writer', async () => {
+  const rx = await scriptedReceiver([503]);
+  const w = new RemoteWriter({ url: rx.url, ...fast });
+  const errors = [];
+  const original = console.error;
+  console.error = (...args) => errors.push(args.join(' '));
+  w.on('retry', () => {
+    throw new Error('listener bug');
+  });
+  try {
+    w.series({ __name__: 'l' }).push(1, 1000);
+    await w.flush();
+  } finally {
+    console.error = original;
+  }
+  assert.equal(w.stats().samples.total, 1);
+  assert.match(errors[0], /listener threw/);
+  await w.close();
+  await rx.close();
+});
+
+test('helpers survive a full queue: nothing throws from the timer, values go out later', async () => {
+  const rx = await scriptedReceiver(['hang']);
+  const w = new RemoteWriter({ url: rx.url, shards: 1, capacity: 4, maxSamplesPerSend: 4, maxSamplesPerRequest: 4, timeoutMs: 200, helperIntervalMs: 10, ...fast });
+  const events = [];
+  w.on('error', (e) => events.push(e));
+  const g = w.gauge('g', { labels: { k: 'v' } });
+  const filler = w.series({ __name__: 'filler' });
+  w.writeCollection([0, 1, 2, 3].map((i) => ({ series: filler, value: i, timestamp: i + 1 })));
+  g.set(42); // the helper's collection does not fit until the first one is delivered
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(events.some((e) => /helpers not sampled/.test(e.message)));
+  await w.flush();
+  const delivered = rx.delivered();
+  assert.equal(delivered.get('{"__name__":"g","k":"v"}')?.length, 1, 'the gauge went out once there was room');
+  await w.close();
+  await rx.close();
+});
+
+test('labels with empty values name the same series', async () => {
+  const rx = await scriptedReceiver();
+  const w = new RemoteWriter({ url: rx.url, ...fast });
+  const a = w.series({ __name__: 'e', x: '' });
+  const b = w.series({ __name__: 'e' });
+  assert.equal(a, b);
+  assert.throws(() => a.push(1, NaN), /timestamp must be a number/);
+  await w.close();
+  await rx.close();
+});
