@@ -194,6 +194,9 @@ impl Sender {
     /// Queues a collection: it is sent as one request (split only if it holds more than
     /// `max_samples_per_request` items), after the collections queued before it.
     ///
+    /// Collections travel in a lane of their own, beside the shards: write each series either
+    /// in collections or with [`Sender::push`], not both, or its samples may leave out of order.
+    ///
     /// # Errors
     /// [`PushError::UnknownSeries`] if any handle is unknown (nothing is queued then);
     /// [`PushError::QueueFull`] as for [`Sender::push`].
