@@ -57,6 +57,7 @@ pub mod js;
 pub mod limits;
 pub mod model;
 pub mod proto;
+pub mod receiver;
 pub mod sender;
 pub mod synth;
 pub mod validate;

@@ -1,0 +1,276 @@
+//! The receiver's decisions, sans-I/O: what to answer a remote-write request, and which
+//! batches to hand to which shard. The Cloudflare Worker (issue 4) moves bytes and time in and
+//! out and stores the batches; nothing here does I/O.
+//!
+//! ```
+//! use edgewrite::receiver::{Outcome, Receiver, Request, Settings};
+//! use edgewrite::{codec::Encoder, synth, Version};
+//!
+//! let mut rx = Receiver::new(Settings::default());
+//! let body = Encoder::new().encode(&synth::realistic_request(100, 1_700_000_000_000), Version::V1).to_vec();
+//! let req = Request { method: "POST", content_type: Some("application/x-protobuf"), ..Request::default() };
+//! match rx.receive(&req, &body) {
+//!     Outcome::Accept(accepted) => {
+//!         // Store each of accepted.batches in its shard, then answer accepted.reply.
+//!         assert_eq!(accepted.reply.status, 204);
+//!         assert_eq!(accepted.written.samples, 100);
+//!     }
+//!     Outcome::Reply(reply) => panic!("refused: {} {}", reply.status, reply.body),
+//! }
+//! ```
+
+mod auth;
+mod relabel;
+pub mod route;
+mod settings;
+
+pub use relabel::apply as apply_label_rules;
+pub use settings::{Auth, Settings, TenantPlacement, Token};
+
+use crate::codec::{
+    self, Decoder, EXEMPLARS_WRITTEN_HEADER, Encoder, HISTOGRAMS_WRITTEN_HEADER, SAMPLES_WRITTEN_HEADER, Version,
+};
+use crate::error::HttpStatus;
+use crate::model::{Counts, Series, WriteRequest};
+use crate::validate::{self, Location};
+use std::fmt::Write as _;
+
+/// The parts of an HTTP request the receiver looks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Request<'a> {
+    /// `POST`, `OPTIONS`, ...
+    pub method: &'a str,
+    /// `Content-Type`.
+    pub content_type: Option<&'a str>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<&'a str>,
+    /// `Authorization`.
+    pub authorization: Option<&'a str>,
+    /// `Origin` (browsers).
+    pub origin: Option<&'a str>,
+}
+
+/// An HTTP response to send.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reply {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body: empty on success, a message a person can act on otherwise.
+    pub body: String,
+}
+
+/// The series of one shard, ready to store: a snappy-compressed remote write 2.0 body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardBatch {
+    /// The shard.
+    pub shard: u32,
+    /// The batch, as a remote write 2.0 request body.
+    pub body: Vec<u8>,
+    /// What it holds.
+    pub counts: Counts,
+}
+
+/// A request whose valid part is to be written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The tenant the data belongs to.
+    pub tenant: String,
+    /// The batches to store, one per shard that has series.
+    pub batches: Vec<ShardBatch>,
+    /// What is written: the valid part.
+    pub written: Counts,
+    /// What was refused (invalid series).
+    pub refused: Counts,
+    /// The answer to send once every batch is stored durably (204, or 400 for a partial
+    /// write; 2.0 requests get the Written headers).
+    pub reply: Reply,
+}
+
+/// What to do with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answer this, write nothing.
+    Reply(Reply),
+    /// Store the batches, then answer.
+    Accept(Accepted),
+}
+
+/// Decides about remote-write requests, reusing its buffers between them.
+#[derive(Debug)]
+pub struct Receiver {
+    settings: Settings,
+    decoder: Decoder,
+    encoder: Encoder,
+}
+
+impl Receiver {
+    /// A receiver with `settings`.
+    pub fn new(settings: Settings) -> Self {
+        Receiver { decoder: Decoder::new(settings.limits.clone()), encoder: Encoder::new(), settings }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The headers that let a browser on `origin` read the response, if it may write.
+    fn cors(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+        match origin {
+            Some(o) if self.settings.origin_allowed(o) => vec![
+                ("Access-Control-Allow-Origin", o.to_string()),
+                ("Vary", "Origin".into()),
+                (
+                    "Access-Control-Expose-Headers",
+                    format!(
+                        "{SAMPLES_WRITTEN_HEADER}, {HISTOGRAMS_WRITTEN_HEADER}, {EXEMPLARS_WRITTEN_HEADER}, Retry-After"
+                    ),
+                ),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    fn reply(&self, req: &Request<'_>, status: u16, body: impl Into<String>) -> Reply {
+        Reply { status, headers: self.cors(req.origin), body: body.into() }
+    }
+
+    /// The answer to a CORS preflight (`OPTIONS`): the remote-write headers are allowed for
+    /// allowed origins, 403 for others.
+    pub fn preflight(&self, req: &Request<'_>) -> Reply {
+        match req.origin {
+            Some(o) if self.settings.origin_allowed(o) => Reply {
+                status: 204,
+                headers: vec![
+                    ("Access-Control-Allow-Origin", o.to_string()),
+                    ("Vary", "Origin".into()),
+                    ("Access-Control-Allow-Methods", "POST".into()),
+                    (
+                        "Access-Control-Allow-Headers",
+                        "Content-Encoding, Content-Type, X-Prometheus-Remote-Write-Version, Authorization".into(),
+                    ),
+                    ("Access-Control-Max-Age", "86400".into()),
+                ],
+                body: String::new(),
+            },
+            _ => Reply { status: 403, headers: Vec::new(), body: "origin not allowed to write here".into() },
+        }
+    }
+
+    /// Decides about one request: checks method, credentials, headers, body and every series,
+    /// and routes the valid series to their shards.
+    pub fn receive(&mut self, req: &Request<'_>, body: &[u8]) -> Outcome {
+        if req.method.eq_ignore_ascii_case("OPTIONS") {
+            return Outcome::Reply(self.preflight(req));
+        }
+        if !req.method.eq_ignore_ascii_case("POST") {
+            let mut r = self.reply(req, 405, format!("method {} not allowed: remote write takes POST", req.method));
+            r.headers.push(("Allow", "POST, OPTIONS".into()));
+            return Outcome::Reply(r);
+        }
+        let Some(tenant) = auth::tenant(&self.settings.auth, req.authorization) else {
+            let mut r = self.reply(req, 401, "missing or invalid bearer token (Authorization: Bearer <token>)");
+            r.headers.push(("WWW-Authenticate", "Bearer".into()));
+            return Outcome::Reply(r);
+        };
+        let version = match codec::check_content_encoding(req.content_encoding)
+            .and_then(|()| Version::from_content_type(req.content_type))
+        {
+            Ok(v) => v,
+            Err(e) => return Outcome::Reply(self.reply(req, e.status(), e.to_string())),
+        };
+        let cors = self.cors(req.origin);
+        let Receiver { settings, decoder, encoder } = self;
+        let decided =
+            decoder.decode_with(body, version, |request| decide(request, version, settings, &tenant, encoder));
+        match decided {
+            Ok((batches, written, refused, message)) => {
+                let mut headers = cors;
+                if version == Version::V2 {
+                    headers.extend([
+                        (SAMPLES_WRITTEN_HEADER, written.samples.to_string()),
+                        (HISTOGRAMS_WRITTEN_HEADER, written.histograms.to_string()),
+                        (EXEMPLARS_WRITTEN_HEADER, written.exemplars.to_string()),
+                    ]);
+                }
+                let status = if message.is_empty() { 204 } else { 400 };
+                Outcome::Accept(Accepted {
+                    tenant,
+                    batches,
+                    written,
+                    refused,
+                    reply: Reply { status, headers, body: message },
+                })
+            }
+            Err(e) => Outcome::Reply(Reply { status: e.status(), headers: cors, body: e.to_string() }),
+        }
+    }
+}
+
+/// Label rules, validation and routing for a decoded request: the batches per shard, what is
+/// written, what is refused, and the message for the refused part (empty if none).
+fn decide(
+    request: &mut WriteRequest<'_>,
+    version: Version,
+    settings: &Settings,
+    tenant: &str,
+    encoder: &mut Encoder,
+) -> (Vec<ShardBatch>, Counts, Counts, String) {
+    let mut refused_labels = Vec::new();
+    for (i, s) in request.series.iter_mut().enumerate() {
+        if let Err(name) = relabel::apply(&mut s.labels, settings, tenant) {
+            refused_labels.push((i, name));
+        }
+    }
+    let report = validate::validate(request, version, &settings.limits);
+    let mut message = String::new();
+    if !report.is_valid() {
+        message = report.message(request, 20);
+    }
+    for (i, name) in &refused_labels {
+        if message.is_empty() {
+            let _ = writeln!(message, "some series refused; the rest were accepted:");
+        }
+        let _ = writeln!(message, "series {i}: label {name:?} is not accepted by this receiver");
+    }
+    let mut bad: Vec<usize> = report
+        .problems()
+        .iter()
+        .filter_map(|p| match p.location {
+            Location::Series(i) => Some(i),
+            Location::Metadata(_) => None,
+        })
+        .chain(refused_labels.iter().map(|(i, _)| *i))
+        .collect();
+    bad.sort_unstable();
+    bad.dedup();
+    let mut refused = Counts::default();
+    let mut shards: Vec<Vec<Series<'_>>> = (0..settings.shards.max(1)).map(|_| Vec::new()).collect();
+    crate::convert::to_v2(request);
+    for (i, s) in std::mem::take(&mut request.series).into_iter().enumerate() {
+        if bad.binary_search(&i).is_ok() {
+            refused.samples += s.samples.len() as u64;
+            refused.histograms += s.histograms.len() as u64;
+            refused.exemplars += s.exemplars.len() as u64;
+            continue;
+        }
+        let shard = route::shard_of(route::series_hash(&s.labels), settings.shards);
+        shards[shard as usize].push(s);
+    }
+    let mut written = Counts::default();
+    let mut batches = Vec::new();
+    for (shard, series) in shards.into_iter().enumerate() {
+        if series.is_empty() {
+            continue;
+        }
+        let part = WriteRequest { series, metadata: Vec::new() };
+        let counts = part.counts();
+        written.samples += counts.samples;
+        written.histograms += counts.histograms;
+        written.exemplars += counts.exemplars;
+        batches.push(ShardBatch { shard: shard as u32, body: encoder.encode(&part, Version::V2).to_vec(), counts });
+    }
+    (batches, written, refused, message)
+}

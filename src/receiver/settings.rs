@@ -1,0 +1,83 @@
+//! What a receiver is configured with: limits, who may write, which labels the edge adds or
+//! refuses, which origins may write from browsers, how many shards.
+
+use crate::limits::Limits;
+
+/// Who may write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone: for local development only. Every write belongs to tenant `anonymous`.
+    Open,
+    /// Bearer tokens, each mapped to the tenant its writes belong to.
+    Tokens(Vec<Token>),
+}
+
+/// A bearer token and its tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The secret a client sends as `Authorization: Bearer <secret>`.
+    pub secret: String,
+    /// The tenant its writes belong to.
+    pub tenant: String,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
+
+/// How the tenant travels to the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantPlacement {
+    /// As a label with this name on every series (a client's own label of that name is
+    /// replaced, so it cannot be forged).
+    Label(String),
+    /// As the `X-Scope-OrgID` header of the upstream request (Mimir, Cortex); nothing is added
+    /// to the series.
+    Header,
+}
+
+/// Receiver settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Sizes and counts.
+    pub limits: Limits,
+    /// Who may write.
+    pub auth: Auth,
+    /// How the tenant reaches the backend.
+    pub tenant: TenantPlacement,
+    /// Labels the edge adds to every series (e.g. `region`); a client's own labels of these
+    /// names are replaced.
+    pub edge_labels: Vec<(String, String)>,
+    /// Labels removed from every series (e.g. a browser's `session_id`).
+    pub drop_labels: Vec<String>,
+    /// Labels whose presence gets a series refused (400 for that series).
+    pub refuse_labels: Vec<String>,
+    /// Origins browsers may write from (`*` for any); empty: no browser writes.
+    pub allowed_origins: Vec<String>,
+    /// Number of shards series are routed to.
+    pub shards: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            limits: Limits::default(),
+            auth: Auth::Open,
+            tenant: TenantPlacement::Label("tenant".into()),
+            edge_labels: Vec::new(),
+            drop_labels: Vec::new(),
+            refuse_labels: Vec::new(),
+            allowed_origins: Vec::new(),
+            shards: 4,
+        }
+    }
+}
+
+impl Settings {
+    /// Whether a browser on `origin` may write.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == "*" || o == origin)
+    }
+}
