@@ -419,6 +419,25 @@ pub struct Counts {
     pub exemplars: u64,
 }
 
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.samples += o.samples;
+        self.histograms += o.histograms;
+        self.exemplars += o.exemplars;
+    }
+}
+
+impl Series<'_> {
+    /// Samples, histograms and exemplars in this series.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            samples: self.samples.len() as u64,
+            histograms: self.histograms.len() as u64,
+            exemplars: self.exemplars.len() as u64,
+        }
+    }
+}
+
 impl WriteRequest<'_> {
     /// The request owning all its strings, detached from any decode buffer.
     pub fn into_owned(self) -> WriteRequest<'static> {
@@ -430,10 +449,10 @@ impl WriteRequest<'_> {
 
     /// Samples, histograms and exemplars in the request.
     pub fn counts(&self) -> Counts {
-        self.series.iter().fold(Counts::default(), |c, s| Counts {
-            samples: c.samples + s.samples.len() as u64,
-            histograms: c.histograms + s.histograms.len() as u64,
-            exemplars: c.exemplars + s.exemplars.len() as u64,
-        })
+        let mut c = Counts::default();
+        for s in &self.series {
+            c += s.counts();
+        }
+        c
     }
 }

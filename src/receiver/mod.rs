@@ -251,9 +251,7 @@ fn decide(
     crate::convert::to_v2(request);
     for (i, s) in std::mem::take(&mut request.series).into_iter().enumerate() {
         if bad.binary_search(&i).is_ok() {
-            refused.samples += s.samples.len() as u64;
-            refused.histograms += s.histograms.len() as u64;
-            refused.exemplars += s.exemplars.len() as u64;
+            refused += s.counts();
             continue;
         }
         let shard = route::shard_of(route::series_hash(&s.labels), settings.shards);
@@ -267,9 +265,7 @@ fn decide(
         }
         let part = WriteRequest { series, metadata: Vec::new() };
         let counts = part.counts();
-        written.samples += counts.samples;
-        written.histograms += counts.histograms;
-        written.exemplars += counts.exemplars;
+        written += counts;
         batches.push(ShardBatch { shard: shard as u32, body: encoder.encode(&part, Version::V2).to_vec(), counts });
     }
     (batches, written, refused, message)

@@ -86,9 +86,7 @@ impl Report {
             i += 1;
             let keep = bad_series.binary_search(&(i - 1)).is_err();
             if !keep {
-                refused.samples += s.samples.len() as u64;
-                refused.histograms += s.histograms.len() as u64;
-                refused.exemplars += s.exemplars.len() as u64;
+                refused += s.counts();
             }
             keep
         });
