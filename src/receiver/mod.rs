@@ -21,6 +21,7 @@
 
 mod auth;
 mod relabel;
+pub mod reorder;
 pub mod route;
 mod settings;
 
