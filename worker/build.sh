@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds the Worker with worker-build, pointing it at local tools (it would otherwise try to
+# download wasm-bindgen, esbuild and wasm-opt, which fails without internet).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
+export ESBUILD_BIN="$root/node_modules/.bin/esbuild"
+export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
+cd "$root/worker"
+exec worker-build --release

@@ -1,0 +1,53 @@
+//! Settings from `wrangler.toml` vars and secrets.
+
+use edgewrite::receiver::{Auth, Settings, TenantPlacement, Token};
+use worker::{Env, Result};
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}
+
+fn list(env: &Env, name: &str) -> Vec<String> {
+    var(env, name)
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// The receiver's settings. `AUTH = "open"` runs without tokens (local development only);
+/// otherwise the secret `TOKENS` holds `token=tenant` pairs separated by commas.
+pub fn settings(env: &Env) -> Result<Settings> {
+    let auth = if var(env, "AUTH").as_deref() == Some("open") {
+        Auth::Open
+    } else {
+        let tokens = env.secret("TOKENS").map(|s| s.to_string()).unwrap_or_default();
+        Auth::Tokens(
+            tokens
+                .split(',')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(secret, tenant)| Token { secret: secret.trim().into(), tenant: tenant.trim().into() })
+                .collect(),
+        )
+    };
+    let tenant = match var(env, "TENANT_LABEL").as_deref() {
+        Some("-") => TenantPlacement::Header,
+        Some(name) => TenantPlacement::Label(name.into()),
+        None => TenantPlacement::Label("tenant".into()),
+    };
+    let mut settings = Settings {
+        auth,
+        tenant,
+        drop_labels: list(env, "DROP_LABELS"),
+        refuse_labels: list(env, "REFUSE_LABELS"),
+        allowed_origins: list(env, "ALLOWED_ORIGINS"),
+        edge_labels: list(env, "EDGE_LABELS")
+            .iter()
+            .filter_map(|p| p.split_once('='))
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect(),
+        ..Settings::default()
+    };
+    if let Some(n) = var(env, "SHARD_COUNT").and_then(|s| s.parse().ok()) {
+        settings.shards = n;
+    }
+    Ok(settings)
+}
