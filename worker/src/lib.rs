@@ -6,13 +6,30 @@
 mod config;
 mod shard;
 
-use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest};
+use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settings};
+use std::cell::RefCell;
 use worker::*;
 
 pub use shard::Shard;
 
 /// The Durable Object namespace of the shards.
 const SHARDS: &str = "SHARDS";
+
+thread_local! {
+    /// One receiver per isolate, so its decode buffers are reused from request to request
+    /// (rebuilt when the settings change).
+    static RECEIVER: RefCell<Option<Receiver>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the isolate's receiver for `settings`.
+fn with_receiver<R>(settings: Settings, f: impl FnOnce(&mut Receiver) -> R) -> R {
+    RECEIVER.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|r| *r.settings() != settings) {
+            *slot = Some(Receiver::new(settings));
+        }
+        f(slot.as_mut().expect("set above"))
+    })
+}
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
@@ -43,8 +60,7 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         return reply(Reply { status: 413, headers: Vec::new(), body: "request body over the size limit\n".into() });
     }
     let body = if method == "POST" { req.bytes().await? } else { Vec::new() };
-    let mut receiver = Receiver::new(settings);
-    match receiver.receive(&request, &body) {
+    match with_receiver(settings, |receiver| receiver.receive(&request, &body)) {
         Outcome::Reply(r) => reply(r),
         Outcome::Accept(accepted) => {
             let namespace = env.durable_object(SHARDS)?;
