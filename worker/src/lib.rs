@@ -71,8 +71,8 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
                 let stored = stub.fetch_with_request(Request::new_with_init("https://shard/append", &init)?).await;
                 if !matches!(&stored, Ok(r) if r.status_code() == 204) {
                     // Nothing is acknowledged that is not stored: the sender retries the whole
-                    // request (shards that did store it will hold it twice; the store keeps
-                    // the first of equal samples).
+                    // request. Shards that did store it then hold it twice, so delivery from
+                    // the shard queue must keep the first of equal samples (next step of issue 4).
                     return reply(Reply {
                         status: 503,
                         headers: Vec::new(),
