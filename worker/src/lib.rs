@@ -64,21 +64,22 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         Outcome::Reply(r) => reply(r),
         Outcome::Accept(accepted) => {
             let namespace = env.durable_object(SHARDS)?;
+            // Every shard stores its batch at the same time (each Durable Object appends in
+            // arrival order, which keeps each series in order).
+            let mut appends = Vec::with_capacity(accepted.batches.len());
             for batch in &accepted.batches {
                 let stub = namespace.id_from_name(&format!("{}/{}", accepted.tenant, batch.shard))?.get_stub()?;
                 let mut init = RequestInit::new();
                 init.with_method(Method::Post).with_body(Some(js_sys::Uint8Array::from(&batch.body[..]).into()));
-                let stored = stub.fetch_with_request(Request::new_with_init("https://shard/append", &init)?).await;
-                if !matches!(&stored, Ok(r) if r.status_code() == 204) {
-                    // Nothing is acknowledged that is not stored: the sender retries the whole
-                    // request. Shards that did store it then hold it twice, so delivery from
-                    // the shard queue must keep the first of equal samples (next step of issue 4).
-                    return reply(Reply {
-                        status: 503,
-                        headers: Vec::new(),
-                        body: "storage unavailable, retry\n".into(),
-                    });
-                }
+                let request = Request::new_with_init("https://shard/append", &init)?;
+                appends.push(async move { stub.fetch_with_request(request).await });
+            }
+            let stored = futures_util::future::join_all(appends).await;
+            if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
+                // Nothing is acknowledged that is not stored: the sender retries the whole
+                // request. Shards that did store it then hold it twice, so delivery from the
+                // shard queue must keep the first of equal samples (next step of issue 4).
+                return reply(Reply { status: 503, headers: Vec::new(), body: "storage unavailable, retry\n".into() });
             }
             reply(accepted.reply)
         }
