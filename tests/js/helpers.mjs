@@ -134,3 +134,81 @@ export async function staticServer(root) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { origin: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
 }
+
+/** Starts `cmd args` and waits until `readyUrl` answers 200; `stop()` ends its process group. */
+export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeoutMs = 60_000 } = {}) {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let log = '';
+  const keep = (d) => (log = (log + d).slice(-6000));
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const stop = async () => {
+    // wrangler leaves workerd running if only the launcher dies: end the whole group.
+    for (const signal of ['SIGTERM', 'SIGKILL']) {
+      try {
+        process.kill(-proc.pid, signal);
+      } catch {}
+      await Promise.race([exited, sleep(1000)]);
+    }
+  };
+  try {
+    await eventually(async () => (await fetch(readyUrl)).ok, timeoutMs, `${cmd} to be ready`);
+  } catch (err) {
+    await stop();
+    throw new Error(`${err.message}\n${cmd} said:\n${log}`);
+  }
+  return { stop, log: () => log };
+}
+
+/** Starts the Worker under `wrangler dev` on a loopback port, with extra `vars`. */
+export async function startWorker(vars = {}) {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = new URL('../..', import.meta.url).pathname;
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), 'edgewrite-worker-'));
+  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', state, '--show-interactive-dev-session=false'];
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  const proc = await startProcess(`${root}node_modules/.bin/wrangler`, args, `http://127.0.0.1:${port}/healthz`, {
+    cwd: root,
+    timeoutMs: 300_000,
+    env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' },
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log: proc.log,
+    stop: async () => {
+      await proc.stop();
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts Debian's Prometheus as a remote-write receiver on a loopback port. */
+export async function startPrometheus() {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'edgewrite-prom-'));
+  writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const proc = await startProcess('prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`,
+    `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'], `${api}/-/ready`);
+  return {
+    api,
+    /** An instant query at `time` (ms). */
+    query: async (q, time = Date.now()) => {
+      const body = await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`)).json();
+      if (body.status !== 'success') throw new Error(JSON.stringify(body));
+      return body.data.result;
+    },
+    stop: async () => {
+      await proc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

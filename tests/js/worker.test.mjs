@@ -2,51 +2,23 @@
 // real Prometheus requests are acknowledged, bad input gets its 4xx, the npm sender writes to
 // it, and it keeps serving.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RemoteWriter } from '../../pkg/node.js';
-import { eventually, freePort } from './helpers.mjs';
+import { startWorker } from './helpers.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
-let proc;
+let worker;
 let base;
-let state;
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  state = mkdtempSync(join(tmpdir(), 'edgewrite-worker-'));
-  proc = spawn(`${root}node_modules/.bin/wrangler`, ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', state, '--show-interactive-dev-session=false'], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' },
-  });
-  let log = '';
-  proc.stdout.on('data', (d) => (log = (log + d).slice(-6000)));
-  proc.stderr.on('data', (d) => (log = (log + d).slice(-6000)));
-  try {
-    await eventually(async () => (await fetch(`${base}/healthz`)).ok, 300_000, 'wrangler dev');
-  } catch (err) {
-    throw new Error(`${err.message}\n${log}`);
-  }
+  worker = await startWorker();
+  base = worker.url;
 });
 
 after(async () => {
-  if (proc) {
-    // wrangler leaves workerd running if only the launcher dies: end the whole group.
-    try {
-      process.kill(-proc.pid, 'SIGTERM');
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-    try {
-      process.kill(-proc.pid, 'SIGKILL');
-    } catch {}
-  }
-  rmSync(state, { recursive: true, force: true });
+  await worker?.stop();
 });
 
 const post = (body, headers = {}) =>

@@ -51,3 +51,35 @@ pub fn settings(env: &Env) -> Result<Settings> {
     }
     Ok(settings)
 }
+
+/// Where shards deliver with `BACKEND = "remote_write"`.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    /// `UPSTREAM_URL`, e.g. `http://127.0.0.1:9090/api/v1/write`.
+    pub url: String,
+    /// `UPSTREAM_PROTOCOL`: `v1` (default) or `v2`.
+    pub protocol: edgewrite::Version,
+    /// The secret `UPSTREAM_AUTHORIZATION`: the `Authorization` header value, if any.
+    pub authorization: Option<String>,
+    /// Send the tenant as `X-Scope-OrgID` (when `TENANT_LABEL = "-"`).
+    pub tenant_header: bool,
+}
+
+/// The upstream, when the backend is `remote_write`.
+pub fn upstream(env: &Env) -> Result<Option<Upstream>> {
+    if var(env, "BACKEND").as_deref() != Some("remote_write") {
+        return Ok(None);
+    }
+    let url = var(env, "UPSTREAM_URL")
+        .ok_or_else(|| worker::Error::RustError("BACKEND = \"remote_write\" needs UPSTREAM_URL".into()))?;
+    Ok(Some(Upstream {
+        url,
+        protocol: if var(env, "UPSTREAM_PROTOCOL").as_deref() == Some("v2") {
+            edgewrite::Version::V2
+        } else {
+            edgewrite::Version::V1
+        },
+        authorization: env.secret("UPSTREAM_AUTHORIZATION").ok().map(|s| s.to_string()).filter(|s| !s.is_empty()),
+        tenant_header: var(env, "TENANT_LABEL").as_deref() == Some("-"),
+    }))
+}

@@ -69,8 +69,12 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
             let mut appends = Vec::with_capacity(accepted.batches.len());
             for batch in &accepted.batches {
                 let stub = namespace.id_from_name(&format!("{}/{}", accepted.tenant, batch.shard))?.get_stub()?;
+                let headers = Headers::new();
+                headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
                 let mut init = RequestInit::new();
-                init.with_method(Method::Post).with_body(Some(js_sys::Uint8Array::from(&batch.body[..]).into()));
+                init.with_method(Method::Post)
+                    .with_headers(headers)
+                    .with_body(Some(js_sys::Uint8Array::from(&batch.body[..]).into()));
                 let request = Request::new_with_init("https://shard/append", &init)?;
                 appends.push(async move { stub.fetch_with_request(request).await });
             }

@@ -1,0 +1,48 @@
+// The Worker forwarding to a real upstream: Debian's Prometheus as the remote-write receiver
+// behind the Worker (BACKEND = "remote_write"). What the npm sender writes to the Worker is
+// read back from Prometheus, every value, in order, stale marker included.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { RemoteWriter } from '../../pkg/node.js';
+import { eventually, startPrometheus, startWorker } from './helpers.mjs';
+
+let prom;
+let worker;
+
+before(async () => {
+  prom = await startPrometheus();
+  worker = await startWorker({ BACKEND: 'remote_write', UPSTREAM_URL: `${prom.api}/api/v1/write`, UPSTREAM_PROTOCOL: 'v1' });
+});
+
+after(async () => {
+  await worker?.stop();
+  await prom?.stop();
+});
+
+test('what is written to the Worker arrives in Prometheus, in order, with the tenant label', async () => {
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const base = now - 60_000;
+  const w = new RemoteWriter({ url: `${worker.url}/api/v1/write`, protocol: 'v2', batchSendDeadlineMs: 20 });
+  const run = String(process.pid);
+  const s = w.series({ __name__: 'via_worker', run }, { type: 'gauge', help: 'Through the Worker.' });
+  const values = [3, 1, 4, 1, 5, 9, 2, 6];
+  values.forEach((v, i) => s.push(v, base + i * 1000));
+  s.stale(base + values.length * 1000);
+  const many = Array.from({ length: 40 }, (_, i) => w.series({ __name__: 'via_worker_many', run, i: String(i) }));
+  w.pushMany(many, many.map((_, i) => i), many.map(() => base));
+  await w.close({ timeoutMs: 30_000 });
+  assert.equal(w.stats().samples.total, values.length + 1 + 40);
+
+  const [r] = await eventually(async () => {
+    const res = await prom.query(`via_worker{run="${run}"}[10m]`, now);
+    return res.length && res[0].values.length === values.length ? res : null;
+  }, 30_000, 'the samples to reach Prometheus');
+  assert.deepEqual(r.metric, { __name__: 'via_worker', run, tenant: 'anonymous' });
+  assert.deepEqual(r.values.map(([t, v]) => [t * 1000, Number(v)]), values.map((v, i) => [base + i * 1000, v]));
+  assert.deepEqual(await prom.query(`via_worker{run="${run}"}`, base + values.length * 1000 + 500), [], 'the stale marker arrived');
+  const many2 = await eventually(async () => {
+    const res = await prom.query(`via_worker_many{run="${run}"}[10m]`, now);
+    return res.length === 40 ? res : null;
+  }, 30_000, 'all 40 series');
+  for (const m of many2) assert.deepEqual(m.values.map(([, v]) => Number(v)), [Number(m.metric.i)]);
+});
