@@ -162,14 +162,18 @@ export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeout
   return { stop, log: () => log };
 }
 
-/** Starts the Worker under `wrangler dev` on a loopback port, with extra `vars`. */
-export async function startWorker(vars = {}) {
+/**
+ * Starts the Worker under `wrangler dev` on a loopback port, with extra `vars`. Its Durable
+ * Object state lives in `state` (a new temporary directory by default, removed by `stop()`;
+ * pass one to restart a Worker on the same state, and remove it yourself).
+ */
+export async function startWorker(vars = {}, { state: given, port: fixedPort } = {}) {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const root = new URL('../..', import.meta.url).pathname;
-  const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), 'edgewrite-worker-'));
+  const port = fixedPort ?? (await freePort());
+  const state = given ?? mkdtempSync(join(tmpdir(), 'edgewrite-worker-'));
   const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--local', '--persist-to', state, '--show-interactive-dev-session=false'];
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const proc = await startProcess(`${root}node_modules/.bin/wrangler`, args, `http://127.0.0.1:${port}/healthz`, {
@@ -180,9 +184,11 @@ export async function startWorker(vars = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     log: proc.log,
+    port,
+    state,
     stop: async () => {
       await proc.stop();
-      rmSync(state, { recursive: true, force: true });
+      if (!given) rmSync(state, { recursive: true, force: true });
     },
   };
 }

@@ -46,3 +46,35 @@ test('what is written to the Worker arrives in Prometheus, in order, with the te
   }, 30_000, 'all 40 series');
   for (const m of many2) assert.deepEqual(m.values.map(([, v]) => Number(v)), [Number(m.metric.i)]);
 });
+
+test('the upstream down for a while and the Worker restarted: everything acknowledged arrives, in order', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { scriptedReceiver } = await import('./helpers.mjs');
+  // The upstream fails the first attempts in every way it can, then accepts.
+  const upstream = await scriptedReceiver([503, 'drop', 500, { status: 429, headers: { 'Retry-After': '1' } }, 503]);
+  const state = mkdtempSync(join(tmpdir(), 'edgewrite-restart-'));
+  const vars = { BACKEND: 'remote_write', UPSTREAM_URL: upstream.url, UPSTREAM_PROTOCOL: 'v1' };
+  let w1 = await startWorker(vars, { state });
+  const writer = new RemoteWriter({ url: `${w1.url}/api/v1/write`, shards: 1, maxSamplesPerSend: 5, batchSendDeadlineMs: 10 });
+  const s = writer.series({ __name__: 'survives', run: String(process.pid) });
+  for (let t = 1; t <= 30; t++) s.push(t, t * 1000);
+  await writer.close({ timeoutMs: 30_000 });
+  assert.equal(writer.stats().samples.total, 30, 'the Worker acknowledged everything');
+  // Restart the Worker on the same state while deliveries are still being retried.
+  await w1.stop();
+  w1 = await startWorker(vars, { state, port: w1.port });
+  try {
+    const delivered = await eventually(() => {
+      const got = upstream.delivered().get(`{"__name__":"survives","run":"${process.pid}","tenant":"anonymous"}`);
+      return got?.length === 30 ? got : null;
+    }, 60_000, 'all 30 samples upstream');
+    assert.deepEqual(delivered, Array.from({ length: 30 }, (_, i) => (i + 1) * 1000), 'in order, each once');
+    assert.ok(upstream.requests.some((r) => Number(r.headers['retry-attempt']) >= 1), 'retries said so');
+  } finally {
+    await w1.stop();
+    rmSync(state, { recursive: true, force: true });
+    await upstream.close();
+  }
+});
