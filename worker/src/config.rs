@@ -19,7 +19,9 @@ pub fn settings(env: &Env) -> Result<Settings> {
     let auth = if var(env, "AUTH").as_deref() == Some("open") {
         Auth::Open
     } else {
-        let tokens = env.secret("TOKENS").map(|s| s.to_string()).unwrap_or_default();
+        // A secret in production (wrangler secret put TOKENS); a plain var works for tests.
+        let tokens =
+            env.secret("TOKENS").map(|s| s.to_string()).ok().or_else(|| var(env, "TOKENS")).unwrap_or_default();
         Auth::Tokens(
             tokens
                 .split(',')
@@ -48,6 +50,9 @@ pub fn settings(env: &Env) -> Result<Settings> {
     };
     if let Some(n) = var(env, "SHARD_COUNT").and_then(|s| s.parse().ok()) {
         settings.shards = n;
+    }
+    if let Some(n) = var(env, "MAX_BODY_BYTES").and_then(|s| s.parse().ok()) {
+        settings.limits.max_body_bytes = n;
     }
     Ok(settings)
 }

@@ -1,0 +1,71 @@
+// The Worker's rules over HTTP: bearer tokens and tenants, CORS for browsers, label rules and
+// size limits, each answered with the right status and a message.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { startWorker } from './helpers.mjs';
+
+const fixture = readFileSync(new URL('../fixtures/prometheus-2.42/0002.bin', import.meta.url));
+let worker;
+
+before(async () => {
+  worker = await startWorker({
+    AUTH: 'tokens',
+    TOKENS: 's3cret=team-a,other=team-b',
+    ALLOWED_ORIGINS: 'https://shop.example',
+    REFUSE_LABELS: 'quantile',
+    MAX_BODY_BYTES: '20000',
+  });
+});
+
+after(async () => {
+  await worker?.stop();
+});
+
+const write = (body, headers = {}) =>
+  fetch(`${worker.url}/api/v1/write`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', ...headers },
+  });
+
+test('no valid bearer token, no write', async () => {
+  const none = await write(fixture);
+  assert.equal(none.status, 401);
+  assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+  assert.match(await none.text(), /bearer token/);
+  assert.equal((await write(fixture, { Authorization: 'Bearer nope' })).status, 401);
+});
+
+test('a valid token writes, and label rules refuse what they must (partial write)', async () => {
+  const res = await write(fixture, { Authorization: 'Bearer s3cret' });
+  const text = await res.text();
+  // The captured request has summary series with quantile labels, refused by REFUSE_LABELS.
+  assert.equal(res.status, 400, text);
+  assert.match(text, /label "quantile" is not accepted/);
+  assert.match(text, /series refused; the rest were accepted/);
+});
+
+test('CORS: preflight for allowed origins only, and the Written headers exposed', async () => {
+  const ok = await fetch(`${worker.url}/api/v1/write`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-encoding, x-prometheus-remote-write-version' },
+  });
+  assert.equal(ok.status, 204);
+  assert.equal(ok.headers.get('access-control-allow-origin'), 'https://shop.example');
+  assert.match(ok.headers.get('access-control-allow-headers'), /Content-Encoding/);
+  assert.match(ok.headers.get('access-control-allow-headers'), /X-Prometheus-Remote-Write-Version/);
+  const denied = await fetch(`${worker.url}/api/v1/write`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example' } });
+  assert.equal(denied.status, 403);
+  const post = await write(fixture, { Authorization: 'Bearer other', Origin: 'https://shop.example' });
+  await post.text();
+  assert.equal(post.headers.get('access-control-allow-origin'), 'https://shop.example');
+  assert.match(post.headers.get('access-control-expose-headers'), /X-Prometheus-Remote-Write-Samples-Written/);
+});
+
+test('a body over the limit is 413 with a message', async () => {
+  const big = Buffer.alloc(30_000, 1);
+  const res = await write(big, { Authorization: 'Bearer s3cret' });
+  assert.equal(res.status, 413);
+  assert.match(await res.text(), /over the (size )?limit/);
+});
