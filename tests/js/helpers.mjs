@@ -193,14 +193,17 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
   };
 }
 
-/** Starts Debian's Prometheus as a remote-write receiver on a loopback port. */
-export async function startPrometheus() {
+/**
+ * Starts Debian's Prometheus on a loopback port, as a remote-write receiver. `config(port)`
+ * returns its prometheus.yml (default: no scraping).
+ */
+export async function startPrometheus(config = () => 'global:\n  scrape_interval: 1h\n') {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'edgewrite-prom-'));
-  writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
   const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), config(port));
   const api = `http://127.0.0.1:${port}`;
   const proc = await startProcess('prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`,
     `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'], `${api}/-/ready`);
