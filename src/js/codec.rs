@@ -54,14 +54,7 @@ pub fn decode(body: &[u8], v: u8) -> Result<Object, JsError> {
 /// 1.0 carries per-series metadata as family metadata, 2.0 the reverse.
 #[wasm_bindgen]
 pub fn encode(request: &JsValue, v: u8) -> Result<Vec<u8>, JsError> {
-    let mut req = request_from(request)?;
-    match version(v) {
-        Version::V1 => convert::to_v1(&mut req),
-        Version::V2 => {
-            convert::to_v2(&mut req);
-        }
-    }
-    Ok(Encoder::new().encode(&req, version(v)).to_vec())
+    Ok(encode_as(request_from(request)?, version(v)))
 }
 
 /// [`encode`] for requests of plain samples, flattened by the JavaScript side so that it
@@ -132,13 +125,18 @@ pub fn encode_columns(
             },
         });
     }
-    match version(v) {
+    Ok(encode_as(req, version(v)))
+}
+
+/// Moves metadata to the shape of `version` (1.0 family metadata, 2.0 per series) and encodes.
+fn encode_as(mut req: WriteRequest<'_>, version: Version) -> Vec<u8> {
+    match version {
         Version::V1 => convert::to_v1(&mut req),
         Version::V2 => {
             convert::to_v2(&mut req);
         }
     }
-    Ok(Encoder::new().encode(&req, version(v)).to_vec())
+    Encoder::new().encode(&req, version).to_vec()
 }
 
 fn labels_object(labels: &[Label<'_>]) -> Object {

@@ -3,33 +3,12 @@
 // here on loopback ports with temporary data directories; the test reads back through their
 // HTTP APIs and checks every series and value arrived exactly, stale markers included.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RemoteWriter } from '../../pkg/node.js';
-import { eventually, freePort } from './helpers.mjs';
-
-/** Starts `cmd args` and waits until `readyUrl` answers 200. */
-async function start(cmd, args, readyUrl) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => (log = (log + d).slice(-4000)));
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
-  try {
-    await eventually(async () => (await fetch(readyUrl)).ok, 30000, `${cmd} to be ready`);
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw new Error(`${err.message}\n${cmd} said:\n${log}`);
-  }
-  return {
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+import { eventually, freePort, startProcess, startPrometheus } from './helpers.mjs';
 
 const now = Math.floor(Date.now() / 1000) * 1000;
 const base = now - 120_000;
@@ -59,32 +38,15 @@ async function writeAll(url, protocol, values) {
 
 describe('Prometheus 2.42 as receiver', () => {
   let prom;
-  let api;
-  let dir;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'edgewrite-prom-'));
-    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    prom = await start(
-      'prometheus',
-      [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-remote-write-receiver', '--log.level=warn'],
-      `${api}/-/ready`,
-    );
-    await writeAll(`${api}/api/v1/write`, 'v1', gauge);
+    prom = await startPrometheus();
+    await writeAll(`${prom.api}/api/v1/write`, 'v1', gauge);
   });
   after(async () => {
     await prom?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
-  const query = async (q, time) => {
-    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`);
-    const body = await res.json();
-    assert.equal(body.status, 'success', JSON.stringify(body));
-    return body.data.result;
-  };
+  const query = (q, time) => prom.query(q, time);
 
   test('every sample arrives exactly', async () => {
     const [r] = await query(`e2e_gauge{run="${run}"}[10m]`, now);
@@ -113,7 +75,7 @@ describe('VictoriaMetrics 1.79 as receiver', () => {
     dir = mkdtempSync(join(tmpdir(), 'edgewrite-vm-'));
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    vm = await start(
+    vm = await startProcess(
       'victoria-metrics',
       [`-storageDataPath=${dir}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=100y', '-loggerLevel=ERROR'],
       `${api}/health`,
