@@ -17,6 +17,8 @@
 //! - [`validate`]: the spec's rules and the configured [`Limits`]; every problem with the series
 //!   it came from, so a receiver can write the valid part.
 //! - [`convert`]: moving metadata between the 1.0 and 2.0 shapes.
+//! - [`store`]: the embedded store's logic (chunks, selectors, the read API's JSON) for the
+//!   Worker's default backend.
 //! - [`error::HttpStatus`]: every error maps to the 4xx a receiver returns.
 //!
 //! ## A receiver in a few lines
@@ -59,6 +61,7 @@ pub mod model;
 pub mod proto;
 pub mod receiver;
 pub mod sender;
+pub mod store;
 pub mod synth;
 pub mod validate;
 

@@ -26,7 +26,7 @@
 mod content_type;
 mod error;
 pub(crate) mod histogram;
-mod pool;
+pub(crate) mod pool;
 pub(crate) mod sample;
 pub mod snappy;
 pub mod symbols;

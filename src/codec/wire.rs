@@ -105,6 +105,15 @@ impl<'a> Reader<'a> {
         Some(s)
     }
 
+    /// One raw byte (for formats built on these primitives, such as the store's chunks).
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
+        if self.pos >= self.end {
+            return Err(self.error(self.pos, "message cut short"));
+        }
+        self.pos += 1;
+        Ok(self.buf[self.pos - 1])
+    }
+
     /// The payload of a length-delimited field, as a reader positioned on it.
     #[inline]
     pub(crate) fn message(&mut self) -> Result<Reader<'a>, DecodeError> {
@@ -116,6 +125,12 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.pos += len as usize;
         Ok(Reader { buf: self.buf, pos: start, end: self.pos })
+    }
+
+    /// The payload of a length-delimited field, as bytes.
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let m = self.message()?;
+        Ok(&m.buf[m.pos..m.end])
     }
 
     /// A string field, checked to be UTF-8. `what` names it in the error.

@@ -20,6 +20,7 @@
 //! ```
 
 mod auth;
+pub mod metrics;
 mod relabel;
 pub mod reorder;
 pub mod route;
@@ -171,7 +172,7 @@ impl Receiver {
             r.headers.push(("Allow", "POST, OPTIONS".into()));
             return Outcome::Reply(r);
         }
-        let Some(tenant) = auth::tenant(&self.settings.auth, req.authorization) else {
+        let Some(tenant) = self.settings.tenant_of(req.authorization) else {
             let mut r = self.reply(req, 401, "missing or invalid bearer token (Authorization: Bearer <token>)");
             r.headers.push(("WWW-Authenticate", "Bearer".into()));
             return Outcome::Reply(r);

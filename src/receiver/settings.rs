@@ -76,6 +76,23 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The tenant an `Authorization` header authenticates (`anonymous` when open), or `None`
+    /// for a missing or wrong token (401). Constant-time in the token.
+    pub fn tenant_of(&self, authorization: Option<&str>) -> Option<String> {
+        super::auth::tenant(&self.auth, authorization)
+    }
+
+    /// Every tenant that can write: `anonymous` when open, else the tokens' tenants.
+    pub fn tenants(&self) -> Vec<String> {
+        let mut out: Vec<String> = match &self.auth {
+            Auth::Open => vec!["anonymous".into()],
+            Auth::Tokens(tokens) => tokens.iter().map(|t| t.tenant.clone()).collect(),
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Whether a browser on `origin` may write.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == "*" || o == origin)

@@ -159,7 +159,7 @@ export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeout
     await stop();
     throw new Error(`${err.message}\n${cmd} said:\n${log}`);
   }
-  return { stop, log: () => log };
+  return { stop, log: () => log, pid: proc.pid };
 }
 
 /**
@@ -184,6 +184,8 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
   return {
     url: `http://127.0.0.1:${port}`,
     log: proc.log,
+    /** The process group (wrangler, its esbuild and workerd), for CPU accounting. */
+    pid: proc.pid,
     port,
     state,
     stop: async () => {
@@ -209,6 +211,7 @@ export async function startPrometheus(config = () => 'global:\n  scrape_interval
     `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'], `${api}/-/ready`);
   return {
     api,
+    pid: proc.pid,
     /** An instant query at `time` (ms). */
     query: async (q, time = Date.now()) => {
       const body = await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`)).json();

@@ -70,21 +70,67 @@ pub struct Upstream {
     pub tenant_header: bool,
 }
 
-/// The upstream, when the backend is `remote_write`.
-pub fn upstream(env: &Env) -> Result<Option<Upstream>> {
-    if var(env, "BACKEND").as_deref() != Some("remote_write") {
-        return Ok(None);
+/// Where the shards hand their queues on.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// `BACKEND = "embedded"` (the default): kept in the shards' own SQLite.
+    Embedded {
+        /// `RETENTION` (a Prometheus duration, default `15d`): chunks older go.
+        retention_ms: u64,
+        /// `COMPACT_EVERY` (default `30s`): how long batches wait in the queue before they are
+        /// compacted into chunks.
+        compact_every_ms: u64,
+    },
+    /// `BACKEND = "remote_write"`: forwarded upstream.
+    RemoteWrite(Upstream),
+}
+
+fn duration(env: &Env, name: &str, default: &str) -> Result<u64> {
+    edgewrite::store::parse_duration(&var(env, name).unwrap_or_else(|| default.into()))
+        .map_err(|e| worker::Error::RustError(format!("{name}: {e}")))
+}
+
+/// The backend the settings choose.
+pub fn backend(env: &Env) -> Result<Backend> {
+    match var(env, "BACKEND").as_deref() {
+        None | Some("embedded") => Ok(Backend::Embedded {
+            retention_ms: duration(env, "RETENTION", "15d")?,
+            compact_every_ms: duration(env, "COMPACT_EVERY", "30s")?,
+        }),
+        Some("remote_write") => {
+            let url = var(env, "UPSTREAM_URL")
+                .ok_or_else(|| worker::Error::RustError("BACKEND = \"remote_write\" needs UPSTREAM_URL".into()))?;
+            Ok(Backend::RemoteWrite(Upstream {
+                url,
+                protocol: if var(env, "UPSTREAM_PROTOCOL").as_deref() == Some("v2") {
+                    edgewrite::Version::V2
+                } else {
+                    edgewrite::Version::V1
+                },
+                authorization: env
+                    .secret("UPSTREAM_AUTHORIZATION")
+                    .ok()
+                    .map(|s| s.to_string())
+                    .filter(|s| !s.is_empty()),
+                tenant_header: var(env, "TENANT_LABEL").as_deref() == Some("-"),
+            }))
+        }
+        Some(other) => Err(worker::Error::RustError(format!(
+            "BACKEND = {other:?} is not known: use \"embedded\" or \"remote_write\""
+        ))),
     }
-    let url = var(env, "UPSTREAM_URL")
-        .ok_or_else(|| worker::Error::RustError("BACKEND = \"remote_write\" needs UPSTREAM_URL".into()))?;
-    Ok(Some(Upstream {
-        url,
-        protocol: if var(env, "UPSTREAM_PROTOCOL").as_deref() == Some("v2") {
-            edgewrite::Version::V2
-        } else {
-            edgewrite::Version::V1
-        },
-        authorization: env.secret("UPSTREAM_AUTHORIZATION").ok().map(|s| s.to_string()).filter(|s| !s.is_empty()),
-        tenant_header: var(env, "TENANT_LABEL").as_deref() == Some("-"),
-    }))
+}
+
+/// Whether `/metrics` may be read: always when `AUTH = "open"`, otherwise with the secret
+/// `METRICS_TOKEN` as bearer token (a var works for tests).
+pub fn metrics_allowed(env: &Env, settings: &Settings, authorization: Option<&str>) -> bool {
+    if matches!(settings.auth, Auth::Open) {
+        return true;
+    }
+    let Some(token) = env.secret("METRICS_TOKEN").map(|s| s.to_string()).ok().or_else(|| var(env, "METRICS_TOKEN"))
+    else {
+        return false;
+    };
+    let auth = Auth::Tokens(vec![Token { secret: token, tenant: String::new() }]);
+    Settings { auth, ..Settings::default() }.tenant_of(authorization).is_some()
 }

@@ -4,8 +4,12 @@
 //! receiver and the Durable Objects; the protocol logic lives in the core crate.
 
 mod config;
+mod deliver;
+mod embedded;
+mod read;
 mod shard;
 
+use edgewrite::receiver::metrics::{ShardStats, WorkerMetrics};
 use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settings};
 use std::cell::RefCell;
 use worker::*;
@@ -13,12 +17,14 @@ use worker::*;
 pub use shard::Shard;
 
 /// The Durable Object namespace of the shards.
-const SHARDS: &str = "SHARDS";
+pub(crate) const SHARDS: &str = "SHARDS";
 
 thread_local! {
     /// One receiver per isolate, so its decode buffers are reused from request to request
     /// (rebuilt when the settings change).
     static RECEIVER: RefCell<Option<Receiver>> = const { RefCell::new(None) };
+    /// This isolate's counters for `/metrics`.
+    static METRICS: RefCell<WorkerMetrics> = RefCell::new(WorkerMetrics::default());
 }
 
 /// Runs `f` with the isolate's receiver for `settings`.
@@ -37,7 +43,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Response::ok("ok\n"),
         (_, "/api/v1/write") => write(req, &env).await,
-        _ => Response::error("not found: remote write goes to POST /api/v1/write\n", 404),
+        (Method::Get, "/api/v1/series") => read::read(&req, &env, read::Read::Series).await,
+        (Method::Get, "/api/v1/samples") => read::read(&req, &env, read::Read::Samples).await,
+        (Method::Get, "/api/v1/metadata") => read::read(&req, &env, read::Read::Metadata).await,
+        (Method::Get, "/metrics") => metrics(&req, &env).await,
+        _ => Response::error(
+            "not found: remote write goes to POST /api/v1/write; reads to /api/v1/series, /api/v1/samples, \
+             /api/v1/metadata; the Worker's metrics are at /metrics\n",
+            404,
+        ),
     }
 }
 
@@ -57,11 +71,17 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         origin: origin.as_deref(),
     };
     if settings.limits.max_body_bytes < header("Content-Length").and_then(|l| l.parse().ok()).unwrap_or(0) {
+        METRICS.with_borrow_mut(|m| m.observe(413, 0, None));
         return reply(Reply { status: 413, headers: Vec::new(), body: "request body over the size limit\n".into() });
     }
     let body = if method == "POST" { req.bytes().await? } else { Vec::new() };
-    match with_receiver(settings, |receiver| receiver.receive(&request, &body)) {
-        Outcome::Reply(r) => reply(r),
+    let outcome = with_receiver(settings, |receiver| receiver.receive(&request, &body));
+    let observe = |status: u16| METRICS.with_borrow_mut(|m| m.observe(status, body.len(), Some(&outcome)));
+    match &outcome {
+        Outcome::Reply(r) => {
+            observe(r.status);
+            reply(r.clone())
+        }
         Outcome::Accept(accepted) => {
             let namespace = env.durable_object(SHARDS)?;
             // Every shard stores its batch at the same time (each Durable Object appends in
@@ -71,6 +91,8 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
                 let stub = namespace.id_from_name(&format!("{}/{}", accepted.tenant, batch.shard))?.get_stub()?;
                 let headers = Headers::new();
                 headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
+                let c = batch.counts;
+                headers.set(shard::POINTS_HEADER, &(c.samples + c.histograms + c.exemplars).to_string())?;
                 let mut init = RequestInit::new();
                 init.with_method(Method::Post)
                     .with_headers(headers)
@@ -82,10 +104,13 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
             if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
                 // Nothing is acknowledged that is not stored: the sender retries the whole
                 // request. Shards that did store it then hold it twice, so delivery from the
-                // shard queue must keep the first of equal samples (next step of issue 4).
+                // backends keep the first of equal samples (the embedded store does; Prometheus
+                // and Mimir refuse the duplicates).
+                observe(503);
                 return reply(Reply { status: 503, headers: Vec::new(), body: "storage unavailable, retry\n".into() });
             }
-            reply(accepted.reply)
+            observe(accepted.reply.status);
+            reply(accepted.reply.clone())
         }
     }
 }
@@ -97,4 +122,58 @@ fn reply(r: Reply) -> Result<Response> {
     }
     let response = if r.body.is_empty() { Response::empty()? } else { Response::ok(r.body)? };
     Ok(response.with_status(r.status).with_headers(headers))
+}
+
+/// `/metrics`: this isolate's counters and every shard's queue and delivery counters. Open when
+/// `AUTH = "open"`; otherwise it takes `Authorization: Bearer <METRICS_TOKEN>` (a secret).
+async fn metrics(req: &Request, env: &Env) -> Result<Response> {
+    let settings = config::settings(env)?;
+    if !config::metrics_allowed(env, &settings, req.headers().get("Authorization")?.as_deref()) {
+        let r = Response::error("metrics need Authorization: Bearer <METRICS_TOKEN>\n", 401)?;
+        r.headers().set("WWW-Authenticate", "Bearer")?;
+        return Ok(r);
+    }
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        queued_batches: u64,
+        queued_points: u64,
+        oldest_received_ms: Option<i64>,
+        counters: Vec<Counter>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Counter {
+        name: String,
+        value: u64,
+    }
+    let namespace = env.durable_object(SHARDS)?;
+    let now = Date::now().as_millis() as i64;
+    let mut asks = Vec::new();
+    for tenant in settings.tenants() {
+        for shard in 0..settings.shards {
+            let stub = namespace.id_from_name(&format!("{tenant}/{shard}"))?.get_stub()?;
+            let tenant = tenant.clone();
+            asks.push(async move {
+                let stats: Stats = stub.fetch_with_str("https://shard/stats").await?.json().await?;
+                Ok::<_, Error>(ShardStats {
+                    tenant,
+                    shard,
+                    queued_batches: stats.queued_batches,
+                    queued_points: stats.queued_points,
+                    oldest_pending_ms: stats.oldest_received_ms.map_or(0, |t| (now - t).max(0) as u64),
+                    counters: stats.counters.into_iter().map(|c| (c.name, c.value)).collect(),
+                })
+            });
+        }
+    }
+    let mut shards = Vec::new();
+    for s in futures_util::future::join_all(asks).await {
+        match s {
+            Ok(s) => shards.push(s),
+            Err(e) => console_error!("a shard's stats could not be read: {e}"),
+        }
+    }
+    let text = METRICS.with_borrow(|m| m.render(&shards));
+    let headers = Headers::new();
+    headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
+    Ok(Response::ok(text)?.with_headers(headers))
 }

@@ -1,172 +1,153 @@
 //! A shard: a Durable Object that appends each batch to its SQLite queue before the write is
-//! acknowledged, then delivers the queue strictly in order, from an alarm. With
-//! `BACKEND = "remote_write"` it forwards each batch upstream with the sender's retry rules
-//! (5xx, 429 and network errors retried with backoff and `Retry-After`; other 4xx dropped and
-//! logged with the upstream's message); the embedded store is the next step of issue 4.
+//! acknowledged, then, from an alarm, hands the queue on in order to the backend: the embedded
+//! store (`embedded.rs`) or an upstream remote-write endpoint (`deliver.rs`).
 
-use crate::config::{self, Upstream};
-use edgewrite::codec::{Encoder, Version, decode_owned};
-use edgewrite::sender::retry::{self, Class};
-use edgewrite::{Limits, convert};
+use crate::config::{self, Backend};
+use crate::{deliver, embedded};
+use edgewrite::store::Selector;
 use std::time::Duration;
 use worker::*;
 
 /// Header that carries the tenant from the Worker to the shard.
 pub const TENANT_HEADER: &str = "X-Edgewrite-Tenant";
+/// Header that carries the number of samples, histograms and exemplars in a batch.
+pub const POINTS_HEADER: &str = "X-Edgewrite-Points";
 
-/// Most batches one alarm delivers before it yields (and sets the next alarm at once).
-const BATCHES_PER_ALARM: usize = 50;
-
-/// One shard's durable queue.
+/// One shard's durable queue, and its embedded store.
 #[durable_object]
 pub struct Shard {
     state: State,
     env: Env,
     sql: SqlStorage,
+    series: embedded::SeriesCache,
+}
+
+/// Adds to the shard's durable counters (read by `/metrics`).
+pub fn count(sql: &SqlStorage, deltas: &[(&str, u64)]) -> Result<()> {
+    for &(name, n) in deltas.iter().filter(|d| d.1 > 0) {
+        sql.exec(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            vec![name.into(), (n as i64).into()],
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct Counter {
+    name: String,
+    value: i64,
 }
 
 #[derive(serde::Deserialize)]
-struct Queued {
-    seq: i64,
-    tenant: String,
-    #[serde(with = "serde_bytes")]
-    body: Vec<u8>,
-    attempts: i64,
+struct QueueRow {
+    batches: i64,
+    points: Option<i64>,
+    oldest: Option<i64>,
 }
 
 impl DurableObject for Shard {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        sql.exec(
+        let tables = [
             "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
              tenant TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
-            None,
-        )
-        .expect("create the batches table");
-        Shard { state, env, sql }
+            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        ];
+        for statement in tables.iter().chain(embedded::SCHEMA) {
+            sql.exec(statement, None).expect("create the shard's tables");
+        }
+        // Added after the first release: queues created before it lack the column.
+        let has_points = sql
+            .exec("SELECT count(*) AS n FROM pragma_table_info('batches') WHERE name = 'points'", None)
+            .and_then(|c| c.to_array::<Count>())
+            .is_ok_and(|rows| rows.first().is_some_and(|r| r.n > 0));
+        if !has_points {
+            sql.exec("ALTER TABLE batches ADD COLUMN points INTEGER NOT NULL DEFAULT 0", None)
+                .expect("add the points column");
+        }
+        Shard { state, env, sql, series: embedded::SeriesCache::default() }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/append") => {
                 let tenant = req.headers().get(TENANT_HEADER)?.unwrap_or_default();
+                let points: i64 = req.headers().get(POINTS_HEADER)?.and_then(|p| p.parse().ok()).unwrap_or(0);
                 let body = req.bytes().await?;
                 let now = Date::now().as_millis() as i64;
                 self.sql.exec(
-                    "INSERT INTO batches (received_ms, tenant, body) VALUES (?, ?, ?)",
-                    vec![now.into(), tenant.into(), body.into()],
+                    "INSERT INTO batches (received_ms, tenant, body, points) VALUES (?, ?, ?, ?)",
+                    vec![now.into(), tenant.into(), body.into(), points.into()],
                 )?;
-                if config::upstream(&self.env)?.is_some() && self.state.storage().get_alarm().await?.is_none() {
-                    self.state.storage().set_alarm(Duration::from_millis(0)).await?;
+                // Upstream delivery starts at once; compaction waits a while, so that a chunk
+                // holds more than one request's samples (reads see the queue meanwhile).
+                let delay = match config::backend(&self.env)? {
+                    Backend::Embedded { compact_every_ms, .. } => compact_every_ms,
+                    Backend::RemoteWrite(_) => 0,
+                };
+                let due = now + delay as i64;
+                if self.state.storage().get_alarm().await?.is_none_or(|at| at > due) {
+                    self.state.storage().set_alarm(Duration::from_millis(delay)).await?;
                 }
                 Ok(Response::empty()?.with_status(204))
             }
-            (Method::Get, "/stats") => {
-                #[derive(serde::Deserialize)]
-                struct Row {
-                    n: i64,
+            (Method::Get, "/read") => {
+                let url = req.url()?;
+                let mut selectors = Vec::new();
+                let (mut start, mut end) = (None, None);
+                for (k, v) in url.query_pairs() {
+                    match k.as_ref() {
+                        "match[]" => selectors.push(Selector::parse(&v).map_err(|e| Error::RustError(e.to_string()))?),
+                        "start" => start = v.parse::<i64>().ok(),
+                        "end" => end = v.parse::<i64>().ok(),
+                        _ => {}
+                    }
                 }
-                let rows: Vec<Row> = self.sql.exec("SELECT count(*) AS n FROM batches", None)?.to_array()?;
-                Response::ok(rows.first().map_or(0, |r| r.n).to_string())
+                let range = start.zip(end);
+                let frame = embedded::read(&self.sql, &selectors, range)?;
+                Ok(Response::from_bytes(frame)?)
+            }
+            (Method::Get, "/stats") => {
+                let queue: Vec<QueueRow> = self
+                    .sql
+                    .exec(
+                        "SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM batches",
+                        None,
+                    )?
+                    .to_array()?;
+                let counters: Vec<Counter> = self.sql.exec("SELECT name, value FROM counters", None)?.to_array()?;
+                let q = queue.first();
+                Response::from_json(&serde_json::json!({
+                    "queued_batches": q.map_or(0, |q| q.batches),
+                    "queued_points": q.and_then(|q| q.points).unwrap_or(0),
+                    "oldest_received_ms": q.and_then(|q| q.oldest),
+                    "counters": counters,
+                }))
             }
             _ => Response::error("not found", 404),
         }
     }
 
     async fn alarm(&self) -> Result<Response> {
-        if let Some(upstream) = config::upstream(&self.env)? {
-            self.deliver(&upstream).await?;
-        }
-        Response::ok("delivered")
-    }
-}
-
-impl Shard {
-    /// Sends the queue upstream, oldest first, until it is empty, a batch must wait for a
-    /// retry, or this alarm has done its share.
-    async fn deliver(&self, upstream: &Upstream) -> Result<()> {
-        for _ in 0..BATCHES_PER_ALARM {
-            let rows: Vec<Queued> = self
-                .sql
-                .exec("SELECT seq, tenant, body, attempts FROM batches ORDER BY seq LIMIT 1", None)?
-                .to_array()?;
-            let Some(row) = rows.into_iter().next() else { return Ok(()) };
-            let outcome = send(upstream, &row).await;
-            let (status, retry_after, message) = match outcome {
-                Ok(r) => r,
-                Err(e) => (0, None, e.to_string()),
-            };
-            let class = if status == 0 { Class::Retry } else { retry::classify(status, true) };
-            match class {
-                Class::Success => {}
-                Class::Retry => {
-                    let now = Date::now().as_millis() as i64;
-                    let delay = retry_after
-                        .as_deref()
-                        .and_then(|v| retry::parse_retry_after(v, now))
-                        .filter(|&d| d > 0)
-                        .unwrap_or_else(|| backoff_ms(row.attempts));
-                    self.sql.exec("UPDATE batches SET attempts = attempts + 1 WHERE seq = ?", vec![row.seq.into()])?;
-                    console_warn!(
-                        "upstream {} answered {status}; retrying batch {} in {delay} ms: {message}",
-                        upstream.url,
-                        row.seq
-                    );
-                    self.state.storage().set_alarm(Duration::from_millis(delay)).await?;
-                    return Ok(());
-                }
-                Class::Unsupported | Class::Fatal => {
-                    console_error!(
-                        "upstream {} refused batch {} with {status}; dropped: {message}",
-                        upstream.url,
-                        row.seq
-                    );
-                }
+        let next = match config::backend(&self.env)? {
+            Backend::RemoteWrite(upstream) => deliver::deliver(&self.sql, &upstream).await?.next_in_ms,
+            Backend::Embedded { retention_ms, .. } => {
+                let now = Date::now().as_millis() as i64;
+                let done = embedded::compact(&self.sql, &self.series, now, retention_ms)?;
+                count(&self.sql, &[("stored_points", done.points)])?;
+                // Retention runs with each compaction; an idle shard still checks once a day.
+                Some(if done.more { 0 } else { 86_400_000 })
             }
-            self.sql.exec("DELETE FROM batches WHERE seq = ?", vec![row.seq.into()])?;
+        };
+        if let Some(ms) = next {
+            self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
         }
-        // More to do: continue in a fresh alarm.
-        self.state.storage().set_alarm(Duration::from_millis(0)).await
+        Response::ok("done")
     }
 }
 
-/// Exponential backoff with jitter, 30 ms to 5 s, as the sender's defaults.
-fn backoff_ms(attempts: i64) -> u64 {
-    let step = (30u64 << attempts.clamp(0, 20)).min(5000);
-    step / 2 + (step as f64 / 2.0 * js_sys::Math::random()) as u64
-}
-
-/// POSTs one batch upstream; returns the status, `Retry-After` and the first KiB of the body.
-async fn send(upstream: &Upstream, row: &Queued) -> Result<(u16, Option<String>, String)> {
-    let body = match upstream.protocol {
-        Version::V2 => row.body.clone(),
-        Version::V1 => {
-            // The queue holds 2.0 bodies; a 1.0 upstream gets the same series as 1.0.
-            let mut req = decode_owned(&row.body, Version::V2, &Limits::default())
-                .map_err(|e| Error::RustError(e.to_string()))?;
-            convert::to_v1(&mut req);
-            Encoder::new().encode(&req, Version::V1).to_vec()
-        }
-    };
-    let headers = Headers::new();
-    for (k, v) in upstream.protocol.request_headers() {
-        headers.set(k, v)?;
-    }
-    headers.set("User-Agent", "edgewrite-worker/0.1.0")?;
-    if row.attempts > 0 {
-        headers.set("Retry-Attempt", &row.attempts.to_string())?;
-    }
-    if let Some(auth) = &upstream.authorization {
-        headers.set("Authorization", auth)?;
-    }
-    if upstream.tenant_header {
-        headers.set("X-Scope-OrgID", &row.tenant)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
-    let mut response = Fetch::Request(Request::new_with_init(&upstream.url, &init)?).send().await?;
-    let retry_after = response.headers().get("Retry-After")?;
-    let text = response.text().await.unwrap_or_default();
-    let message: String = text.chars().take(1024).collect();
-    Ok((response.status_code(), retry_after, message))
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
 }

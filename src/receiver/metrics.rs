@@ -1,0 +1,172 @@
+//! The Worker's own metrics (`GET /metrics`), in Prometheus text format: what this isolate
+//! answered and received, and each shard's queue and delivery counters (durable, kept by the
+//! shards themselves). Sans-I/O: the Worker feeds outcomes and shard stats in and serves the
+//! text.
+
+use super::Outcome;
+use crate::model::Counts;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// What one isolate has seen since it started (Cloudflare runs many isolates; each counts its
+/// own, and Prometheus sums them by `instance` as it does for any replicated service).
+#[derive(Clone, Debug, Default)]
+pub struct WorkerMetrics {
+    requests: BTreeMap<u16, u64>,
+    written: Counts,
+    refused: Counts,
+    bytes: u64,
+}
+
+/// One shard's state, as the shard reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardStats {
+    /// The tenant the shard belongs to.
+    pub tenant: String,
+    /// The shard number.
+    pub shard: u32,
+    /// Batches waiting in the queue.
+    pub queued_batches: u64,
+    /// Samples, histograms and exemplars waiting in the queue.
+    pub queued_points: u64,
+    /// How long the oldest queued batch has waited, in milliseconds (0 if none).
+    pub oldest_pending_ms: u64,
+    /// Durable counters: `stored_points` (embedded), `forwarded_batches`, `forwarded_points`,
+    /// `dropped_batches`, `dropped_points` (remote_write).
+    pub counters: BTreeMap<String, u64>,
+}
+
+impl WorkerMetrics {
+    /// Counts a request: its status, and what it wrote or had refused.
+    pub fn observe(&mut self, status: u16, body_bytes: usize, outcome: Option<&Outcome>) {
+        *self.requests.entry(status).or_default() += 1;
+        self.bytes += body_bytes as u64;
+        if let Some(Outcome::Accept(a)) = outcome
+            && (status < 300 || status == 400)
+        {
+            self.written += a.written;
+            self.refused += a.refused;
+        }
+    }
+
+    /// The Prometheus text exposition of this isolate's counters and of `shards`.
+    pub fn render(&self, shards: &[ShardStats]) -> String {
+        let mut out = String::new();
+        family(&mut out, "edgewrite_requests_total", "counter", "Write requests answered by this isolate, by status.");
+        for (status, n) in &self.requests {
+            let _ = writeln!(out, "edgewrite_requests_total{{status=\"{status}\"}} {n}");
+        }
+        family(&mut out, "edgewrite_request_bytes_total", "counter", "Compressed bytes of write requests received.");
+        let _ = writeln!(out, "edgewrite_request_bytes_total {}", self.bytes);
+        family(&mut out, "edgewrite_received_total", "counter", "Points accepted and stored for delivery, by kind.");
+        for (kind, n) in kinds(self.written) {
+            let _ = writeln!(out, "edgewrite_received_total{{kind=\"{kind}\"}} {n}");
+        }
+        family(
+            &mut out,
+            "edgewrite_rejected_total",
+            "counter",
+            "Points of decodable requests refused (invalid series or refused labels), by kind and reason.",
+        );
+        for (kind, n) in kinds(self.refused) {
+            let _ = writeln!(out, "edgewrite_rejected_total{{kind=\"{kind}\",reason=\"invalid\"}} {n}");
+        }
+        type Gauge = (&'static str, &'static str, fn(&ShardStats) -> String);
+        let gauges: [Gauge; 3] = [
+            ("edgewrite_shard_queue_batches", "Batches waiting in the shard's queue.", |s| {
+                s.queued_batches.to_string()
+            }),
+            ("edgewrite_shard_queue_points", "Points waiting in the shard's queue.", |s| s.queued_points.to_string()),
+            ("edgewrite_shard_oldest_pending_seconds", "Age of the oldest batch in the shard's queue.", |s| {
+                crate::store::render::format_value(s.oldest_pending_ms as f64 / 1000.0)
+            }),
+        ];
+        for (name, help, value) in gauges {
+            family(&mut out, name, "gauge", help);
+            for s in shards {
+                let _ = writeln!(out, "{name}{} {}", shard_labels(s), value(s));
+            }
+        }
+        let counters = [
+            ("stored_points", "Points compacted into the embedded store."),
+            ("forwarded_batches", "Batches the upstream accepted."),
+            ("forwarded_points", "Points in batches the upstream accepted."),
+            ("dropped_batches", "Batches the upstream refused for good (4xx other than 429)."),
+            ("dropped_points", "Points in batches the upstream refused for good."),
+        ];
+        for (counter, help) in counters {
+            let name = format!("edgewrite_shard_{counter}_total");
+            family(&mut out, &name, "counter", help);
+            for s in shards {
+                let _ = writeln!(out, "{name}{} {}", shard_labels(s), s.counters.get(counter).copied().unwrap_or(0));
+            }
+        }
+        out
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn kinds(c: Counts) -> [(&'static str, u64); 3] {
+    [("samples", c.samples), ("histograms", c.histograms), ("exemplars", c.exemplars)]
+}
+
+fn shard_labels(s: &ShardStats) -> String {
+    // The text format escapes backslash, double quote and line feed in label values.
+    let tenant = s.tenant.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    format!("{{tenant=\"{tenant}\",shard=\"{}\"}}", s.shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receiver::{Receiver, Request, Settings};
+    use crate::{Version, codec::Encoder, synth};
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn counts_requests_points_and_shards() {
+        let mut rx = Receiver::new(Settings::default());
+        let body = Encoder::new().encode(&synth::realistic_request(10, 1_700_000_000_000), Version::V1).to_vec();
+        let req = Request { method: "POST", ..Request::default() };
+        let mut m = WorkerMetrics::default();
+        let outcome = rx.receive(&req, &body);
+        m.observe(204, body.len(), Some(&outcome));
+        m.observe(415, 3, Some(&rx.receive(&Request { content_type: Some("text/plain"), ..req }, b"abc")));
+        let shard = ShardStats {
+            tenant: "a\"b".into(),
+            shard: 2,
+            queued_batches: 3,
+            queued_points: 30,
+            oldest_pending_ms: 1500,
+            counters: [("forwarded_batches".to_string(), 7)].into(),
+        };
+        let text = m.render(&[shard]);
+        for line in [
+            "edgewrite_requests_total{status=\"204\"} 1",
+            "edgewrite_requests_total{status=\"415\"} 1",
+            "edgewrite_received_total{kind=\"samples\"} 10",
+            "edgewrite_rejected_total{kind=\"samples\",reason=\"invalid\"} 0",
+            "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\"} 3",
+            "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\"} 1.5",
+            "edgewrite_shard_forwarded_batches_total{tenant=\"a\\\"b\",shard=\"2\"} 7",
+            "edgewrite_shard_dropped_points_total{tenant=\"a\\\"b\",shard=\"2\"} 0",
+            &format!("edgewrite_request_bytes_total {}", body.len() + 3),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+        // Every sample line belongs to a family declared before it.
+        let mut declared = Vec::new();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                declared.push(rest.split(' ').next().unwrap().to_string());
+            } else if !l.starts_with('#') {
+                let name = l.split(['{', ' ']).next().unwrap();
+                assert_eq!(declared.last().map(String::as_str), Some(name), "{l}");
+            }
+        }
+    }
+}

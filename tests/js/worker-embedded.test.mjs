@@ -1,0 +1,239 @@
+// The Worker's default backend, the embedded store, under `wrangler dev` (workerd): what a real
+// Prometheus sent reads back exactly through the read API (before and after compaction, and
+// after a restart), duplicates keep the first write, tenants are apart, /metrics counts, and
+// the dashboard in www/ shows what arrived in Debian's Chromium.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { decode, encode } from '../../pkg/node.js';
+import { eventually, startWorker } from './helpers.mjs';
+
+const root = new URL('../..', import.meta.url).pathname;
+const TOKENS = 'alpha-token=alpha,beta-token=beta';
+const vars = { AUTH: 'tokens', TOKENS, METRICS_TOKEN: 'metrics-token', COMPACT_EVERY: '1s', SHARD_COUNT: '3' };
+const state = mkdtempSync(join(tmpdir(), 'edgewrite-embedded-'));
+let worker;
+
+before(async () => {
+  worker = await startWorker(vars, { state });
+});
+
+after(async () => {
+  await worker?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+// Recent, whole seconds: the dashboard reads the last day.
+const BASE = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
+const auth = (tenant) => ({ Authorization: `Bearer ${tenant}-token` });
+
+const write = (body, tenant = 'alpha', protocol = 'v1') =>
+  fetch(`${worker.url}/api/v1/write`, {
+    method: 'POST',
+    body,
+    headers: {
+      'Content-Type': protocol === 'v2' ? 'application/x-protobuf;proto=io.prometheus.write.v2.Request' : 'application/x-protobuf',
+      'Content-Encoding': 'snappy',
+      ...auth(tenant),
+    },
+  });
+
+async function read(path, params, tenant = 'alpha') {
+  const qs = new URLSearchParams(params);
+  const res = await fetch(`${worker.url}${path}?${qs}`, { headers: tenant ? auth(tenant) : {} });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Every sample of every series matching `selector`, keyed by the series' labels. */
+async function samples(selector, tenant = 'alpha') {
+  const { status, body } = await read('/api/v1/samples', { 'match[]': selector, start: '0', end: '4000000000' }, tenant);
+  assert.equal(status, 200, JSON.stringify(body));
+  return new Map(body.data.result.map((r) => [JSON.stringify(r.metric), r]));
+}
+
+const metrics = async () => (await fetch(`${worker.url}/metrics`, { headers: { Authorization: 'Bearer metrics-token' } })).text();
+const metric = (text, line) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1] ?? NaN);
+const sum = (text, name) =>
+  text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+
+/** What the captured Prometheus requests hold, decoded by the package: labels -> [[s, "v"]]. */
+function corpus() {
+  const dir = `${root}tests/fixtures/prometheus-2.42`;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.bin')).sort();
+  const expected = new Map();
+  for (const f of files) {
+    for (const s of decode(readFileSync(join(dir, f))).series) {
+      const key = JSON.stringify(Object.fromEntries(Object.entries({ ...s.labels, tenant: 'alpha' }).sort(([a], [b]) => (a < b ? -1 : 1))));
+      const values = expected.get(key) ?? [];
+      for (const x of s.samples) values.push([x.timestamp / 1000, x.stale ? 'stale' : formatValue(x.value)]);
+      expected.set(key, values);
+    }
+  }
+  return { files: files.map((f) => readFileSync(join(dir, f))), expected };
+}
+
+/** Prometheus's value format, for comparison. */
+function formatValue(v) {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return Object.is(v, -0) ? '-0' : String(v).includes('e') ? v.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 }) : String(v);
+}
+
+function assertSameAsCorpus(got, expected) {
+  assert.equal(got.size, expected.size, 'every series of the corpus, no more');
+  let n = 0;
+  for (const [key, values] of expected) {
+    assert.ok(got.has(key), `missing ${key}`);
+    assert.deepEqual(got.get(key).values, values, key);
+    n += values.length;
+  }
+  return n;
+}
+
+test('a real Prometheus\'s requests read back exactly, queued, compacted, and after a restart', async () => {
+  const { files, expected } = corpus();
+  for (const body of files) {
+    const res = await write(body);
+    assert.equal(res.status, 204, await res.text());
+  }
+  // Straight away (from the queue), then once every shard has compacted its queue into chunks.
+  const n = assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
+  assert.ok(n > 3000, `${n} samples`);
+  assert.ok([...expected.values()].flat().some(([, v]) => v === 'stale'), 'the corpus has stale markers');
+  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  const text = await metrics();
+  assert.equal(sum(text, 'edgewrite_shard_stored_points_total'), n);
+  assert.equal(metric(text, 'edgewrite_received_total{kind="samples"}'), n);
+  assert.equal(metric(text, 'edgewrite_requests_total{status="204"}'), files.length);
+  assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
+
+  // Nothing acknowledged is lost when the Worker restarts on the same storage.
+  await worker.stop();
+  worker = await startWorker(vars, { state });
+  assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
+});
+
+test('selectors, time ranges, series and metadata read as Prometheus\'s API does', async () => {
+  const t0 = BASE;
+  const body = encode(
+    {
+      series: [
+        { labels: { __name__: 'rum_lcp_seconds', page: '/home' }, samples: [1, 2, 3].map((i) => ({ value: i / 10, timestamp: t0 + i * 1000 })),
+          metadata: { type: 'gauge', help: 'Largest contentful paint.', unit: 'seconds' } },
+        { labels: { __name__: 'rum_lcp_seconds', page: '/cart' }, samples: [{ value: 0.5, timestamp: t0 }] },
+        { labels: { __name__: 'rum_errors_total', page: '/home' }, samples: [{ value: 7, timestamp: t0 }] },
+      ],
+    },
+    { protocol: 'v2' },
+  );
+  const res = await write(body, 'alpha', 'v2');
+  assert.equal(res.status, 204, await res.text());
+  assert.equal(res.headers.get('X-Prometheus-Remote-Write-Samples-Written'), '5');
+
+  const home = await read('/api/v1/samples', { 'match[]': 'rum_lcp_seconds{page="/home"}', start: String(t0 / 1000 + 2), end: String(t0 / 1000 + 3) });
+  assert.deepEqual(home.body.data.result, [
+    { metric: { __name__: 'rum_lcp_seconds', page: '/home', tenant: 'alpha' }, values: [[t0 / 1000 + 2, '0.2'], [t0 / 1000 + 3, '0.3']] },
+  ]);
+  const series = await read('/api/v1/series', { 'match[]': '{__name__=~"rum_.*", page!="/cart"}' });
+  assert.deepEqual(series.body.data.map((s) => s.__name__).sort(), ['rum_errors_total', 'rum_lcp_seconds']);
+  const meta = await read('/api/v1/metadata', {});
+  assert.deepEqual(meta.body.data.rum_lcp_seconds, [{ type: 'gauge', help: 'Largest contentful paint.', unit: 'seconds' }]);
+
+  for (const [params, message] of [
+    [{ 'match[]': 'rum{page="/home"' }, /bad selector at byte 16/],
+    [{ 'match[]': '{page=~".*"}' }, /does not match the empty string/],
+    [{ 'match[]': 'up', start: 'yesterday' }, /bad start "yesterday": give Unix seconds/],
+    [{ 'match[]': 'up', start: '10', end: '5' }, /start is after end/],
+    [{}, /give at least one series selector/],
+  ]) {
+    const r = await read('/api/v1/samples', params);
+    assert.equal(r.status, 400, JSON.stringify(params));
+    assert.equal(r.body.errorType, 'bad_data');
+    assert.match(r.body.error, message);
+  }
+});
+
+test('a batch stored twice reads back once: the first write of a timestamp wins, also across compaction', async () => {
+  const t = BASE + 100_000;
+  const one = (value, timestamp) =>
+    encode({ series: [{ labels: { __name__: 'dup_test', job: 'x' }, samples: [{ value, timestamp }] }] });
+  assert.equal((await write(one(1, t))).status, 204);
+  assert.equal((await write(one(2, t))).status, 204, 'a sender retrying after a 503 sends the same timestamp again');
+  assert.equal((await write(one(5, t - 5000))).status, 204, 'out of order within the store is kept, in order');
+  const before = (await samples('dup_test')).values().next().value.values;
+  assert.deepEqual(before, [[(t - 5000) / 1000, '5'], [t / 1000, '1']]);
+  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  assert.equal((await write(one(3, t))).status, 204);
+  assert.deepEqual((await samples('dup_test')).values().next().value.values, before, 'compacted data still wins');
+});
+
+test('tenants read only their own series, and reads need a token', async () => {
+  const body = encode({ series: [{ labels: { __name__: 'beta_only' }, samples: [{ value: 1, timestamp: BASE }] }] });
+  assert.equal((await write(body, 'beta')).status, 204);
+  assert.equal((await samples('beta_only', 'beta')).size, 1);
+  assert.equal((await samples('beta_only', 'alpha')).size, 0);
+  assert.equal((await samples('{__name__=~".+"}', 'beta')).size, 1, 'beta sees none of alpha\'s series');
+  const anonymous = await read('/api/v1/series', {}, null);
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.body.errorType, 'unauthorized');
+  assert.equal((await fetch(`${worker.url}/metrics`)).status, 401, '/metrics needs METRICS_TOKEN');
+  assert.equal((await fetch(`${worker.url}/metrics`, { headers: auth('alpha') })).status, 401, 'a tenant token is not enough');
+});
+
+test('native histograms are kept whole and read back in Prometheus\'s bucket form', async () => {
+  const t = BASE + 200_000;
+  const body = encode(
+    {
+      series: [{
+        labels: { __name__: 'req_duration_seconds', job: 'h' },
+        histograms: [
+          { count: 6, sum: 10, schema: 0, zeroThreshold: 0.001, zeroCount: 1, positiveSpans: [{ offset: 1, length: 2 }], positiveDeltas: [2, 1], timestamp: t },
+          { count: 0, sum: 0, stale: true, schema: 0, timestamp: t + 1000 },
+        ],
+      }],
+    },
+    { protocol: 'v2' },
+  );
+  const res = await write(body, 'alpha', 'v2');
+  assert.equal(res.status, 204, await res.text());
+  assert.equal(res.headers.get('X-Prometheus-Remote-Write-Histograms-Written'), '2');
+  const [series] = (await samples('req_duration_seconds')).values();
+  assert.deepEqual(series.histograms, [
+    [t / 1000, { count: '6', sum: '10', buckets: [[3, '-0.001', '0.001', '1'], [0, '1', '2', '2'], [0, '2', '4', '3']] }],
+    [t / 1000 + 1, 'stale'],
+  ]);
+});
+
+test('the dashboard in www/ lists what arrived and draws a series', async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-quic'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(worker.url);
+    await page.fill('#token', 'alpha-token');
+    await page.fill('#selector', 'dup_test');
+    await page.selectOption('#range', '86400');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#series tbody tr');
+    const rows = await page.$$eval('#series tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0][0], 'dup_test{job="x", tenant="alpha"}');
+    assert.equal(rows[0][1], '2');
+    await page.click('#series tbody tr');
+    await page.waitForSelector('#chart polyline');
+    assert.equal(await page.$eval('#detail-range', (p) => p.textContent), '2 samples');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

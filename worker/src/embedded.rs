@@ -1,0 +1,236 @@
+//! The embedded backend (`BACKEND = "embedded"`, the default): each shard keeps its series in
+//! its own SQLite database. The write path only appends the batch to the `batches` queue; an
+//! alarm compacts the queue into one chunk row per series ([`compact`]); reads merge the chunks
+//! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
+//! selectors) are `edgewrite::store`'s; this file holds the SQL.
+
+use edgewrite::codec::{Version, decode_owned};
+use edgewrite::store::{self, Selector, SeriesData, chunk};
+use edgewrite::{Limits, Metadata, MetricType, WriteRequest};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use worker::{Result, SqlStorage, SqlStorageValue};
+
+/// Tables of the embedded store (the queue table is the shard's own).
+pub const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, \
+     type INTEGER NOT NULL DEFAULT 0, help TEXT NOT NULL DEFAULT '', unit TEXT NOT NULL DEFAULT '')",
+    "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series INTEGER NOT NULL, \
+     min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, samples BLOB NOT NULL, histograms BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, max_ts)",
+];
+
+/// Most queued batches one compaction takes (the rest wait for the next alarm, at once).
+const BATCHES_PER_COMPACTION: i64 = 200;
+
+/// JavaScript numbers carry integers exactly up to 2^53: chunk bounds are clamped to that
+/// (they only narrow what a read scans; the samples themselves keep their exact timestamps).
+const SAFE: i64 = (1 << 53) - 1;
+
+/// What the shard remembers about its series between requests: id and metadata by key, so a
+/// compaction touches the `series` table only for new series or changed metadata.
+#[derive(Default)]
+pub struct SeriesCache(RefCell<HashMap<String, (i64, Metadata<'static>)>>);
+
+#[derive(serde::Deserialize)]
+struct Queued {
+    seq: i64,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+}
+
+#[derive(serde::Deserialize)]
+struct SeriesRow {
+    id: i64,
+    key: String,
+    #[serde(rename = "type")]
+    kind: i64,
+    help: String,
+    unit: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkRow {
+    series: i64,
+    #[serde(with = "serde_bytes")]
+    samples: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    histograms: Vec<u8>,
+}
+
+fn corrupt(what: impl std::fmt::Display) -> worker::Error {
+    worker::Error::RustError(format!("embedded store: {what}"))
+}
+
+/// Decodes queued 2.0 bodies (they were encoded by the receiver, so they decode).
+fn decode(bodies: &[Queued]) -> Result<Vec<WriteRequest<'static>>> {
+    bodies.iter().map(|q| decode_owned(&q.body, Version::V2, &Limits::default()).map_err(corrupt)).collect()
+}
+
+/// What one compaction did.
+pub struct Compacted {
+    /// Samples and histograms written to chunks.
+    pub points: u64,
+    /// Whether batches remain queued.
+    pub more: bool,
+}
+
+/// Moves up to [`BATCHES_PER_COMPACTION`] queued batches into chunks (one per series), drops
+/// chunks past `retention_ms`, and removes the batches: all in one synchronous run, which the
+/// Durable Object commits atomically.
+pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms: u64) -> Result<Compacted> {
+    let queued: Vec<Queued> = sql
+        .exec("SELECT seq, body FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])?
+        .to_array()?;
+    let mut samples = 0u64;
+    if let Some(last) = queued.last().map(|q| q.seq) {
+        let requests = decode(&queued)?;
+        for data in store::group(&requests) {
+            let id = series_id(sql, cache, &data)?;
+            let (min, max) = bounds(&data);
+            samples += (data.samples.len() + data.histograms.len()) as u64;
+            sql.exec(
+                "INSERT INTO chunks (series, min_ts, max_ts, samples, histograms) VALUES (?, ?, ?, ?, ?)",
+                vec![
+                    id.into(),
+                    min.into(),
+                    max.into(),
+                    chunk::encode_samples(&data.samples).into(),
+                    chunk::encode_histograms(&data.histograms).into(),
+                ],
+            )?;
+        }
+        sql.exec("DELETE FROM batches WHERE seq <= ?", vec![last.into()])?;
+    }
+    let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
+    sql.exec("DELETE FROM chunks WHERE max_ts < ?", vec![horizon.into()])?;
+    let left: Vec<Count> = sql.exec("SELECT count(*) AS n FROM batches", None)?.to_array()?;
+    Ok(Compacted { points: samples, more: left.first().is_some_and(|c| c.n > 0) })
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// The oldest and newest timestamp of a series' data, clamped to what JavaScript carries.
+fn bounds(data: &SeriesData) -> (i64, i64) {
+    let ts = data.samples.iter().map(|s| s.timestamp).chain(data.histograms.iter().map(|h| h.timestamp));
+    let (min, max) = ts.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    (min.clamp(-SAFE, SAFE), max.clamp(-SAFE, SAFE))
+}
+
+/// The series' id, creating its row, and its metadata brought up to date when the batch
+/// carried some.
+fn series_id(sql: &SqlStorage, cache: &SeriesCache, data: &SeriesData) -> Result<i64> {
+    let mut cache = cache.0.borrow_mut();
+    let fresh = !data.metadata.is_empty();
+    if let Some((id, known)) = cache.get_mut(&data.key) {
+        if fresh && *known != data.metadata {
+            sql.exec("UPDATE series SET type = ?, help = ?, unit = ? WHERE id = ?", {
+                let mut v = metadata_values(&data.metadata);
+                v.push((*id).into());
+                v
+            })?;
+            *known = data.metadata.clone();
+        }
+        return Ok(*id);
+    }
+    let mut values: Vec<SqlStorageValue> = vec![data.key.as_str().into()];
+    values.extend(metadata_values(&data.metadata));
+    sql.exec("INSERT INTO series (key, type, help, unit) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING", values)?;
+    if fresh {
+        let mut v = metadata_values(&data.metadata);
+        v.push(data.key.as_str().into());
+        sql.exec("UPDATE series SET type = ?, help = ?, unit = ? WHERE key = ?", v)?;
+    }
+    let rows: Vec<SeriesRow> = sql
+        .exec("SELECT id, key, type, help, unit FROM series WHERE key = ?", vec![data.key.as_str().into()])?
+        .to_array()?;
+    let row = rows.into_iter().next().ok_or_else(|| corrupt("series row vanished"))?;
+    cache.insert(row.key.clone(), (row.id, metadata_of(&row)));
+    Ok(row.id)
+}
+
+fn metadata_values(m: &Metadata<'_>) -> Vec<SqlStorageValue> {
+    vec![(m.metric_type.to_wire() as i64).into(), m.help.as_ref().into(), m.unit.as_ref().into()]
+}
+
+fn metadata_of(row: &SeriesRow) -> Metadata<'static> {
+    Metadata {
+        metric_type: MetricType::from_wire(row.kind as i32),
+        help: row.help.clone().into(),
+        unit: row.unit.clone().into(),
+    }
+}
+
+/// One series' data in write order, before merging: chunk by chunk, then batch by batch.
+type Parts = (Vec<Vec<edgewrite::Sample>>, Vec<Vec<edgewrite::Histogram>>);
+
+/// A read: the series any of `selectors` selects, with their data in `range` (inclusive
+/// milliseconds), or only their labels and metadata when `range` is `None`. Returns the
+/// answer as an `edgewrite::store::results` frame.
+pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>) -> Result<Vec<u8>> {
+    let selected = |labels: &[edgewrite::Label<'_>]| selectors.iter().any(|s| s.matches(labels));
+    // Series that are compacted, by id.
+    let rows: Vec<SeriesRow> = sql.exec("SELECT id, key, type, help, unit FROM series", None)?.to_array()?;
+    let mut out: Vec<SeriesData> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut by_id: HashMap<i64, usize> = HashMap::new();
+    for row in rows {
+        let labels = store::parse_key(&row.key).map_err(corrupt)?;
+        if selected(&labels) {
+            by_id.insert(row.id, out.len());
+            by_key.insert(row.key.clone(), out.len());
+            out.push(SeriesData { metadata: metadata_of(&row), key: row.key, ..SeriesData::default() });
+        }
+    }
+    // Their chunks, oldest write first, then what is still queued (written after every chunk).
+    let mut parts: Vec<Parts> = (0..out.len()).map(|_| Parts::default()).collect();
+    if let Some((start, end)) = range.filter(|_| !by_id.is_empty()) {
+        let ids = serde_json::to_string(&by_id.keys().collect::<Vec<_>>()).map_err(corrupt)?;
+        let chunks: Vec<ChunkRow> = sql
+            .exec(
+                "SELECT series, samples, histograms FROM chunks WHERE series IN (SELECT value FROM json_each(?)) \
+                 AND max_ts >= ? AND min_ts <= ? ORDER BY id",
+                vec![ids.into(), start.clamp(-SAFE, SAFE).into(), end.clamp(-SAFE, SAFE).into()],
+            )?
+            .to_array()?;
+        for c in chunks {
+            let i = by_id[&c.series];
+            if let chunk::Chunk::Samples(s) = chunk::decode(&c.samples).map_err(corrupt)? {
+                parts[i].0.push(s);
+            }
+            if let chunk::Chunk::Histograms(h) = chunk::decode(&c.histograms).map_err(corrupt)? {
+                parts[i].1.push(h);
+            }
+        }
+    }
+    let queued: Vec<Queued> = sql.exec("SELECT seq, body FROM batches ORDER BY seq", None)?.to_array()?;
+    let requests = decode(&queued)?;
+    for request in &requests {
+        for s in request.series.iter().filter(|s| selected(&s.labels)) {
+            let key = store::series_key(&s.labels);
+            let i = *by_key.entry(key.clone()).or_insert_with(|| {
+                out.push(SeriesData { key, ..SeriesData::default() });
+                parts.push(Parts::default());
+                out.len() - 1
+            });
+            if !s.metadata.is_empty() {
+                out[i].metadata = s.metadata.clone().into_owned();
+            }
+            parts[i].0.push(s.samples.clone());
+            parts[i].1.push(s.histograms.clone());
+        }
+    }
+    if let Some((start, end)) = range {
+        for (data, (samples, histograms)) in out.iter_mut().zip(parts) {
+            data.samples = store::merge_samples(samples);
+            data.samples.retain(|s| (start..=end).contains(&s.timestamp));
+            data.histograms = store::merge_histograms(histograms);
+            data.histograms.retain(|h| (start..=end).contains(&h.timestamp));
+        }
+        out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty());
+    }
+    Ok(store::results::encode(&out))
+}

@@ -1,0 +1,136 @@
+//! The read API over the embedded store, in the shapes of Prometheus's HTTP API:
+//! - `GET /api/v1/series?match[]=<selector>`: the selected series' labels;
+//! - `GET /api/v1/samples?match[]=<selector>&start=<unix s>&end=<unix s>`: their samples in the
+//!   range (default: the last hour), as a range-query matrix; stale markers read `"stale"`;
+//! - `GET /api/v1/metadata`: type, help and unit per metric name.
+//!
+//! The same bearer token as for writing selects the tenant. Each read asks every shard of the
+//! tenant at once and merges their answers (`edgewrite::store`).
+
+use crate::SHARDS;
+use crate::config::{self, Backend};
+use edgewrite::store::{self, Selector, render, results};
+use worker::*;
+
+/// Which read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// `/api/v1/series`
+    Series,
+    /// `/api/v1/samples`
+    Samples,
+    /// `/api/v1/metadata`
+    Metadata,
+}
+
+fn json(status: u16, body: String) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Cache-Control", "no-store")?;
+    Ok(Response::ok(body)?.with_status(status).with_headers(headers))
+}
+
+fn bad(message: impl std::fmt::Display) -> Result<Response> {
+    json(400, render::error("bad_data", &message.to_string()))
+}
+
+/// Answers a read request.
+pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
+    let settings = config::settings(env)?;
+    let authorization = req.headers().get("Authorization")?;
+    let Some(tenant) = settings.tenant_of(authorization.as_deref()) else {
+        let r = json(
+            401,
+            render::error("unauthorized", "missing or invalid bearer token (Authorization: Bearer <token>)"),
+        )?;
+        r.headers().set("WWW-Authenticate", "Bearer")?;
+        return Ok(r);
+    };
+    if !matches!(config::backend(env)?, Backend::Embedded { .. }) {
+        return json(
+            404,
+            render::error(
+                "not_found",
+                "the read API serves the embedded backend; this Worker forwards to UPSTREAM_URL",
+            ),
+        );
+    }
+    let url = req.url()?;
+    let mut matches = Vec::new();
+    let (mut start, mut end) = (None, None);
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "match[]" => match Selector::parse(&v) {
+                Ok(_) => matches.push(v.into_owned()),
+                Err(e) => return bad(format!("match[]={v}: {e}")),
+            },
+            "start" => start = Some(v.into_owned()),
+            "end" => end = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if matches.is_empty() {
+        matches.push("{__name__=~\".+\"}".into());
+        if what == Read::Samples {
+            return bad("give at least one series selector: match[]={__name__=\"up\"}");
+        }
+    }
+    let mut shard_url = Url::parse("https://shard/read").map_err(|e| Error::RustError(e.to_string()))?;
+    {
+        let mut q = shard_url.query_pairs_mut();
+        for m in &matches {
+            q.append_pair("match[]", m);
+        }
+        if what == Read::Samples {
+            let now = Date::now().as_millis() as i64;
+            let end = match end.as_deref().map(|e| store::parse_time("end", e)) {
+                Some(Err(e)) => return bad(e),
+                Some(Ok(t)) => t,
+                None => now,
+            };
+            let start = match start.as_deref().map(|s| store::parse_time("start", s)) {
+                Some(Err(e)) => return bad(e),
+                Some(Ok(t)) => t,
+                None => end - 3_600_000,
+            };
+            if start > end {
+                return bad("start is after end");
+            }
+            q.append_pair("start", &start.to_string());
+            q.append_pair("end", &end.to_string());
+        }
+    }
+    let namespace = env.durable_object(SHARDS)?;
+    let mut asks = Vec::new();
+    for shard in 0..settings.shards {
+        let stub = namespace.id_from_name(&format!("{tenant}/{shard}"))?.get_stub()?;
+        let url = shard_url.to_string();
+        asks.push(async move {
+            let mut r = stub.fetch_with_str(&url).await?;
+            if r.status_code() != 200 {
+                return Err(Error::RustError(r.text().await.unwrap_or_default()));
+            }
+            let bytes = r.bytes().await?;
+            results::decode(&bytes).map_err(|e| Error::RustError(e.to_string()))
+        });
+    }
+    let mut answers = Vec::new();
+    for answer in futures_util::future::join_all(asks).await {
+        match answer {
+            Ok(a) => answers.push(a),
+            Err(e) => {
+                console_error!("read from a shard failed: {e}");
+                return json(503, render::error("unavailable", "a shard could not be read; try again"));
+            }
+        }
+    }
+    let merged = results::merge(answers);
+    json(
+        200,
+        match what {
+            Read::Series => render::series(&merged),
+            Read::Samples => render::matrix(&merged),
+            Read::Metadata => render::metadata(&merged),
+        },
+    )
+}
