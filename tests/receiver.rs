@@ -49,7 +49,10 @@ fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
 
 /// Every series in the batches, decoded.
 fn stored(a: &Accepted) -> Vec<Series<'static>> {
-    a.batches.iter().flat_map(|b| decode_owned(&b.body, Version::V2, &Limits::default()).unwrap().series).collect()
+    a.batches
+        .iter()
+        .flat_map(|b| edgewrite::codec::v2::decode(&b.body, &Limits::default()).unwrap().into_owned().series)
+        .collect()
 }
 
 #[test]
@@ -75,7 +78,7 @@ fn a_valid_v1_request_is_routed_to_shards_and_answered_204() {
         a.batches
             .iter()
             .find(|b| {
-                decode_owned(&b.body, Version::V2, &Limits::default())
+                edgewrite::codec::v2::decode(&b.body, &Limits::default())
                     .unwrap()
                     .series
                     .iter()

@@ -43,6 +43,7 @@ r.v2 = bench('wasm edgewrite decode v2', () => wasm.decode(v2, 2, false));
 r.v2v = bench('wasm edgewrite decode + validate v2', () => wasm.decode(v2, 2, true));
 r.e1 = bench('wasm edgewrite encode v1 (+ snappy)', () => wasm.encode(1));
 r.e2 = bench('wasm edgewrite encode v2 (+ snappy)', () => wasm.encode(2));
+r.rx = bench('wasm Receiver::receive v1 (the Worker, 4 shards)', () => wasm.receive(v1));
 r.js = bench('JS peer: snappyjs + protobufjs decode v1', () => WriteRequest.decode(snappy.uncompress(v1)));
 const decoded = WriteRequest.decode(snappy.uncompress(v1));
 r.jse = bench('JS peer: protobufjs + snappyjs encode v1', () => snappy.compress(WriteRequest.encode(decoded).finish()));

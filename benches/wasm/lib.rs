@@ -75,3 +75,18 @@ pub fn snappy_only(body: &[u8]) -> u32 {
 pub fn encode(v: u8) -> u32 {
     STATE.with_borrow_mut(|s| s.encoder.encode(&s.request, version(v)).len() as u32)
 }
+
+/// The Worker's Rust work per write: `Receiver::receive` (decode, validate, label rules, route
+/// to 4 shards, encode each shard's batch as 2.0) on a 1.0 body; returns the batches' bytes.
+#[wasm_bindgen]
+pub fn receive(body: &[u8]) -> u32 {
+    use edgewrite::receiver::{Outcome, Receiver, Request, Settings};
+    thread_local! {
+        static RECEIVER: RefCell<Receiver> = RefCell::new(Receiver::new(Settings::default()));
+    }
+    let req = Request { method: "POST", ..Request::default() };
+    RECEIVER.with_borrow_mut(|rx| match rx.receive(&req, body) {
+        Outcome::Accept(a) => a.batches.iter().map(|b| b.body.len() as u32).sum(),
+        Outcome::Reply(r) => panic!("{}", r.body),
+    })
+}

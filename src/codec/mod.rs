@@ -163,6 +163,25 @@ impl Encoder {
         &self.out
     }
 
+    /// Encodes `series` as a remote write 2.0 request, raw protobuf (not compressed), without
+    /// copying them into a request first: the receiver encodes each shard's share of a request
+    /// this way, and leaves compression to whoever forwards it ([`Encoder::compress`]).
+    pub fn encode_v2_series_uncompressed<'a, 'b: 'a, I>(&mut self, series: I) -> &[u8]
+    where
+        I: IntoIterator<Item = &'a crate::model::Series<'b>>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        self.raw.clear();
+        v2::encode_series_list(series, &mut self.raw, &mut self.scratch);
+        &self.raw
+    }
+
+    /// Compresses a raw protobuf request into a body to POST (snappy block format).
+    pub fn compress(&mut self, raw: &[u8]) -> &[u8] {
+        snappy::compress_into(&mut self.snappy, raw, &mut self.out);
+        &self.out
+    }
+
     /// Encodes `req` as `version` without compressing it (the raw protobuf).
     pub fn encode_uncompressed(&mut self, req: &WriteRequest<'_>, version: Version) -> &[u8] {
         self.raw.clear();

@@ -177,9 +177,20 @@ fn metadata<'a>(mut r: Reader<'a>, symbols: &[&'a str], series: usize) -> Result
 /// per-series metadata. `req.metadata` (1.0 family metadata) is not written: use
 /// [`crate::convert::to_v2`] first to attach it to the series.
 pub fn encode(req: &WriteRequest<'_>, buf: &mut Vec<u8>, scratch: &mut Vec<u8>) {
-    let mut table = SymbolTable::new();
+    encode_series_list(&req.series, buf, scratch);
+}
+
+/// [`encode`] for a list of series (a request without 1.0 family metadata).
+pub fn encode_series_list<'a, 'b: 'a, I>(series: I, buf: &mut Vec<u8>, scratch: &mut Vec<u8>)
+where
+    I: IntoIterator<Item = &'a Series<'b>>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let series = series.into_iter();
+    // Realistic requests hold a few distinct strings per series.
+    let mut table = SymbolTable::with_capacity(16 + series.len() * 4);
     scratch.clear();
-    for s in &req.series {
+    for s in series {
         put_message(scratch, 5, |b| encode_series(b, s, &mut table));
     }
     for sym in table.symbols() {

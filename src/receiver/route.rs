@@ -7,23 +7,29 @@
 
 use crate::model::Label;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-/// FNV-1a over each label's name and value, each followed by a 0xff byte (which UTF-8 never
-/// contains, so `a=bc` and `ab=c` differ). Labels must be sorted, as validation ensures.
-/// FNV-1a is ten lines and well known; a crate would add nothing but a dependency.
+/// XXH3-64 (a specified hash: the same value from every implementation) over each label's
+/// name and value, each followed by a 0xff byte (which UTF-8 never contains, so `a=bc` and
+/// `ab=c` differ). Labels must be sorted, as validation ensures. XXH3 reads eight bytes and
+/// more at a time; the byte-at-a-time FNV-1a used before cost a tenth of the receiver's time.
 pub fn series_hash(labels: &[Label<'_>]) -> u64 {
-    let mut h = FNV_OFFSET;
+    let len: usize = labels.iter().map(|l| l.name.len() + l.value.len() + 2).sum();
+    let mut stack = [0u8; 512];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = if len <= stack.len() {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        &mut heap
+    };
+    let mut at = 0;
     for l in labels {
         for part in [l.name.as_bytes(), l.value.as_bytes()] {
-            for &b in part.iter().chain(&[0xff]) {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(FNV_PRIME);
-            }
+            buf[at..at + part.len()].copy_from_slice(part);
+            buf[at + part.len()] = 0xff;
+            at += part.len() + 1;
         }
     }
-    h
+    xxhash_rust::xxh3::xxh3_64(buf)
 }
 
 /// The shard (of `shards`) for a series with this hash.
@@ -40,8 +46,12 @@ mod tests {
     #[test]
     fn the_hash_is_stable_and_separates_names_from_values() {
         let labels = [Label::new("__name__", "up"), Label::new("job", "api")];
-        // Fixed forever: a change would move series between shards.
-        assert_eq!(series_hash(&labels), 0x352a_a4b1_5fa2_8bb6, "as computed independently");
+        // Fixed forever: a change would move series between shards. Both values computed
+        // independently (Python's xxhash.xxh3_64 over the same bytes).
+        assert_eq!(series_hash(&labels), 0xb11d_aa6c_4323_c14b);
+        let names: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();
+        let long: Vec<Label<'_>> = names.iter().map(|n| Label::new(n.as_str(), "v".repeat(40))).collect();
+        assert_eq!(series_hash(&long), 0xe152_814b_34dd_010c, "longer than the stack buffer");
         let ab_c = [Label::new("ab", "c")];
         let a_bc = [Label::new("a", "bc")];
         assert_ne!(series_hash(&ab_c), series_hash(&a_bc));

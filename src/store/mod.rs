@@ -24,7 +24,6 @@ pub mod selector;
 pub use selector::{Matcher, Op, Selector, SelectorError};
 
 use crate::model::{Histogram, Label, Metadata, Sample, WriteRequest};
-use std::collections::HashMap;
 
 /// A series' identity in the store: its labels as a JSON object in label-name order, e.g.
 /// `{"__name__":"up","job":"api"}`. Also what the read API prints as the series' labels.
@@ -73,19 +72,57 @@ pub struct SeriesData {
     pub metadata: Metadata<'static>,
 }
 
-/// Gathers the series of `batches` (in arrival order): one entry per distinct series, in
-/// order of first appearance, with its samples in arrival order.
-pub fn group<'a>(batches: impl IntoIterator<Item = &'a WriteRequest<'a>>) -> Vec<SeriesData> {
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<SeriesData> = Vec::new();
-    for batch in batches {
+/// Gathers the series of batches fed to it in arrival order: one entry per distinct series, in
+/// order of first appearance, with its samples in arrival order. Labels are compared as the
+/// batches carry them (sorted, as validation ensures); each series' key is built once, when it
+/// first appears, so feeding a series again costs a hash and a comparison.
+#[derive(Default)]
+pub struct Grouper {
+    /// Label-set hash to the first series with it; `next` chains the others.
+    first: rustc_hash::FxHashMap<u64, usize>,
+    next: Vec<Option<usize>>,
+    labels: Vec<Vec<(String, String)>>,
+    out: Vec<SeriesData>,
+}
+
+impl Grouper {
+    /// Adds a batch's series.
+    pub fn add(&mut self, batch: &WriteRequest<'_>) {
+        use std::hash::{Hash, Hasher};
         for s in &batch.series {
-            let key = series_key(&s.labels);
-            let i = *index.entry(key.clone()).or_insert_with(|| {
-                out.push(SeriesData { key, ..SeriesData::default() });
-                out.len() - 1
+            let mut h = rustc_hash::FxHasher::default();
+            for l in &s.labels {
+                l.name.hash(&mut h);
+                l.value.hash(&mut h);
+            }
+            let hash = h.finish();
+            let same = |known: &[(String, String)]| {
+                known.len() == s.labels.len()
+                    && known.iter().zip(&s.labels).all(|(k, l)| k.0 == l.name && k.1 == l.value)
+            };
+            let mut at = self.first.get(&hash).copied();
+            let mut last = None;
+            while let Some(i) = at {
+                if same(&self.labels[i]) {
+                    break;
+                }
+                last = Some(i);
+                at = self.next[i];
+            }
+            let i = at.unwrap_or_else(|| {
+                let i = self.out.len();
+                self.out.push(SeriesData { key: series_key(&s.labels), ..SeriesData::default() });
+                self.labels.push(s.labels.iter().map(|l| (l.name.to_string(), l.value.to_string())).collect());
+                self.next.push(None);
+                match last {
+                    Some(prev) => self.next[prev] = Some(i),
+                    None => {
+                        self.first.insert(hash, i);
+                    }
+                }
+                i
             });
-            let d = &mut out[i];
+            let d = &mut self.out[i];
             d.samples.extend_from_slice(&s.samples);
             d.histograms.extend(s.histograms.iter().cloned());
             if !s.metadata.is_empty() {
@@ -93,7 +130,35 @@ pub fn group<'a>(batches: impl IntoIterator<Item = &'a WriteRequest<'a>>) -> Vec
             }
         }
     }
-    out
+
+    /// The labels of the `i`-th series gathered.
+    pub fn labels(&self, i: usize) -> impl Iterator<Item = Label<'_>> {
+        self.labels[i].iter().map(|(n, v)| Label::new(n.as_str(), v.as_str()))
+    }
+
+    /// How many distinct series were gathered.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether nothing was gathered.
+    pub fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// The series gathered, in order of first appearance.
+    pub fn finish(self) -> Vec<SeriesData> {
+        self.out
+    }
+}
+
+/// [`Grouper`] over `batches` at once.
+pub fn group<'a>(batches: impl IntoIterator<Item = &'a WriteRequest<'a>>) -> Vec<SeriesData> {
+    let mut g = Grouper::default();
+    for b in batches {
+        g.add(b);
+    }
+    g.finish()
 }
 
 /// Merges parts of one series given in write order (oldest write first) into timestamp order.
@@ -190,8 +255,10 @@ mod tests {
             metadata: Vec::new(),
         };
         let (a, b) = (batch(&[10, 20], 1.0), batch(&[20, 5, 30], 2.0));
-        let grouped = group([&a, &b]);
-        assert_eq!(grouped.len(), 1);
+        let other = WriteRequest { series: vec![Series::from_pairs([("__name__", "n")])], metadata: Vec::new() };
+        let grouped = group([&a, &other, &b]);
+        assert_eq!(grouped.len(), 2);
+        assert_eq!(grouped[1].key, r#"{"__name__":"n"}"#);
         assert_eq!(grouped[0].samples.iter().map(|s| s.timestamp).collect::<Vec<_>>(), [10, 20, 20, 5, 30]);
         let merged = merge_samples([grouped[0].samples.clone(), vec![Sample::new(STALE_NAN, 30)]]);
         assert_eq!(

@@ -3,7 +3,7 @@
 //! `Retry-After`; other 4xx dropped, counted, and logged with the upstream's message).
 
 use crate::config::Upstream;
-use edgewrite::codec::{Encoder, Version, decode_owned};
+use edgewrite::codec::{Decoder, Encoder, Version};
 use edgewrite::sender::retry::{self, Class};
 use edgewrite::{Limits, convert};
 use worker::*;
@@ -19,6 +19,7 @@ struct Queued {
     body: Vec<u8>,
     attempts: i64,
     points: i64,
+    raw: i64,
 }
 
 /// What one delivery run did (also added to the shard's counters as it goes).
@@ -42,7 +43,7 @@ pub async fn deliver(sql: &SqlStorage, upstream: &Upstream) -> Result<Delivered>
     let mut done = Delivered::default();
     for _ in 0..BATCHES_PER_ALARM {
         let rows: Vec<Queued> = sql
-            .exec("SELECT seq, tenant, body, attempts, points FROM batches ORDER BY seq LIMIT 1", None)?
+            .exec("SELECT seq, tenant, body, attempts, points, raw FROM batches ORDER BY seq LIMIT 1", None)?
             .to_array()?;
         let Some(row) = rows.into_iter().next() else { return Ok(done) };
         let (status, retry_after, message) = match send(upstream, &row).await {
@@ -103,14 +104,16 @@ fn backoff_ms(attempts: i64) -> u64 {
 
 /// POSTs one batch upstream; returns the status, `Retry-After` and the first KiB of the body.
 async fn send(upstream: &Upstream, row: &Queued) -> Result<(u16, Option<String>, String)> {
+    let mut encoder = Encoder::new();
     let body = match upstream.protocol {
+        Version::V2 if row.raw == 1 => encoder.compress(&row.body).to_vec(),
         Version::V2 => row.body.clone(),
         Version::V1 => {
             // The queue holds 2.0 bodies; a 1.0 upstream gets the same series as 1.0.
-            let mut req = decode_owned(&row.body, Version::V2, &Limits::default())
-                .map_err(|e| Error::RustError(e.to_string()))?;
+            let mut decoder = Decoder::new(Limits::default());
+            let mut req = crate::shard::decode_queued(&mut decoder, &row.body, row.raw == 1)?;
             convert::to_v1(&mut req);
-            Encoder::new().encode(&req, Version::V1).to_vec()
+            encoder.encode(&req, Version::V1).to_vec()
         }
     };
     let headers = Headers::new();

@@ -4,9 +4,9 @@
 //! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
 //! selectors) are `edgewrite::store`'s; this file holds the SQL.
 
-use edgewrite::codec::{Version, decode_owned};
+use edgewrite::codec::Decoder;
 use edgewrite::store::{self, Selector, SeriesData, chunk};
-use edgewrite::{Limits, Metadata, MetricType, WriteRequest};
+use edgewrite::{Limits, Metadata, MetricType};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{Result, SqlStorage, SqlStorageValue};
@@ -20,8 +20,9 @@ pub const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, max_ts)",
 ];
 
-/// Most queued batches one compaction takes (the rest wait for the next alarm, at once).
-const BATCHES_PER_COMPACTION: i64 = 200;
+/// Most queued batches one compaction takes (the rest wait for the next alarm, at once): a
+/// compaction holds the shard, so appends wait for it; 50 keeps that wait near 25 ms.
+const BATCHES_PER_COMPACTION: i64 = 50;
 
 /// JavaScript numbers carry integers exactly up to 2^53: chunk bounds are clamped to that
 /// (they only narrow what a read scans; the samples themselves keep their exact timestamps).
@@ -37,6 +38,7 @@ struct Queued {
     seq: i64,
     #[serde(with = "serde_bytes")]
     body: Vec<u8>,
+    raw: i64,
 }
 
 #[derive(serde::Deserialize)]
@@ -62,9 +64,16 @@ fn corrupt(what: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(format!("embedded store: {what}"))
 }
 
-/// Decodes queued 2.0 bodies (they were encoded by the receiver, so they decode).
-fn decode(bodies: &[Queued]) -> Result<Vec<WriteRequest<'static>>> {
-    bodies.iter().map(|q| decode_owned(&q.body, Version::V2, &Limits::default()).map_err(corrupt)).collect()
+/// Groups queued 2.0 bodies by series (they were encoded by the receiver, so they decode).
+/// Each body is decoded in place (labels borrow from it) and only each distinct series' labels
+/// are copied.
+fn group(bodies: &[Queued]) -> Result<store::Grouper> {
+    let mut decoder = Decoder::new(Limits::default());
+    let mut grouper = store::Grouper::default();
+    for q in bodies {
+        grouper.add(&crate::shard::decode_queued(&mut decoder, &q.body, q.raw == 1)?);
+    }
+    Ok(grouper)
 }
 
 /// What one compaction did.
@@ -80,12 +89,11 @@ pub struct Compacted {
 /// Durable Object commits atomically.
 pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms: u64) -> Result<Compacted> {
     let queued: Vec<Queued> = sql
-        .exec("SELECT seq, body FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])?
+        .exec("SELECT seq, body, raw FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])?
         .to_array()?;
     let mut samples = 0u64;
     if let Some(last) = queued.last().map(|q| q.seq) {
-        let requests = decode(&queued)?;
-        for data in store::group(&requests) {
+        for data in group(&queued)?.finish() {
             let id = series_id(sql, cache, &data)?;
             let (min, max) = bounds(&data);
             samples += (data.samples.len() + data.histograms.len()) as u64;
@@ -206,22 +214,20 @@ pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>)
             }
         }
     }
-    let queued: Vec<Queued> = sql.exec("SELECT seq, body FROM batches ORDER BY seq", None)?.to_array()?;
-    let requests = decode(&queued)?;
-    for request in &requests {
-        for s in request.series.iter().filter(|s| selected(&s.labels)) {
-            let key = store::series_key(&s.labels);
-            let i = *by_key.entry(key.clone()).or_insert_with(|| {
-                out.push(SeriesData { key, ..SeriesData::default() });
-                parts.push(Parts::default());
-                out.len() - 1
-            });
-            if !s.metadata.is_empty() {
-                out[i].metadata = s.metadata.clone().into_owned();
-            }
-            parts[i].0.push(s.samples.clone());
-            parts[i].1.push(s.histograms.clone());
+    let queued: Vec<Queued> = sql.exec("SELECT seq, body, raw FROM batches ORDER BY seq", None)?.to_array()?;
+    let grouper = group(&queued)?;
+    let wanted: Vec<bool> = (0..grouper.len()).map(|i| selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
+    for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(_, w)| *w) {
+        let i = *by_key.entry(s.key.clone()).or_insert_with(|| {
+            out.push(SeriesData { key: s.key, ..SeriesData::default() });
+            parts.push(Parts::default());
+            out.len() - 1
+        });
+        if !s.metadata.is_empty() {
+            out[i].metadata = s.metadata;
         }
+        parts[i].0.push(s.samples);
+        parts[i].1.push(s.histograms);
     }
     if let Some((start, end)) = range {
         for (data, (samples, histograms)) in out.iter_mut().zip(parts) {

@@ -57,14 +57,17 @@ impl DurableObject for Shard {
         for statement in tables.iter().chain(embedded::SCHEMA) {
             sql.exec(statement, None).expect("create the shard's tables");
         }
-        // Added after the first release: queues created before it lack the column.
-        let has_points = sql
-            .exec("SELECT count(*) AS n FROM pragma_table_info('batches') WHERE name = 'points'", None)
-            .and_then(|c| c.to_array::<Count>())
-            .is_ok_and(|rows| rows.first().is_some_and(|r| r.n > 0));
-        if !has_points {
-            sql.exec("ALTER TABLE batches ADD COLUMN points INTEGER NOT NULL DEFAULT 0", None)
-                .expect("add the points column");
+        // Added after the first release: queues created before lack the columns. `raw` = 1
+        // marks uncompressed bodies (older rows are snappy-compressed).
+        for column in ["points", "raw"] {
+            let has = sql
+                .exec("SELECT count(*) AS n FROM pragma_table_info('batches') WHERE name = ?", vec![column.into()])
+                .and_then(|c| c.to_array::<Count>())
+                .is_ok_and(|rows| rows.first().is_some_and(|r| r.n > 0));
+            if !has {
+                sql.exec(&format!("ALTER TABLE batches ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"), None)
+                    .expect("add a column to the queue");
+            }
         }
         Shard { state, env, sql, series: embedded::SeriesCache::default() }
     }
@@ -77,7 +80,7 @@ impl DurableObject for Shard {
                 let body = req.bytes().await?;
                 let now = Date::now().as_millis() as i64;
                 self.sql.exec(
-                    "INSERT INTO batches (received_ms, tenant, body, points) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO batches (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)",
                     vec![now.into(), tenant.into(), body.into(), points.into()],
                 )?;
                 // Upstream delivery starts at once; compaction waits a while, so that a chunk
@@ -150,4 +153,17 @@ impl DurableObject for Shard {
 #[derive(serde::Deserialize)]
 struct Count {
     n: i64,
+}
+
+/// Decodes a queued body: raw 2.0 protobuf (`raw` = 1), or snappy-compressed (rows queued by
+/// earlier versions). Labels borrow from the body or from `decoder`.
+pub fn decode_queued<'a>(
+    decoder: &'a mut edgewrite::codec::Decoder,
+    body: &'a [u8],
+    raw: bool,
+) -> Result<edgewrite::WriteRequest<'a>> {
+    let limits = edgewrite::Limits::default();
+    let decoded =
+        if raw { edgewrite::codec::v2::decode(body, &limits) } else { decoder.decode(body, edgewrite::Version::V2) };
+    decoded.map_err(|e| Error::RustError(format!("a queued batch does not decode: {e}")))
 }

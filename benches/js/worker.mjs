@@ -1,0 +1,120 @@
+// The Worker under `wrangler dev` (workerd, embedded backend) beside Debian's Prometheus as a
+// remote-write receiver, on this machine, in one run, with the same payloads: realistic
+// 2000-series requests of one sample per series (benches/js/payload.mjs), sent by CONNECTIONS
+// loopback connections for SECONDS each (each connection writes series of its own, with
+// timestamps one second apart, so both receivers take every sample in order).
+//
+// Reports requests/s and samples/s sustained, p50/p99 latency, and CPU per request of the
+// receiving processes (from /proc: user + system time of workerd, or of prometheus, over the
+// run, divided by the requests it answered; for the Worker this includes the shards' appends
+// and their compactions, which run in the same workerd).
+//
+// Run: node benches/js/worker.mjs (after bash pkg/build.sh and bash worker/build.sh).
+// CONNECTIONS=4 SECONDS=40 by default; the load generator shares the machine's two cores.
+import { readFileSync, readdirSync } from 'node:fs';
+import { encode } from '../../pkg/node.js';
+import { startPrometheus, startWorker } from '../../tests/js/helpers.mjs';
+import { seriesLabels } from './payload.mjs';
+
+const SERIES = 2000;
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 4);
+const SECONDS = Number(process.env.SECONDS ?? 40);
+const WARMUP_SECONDS = 3;
+const TICKS = 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
+
+/** CPU seconds (user + system) of the processes in group `pgid` whose name matches `name`. */
+function cpuSeconds(pgid, name) {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && name.test(comm)) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / TICKS;
+}
+
+/** Drives `url` with CONNECTIONS writers for SECONDS; returns latencies and counts. */
+async function load(url, headers) {
+  const start = Math.floor(Date.now() / 1000) * 1000 - 1_800_000;
+  const latencies = [];
+  const statuses = {};
+  let samples = 0;
+  let measuring = false;
+  const stopAt = Date.now() + (WARMUP_SECONDS + SECONDS) * 1000;
+  const writer = async (c) => {
+    const labels = seriesLabels(SERIES, { conn: String(c) });
+    for (let i = 0; Date.now() < stopAt; i++) {
+      const ts = start + i * 1000;
+      const body = encode({ series: labels.map((l, k) => ({ labels: l, samples: [{ value: (k * 31 + i) % 1000, timestamp: ts }] })) });
+      const t = performance.now();
+      const res = await fetch(url, { method: 'POST', body, headers });
+      await res.arrayBuffer();
+      if (!measuring) continue;
+      latencies.push(performance.now() - t);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.ok) samples += SERIES;
+    }
+  };
+  const run = Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => writer(c)));
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  measuring = true;
+  const t0 = performance.now();
+  const mark = { t0 };
+  const done = run.then(() => (mark.t1 = performance.now()));
+  return { latencies, statuses, get samples() { return samples; }, mark, done };
+}
+
+async function measure(name, url, headers, pgid, processName) {
+  const run = await load(url, headers);
+  const cpu0 = cpuSeconds(pgid, processName);
+  await run.done;
+  const cpu = cpuSeconds(pgid, processName) - cpu0;
+  const secs = (run.mark.t1 - run.mark.t0) / 1000;
+  const lat = run.latencies.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(lat.length * p))];
+  const requests = lat.length;
+  const row = {
+    name,
+    requests,
+    statuses: JSON.stringify(run.statuses),
+    reqPerSec: (requests / secs).toFixed(1),
+    samplesPerSec: Math.round(run.samples / secs).toLocaleString('en'),
+    p50: q(0.5).toFixed(1),
+    p99: q(0.99).toFixed(1),
+    cpuMsPerRequest: ((cpu * 1000) / requests).toFixed(2),
+  };
+  console.log(`${name.padEnd(34)} ${String(requests).padStart(6)} req ${row.reqPerSec.padStart(7)} req/s ` +
+    `${row.samplesPerSec.padStart(9)} samples/s  p50 ${row.p50.padStart(6)} ms  p99 ${row.p99.padStart(6)} ms  ` +
+    `CPU ${row.cpuMsPerRequest} ms/request  ${row.statuses}`);
+  return row;
+}
+
+const headers = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
+console.log(`node ${process.version}; ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up); ` +
+  `${SERIES} series x 10 labels, one sample each, remote write 1.0`);
+
+// COMPACT_EVERY=1h leaves compaction out of the run, to see what it costs.
+const worker = await startWorker({ BACKEND: 'embedded', ...(process.env.COMPACT_EVERY ? { COMPACT_EVERY: process.env.COMPACT_EVERY } : {}) });
+try {
+  await measure('edgewrite Worker (wrangler dev)', `${worker.url}/api/v1/write`, headers, worker.pid, /^workerd$/);
+  const metrics = await (await fetch(`${worker.url}/metrics`)).text();
+  const stored = metrics.split('\n').filter((l) => l.startsWith('edgewrite_shard_stored_points_total{'))
+    .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  console.log(`  (compacted into the embedded store during the run: ${stored.toLocaleString('en')} samples)`);
+} finally {
+  await worker.stop();
+}
+
+if (process.env.WORKER_ONLY) process.exit(0);
+const prometheus = await startPrometheus();
+try {
+  await measure('Prometheus 2.42 receiver', `${prometheus.api}/api/v1/write`, headers, prometheus.pid, /^prometheus$/);
+} finally {
+  await prometheus.stop();
+}
