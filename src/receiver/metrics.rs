@@ -25,6 +25,8 @@ pub struct ShardStats {
     pub tenant: String,
     /// The shard number.
     pub shard: u32,
+    /// How many shards its layout has (`SHARD_COUNT` when it was written to).
+    pub layout: u32,
     /// Batches waiting in the queue.
     pub queued_batches: u64,
     /// Samples, histograms and exemplars waiting in the queue.
@@ -116,7 +118,7 @@ fn kinds(c: Counts) -> [(&'static str, u64); 3] {
 fn shard_labels(s: &ShardStats) -> String {
     // The text format escapes backslash, double quote and line feed in label values.
     let tenant = s.tenant.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-    format!("{{tenant=\"{tenant}\",shard=\"{}\"}}", s.shard)
+    format!("{{tenant=\"{tenant}\",shard=\"{}\",layout=\"{}\"}}", s.shard, s.layout)
 }
 
 #[cfg(test)]
@@ -139,6 +141,7 @@ mod tests {
         let shard = ShardStats {
             tenant: "a\"b".into(),
             shard: 2,
+            layout: 4,
             queued_batches: 3,
             queued_points: 30,
             oldest_pending_ms: 1500,
@@ -150,10 +153,10 @@ mod tests {
             "edgewrite_requests_total{status=\"415\"} 1",
             "edgewrite_received_total{kind=\"samples\"} 10",
             "edgewrite_rejected_total{kind=\"samples\",reason=\"invalid\"} 0",
-            "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\"} 3",
-            "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\"} 1.5",
-            "edgewrite_shard_forwarded_batches_total{tenant=\"a\\\"b\",shard=\"2\"} 7",
-            "edgewrite_shard_dropped_points_total{tenant=\"a\\\"b\",shard=\"2\"} 0",
+            "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 3",
+            "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 1.5",
+            "edgewrite_shard_forwarded_batches_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 7",
+            "edgewrite_shard_dropped_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
             &format!("edgewrite_request_bytes_total {}", body.len() + 3),
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");

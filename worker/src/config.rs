@@ -134,3 +134,34 @@ pub fn metrics_allowed(env: &Env, settings: &Settings, authorization: Option<&st
     let auth = Auth::Tokens(vec![Token { secret: token, tenant: String::new() }]);
     Settings { auth, ..Settings::default() }.tenant_of(authorization).is_some()
 }
+
+/// The shard layouts: `SHARD_COUNT` shards take new writes; while `PREVIOUS_SHARD_COUNT` is
+/// set (after a change of `SHARD_COUNT`), the previous layout's shards still drain and are
+/// still read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layouts {
+    /// Shards per tenant taking writes.
+    pub current: u32,
+    /// Shards per tenant before the last change, if it is still being drained or read.
+    pub previous: Option<u32>,
+}
+
+impl Layouts {
+    /// Every layout to read or report, current first.
+    pub fn all(&self) -> Vec<u32> {
+        std::iter::once(self.current).chain(self.previous.filter(|&p| p != self.current)).collect()
+    }
+}
+
+/// The layouts the settings give.
+pub fn layouts(env: &Env, settings: &Settings) -> Layouts {
+    Layouts {
+        current: settings.shards.max(1),
+        previous: var(env, "PREVIOUS_SHARD_COUNT").and_then(|s| s.parse().ok()).filter(|&n: &u32| n > 0),
+    }
+}
+
+/// The Durable Object name of a tenant's shard in a layout of `count` shards.
+pub fn shard_name(tenant: &str, shard: u32, count: u32) -> String {
+    format!("{tenant}/{shard}/{count}")
+}

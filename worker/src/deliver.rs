@@ -1,15 +1,25 @@
 //! The `remote_write` backend: a shard delivers its queue upstream, oldest batch first, with
 //! the sender's retry rules (5xx, 429 and network errors retried with backoff and
 //! `Retry-After`; other 4xx dropped, counted, and logged with the upstream's message).
+//!
+//! Re-batched: one upstream request carries up to [`MAX_BATCHES_PER_SEND`] queued batches and
+//! [`MAX_POINTS_PER_SEND`] points, their series one after the other in queue order (a series
+//! in two batches appears twice, its samples still in order). A shard has one request in
+//! flight, so this is what lets it keep up with an upstream tens of milliseconds away.
 
 use crate::config::Upstream;
-use edgewrite::codec::{Decoder, Encoder, Version};
+use edgewrite::codec::{Encoder, Version};
 use edgewrite::sender::retry::{self, Class};
-use edgewrite::{Limits, convert};
+use edgewrite::{WriteRequest, convert};
 use worker::*;
 
-/// Most batches one alarm delivers before it yields (and sets the next alarm at once).
-const BATCHES_PER_ALARM: usize = 50;
+/// Most upstream requests one alarm sends before it yields (and sets the next alarm at once).
+const SENDS_PER_ALARM: usize = 20;
+/// Most queued batches in one upstream request.
+pub const MAX_BATCHES_PER_SEND: i64 = 16;
+/// Most samples, histograms and exemplars in one upstream request (Prometheus's own sender
+/// sends 2000 by default; Mimir and Prometheus take far more than this).
+pub const MAX_POINTS_PER_SEND: i64 = 10_000;
 
 #[derive(serde::Deserialize)]
 struct Queued {
@@ -37,45 +47,61 @@ pub struct Delivered {
     pub next_in_ms: Option<u64>,
 }
 
-/// Sends the queue upstream, oldest first, until it is empty, a batch must wait for a retry,
+/// Sends the queue upstream, oldest first, until it is empty, a send must wait for a retry,
 /// or this run has done its share.
 pub async fn deliver(sql: &SqlStorage, upstream: &Upstream) -> Result<Delivered> {
     let mut done = Delivered::default();
-    for _ in 0..BATCHES_PER_ALARM {
-        let rows: Vec<Queued> = sql
-            .exec("SELECT seq, tenant, body, attempts, points, raw FROM batches ORDER BY seq LIMIT 1", None)?
+    for _ in 0..SENDS_PER_ALARM {
+        let mut rows: Vec<Queued> = sql
+            .exec(
+                "SELECT seq, tenant, body, attempts, points, raw FROM batches ORDER BY seq LIMIT ?",
+                vec![MAX_BATCHES_PER_SEND.into()],
+            )?
             .to_array()?;
-        let Some(row) = rows.into_iter().next() else { return Ok(done) };
-        let (status, retry_after, message) = match send(upstream, &row).await {
+        let Some(first) = rows.first() else { return Ok(done) };
+        let mut total = first.points;
+        let take = 1 + rows[1..]
+            .iter()
+            .take_while(|r| {
+                total += r.points;
+                total <= MAX_POINTS_PER_SEND
+            })
+            .count();
+        rows.truncate(take);
+        let (status, retry_after, message) = match send(upstream, &rows).await {
             Ok(r) => r,
             Err(e) => (0, None, e.to_string()),
         };
+        let (first, last) = (rows[0].seq, rows[rows.len() - 1].seq);
+        let points: u64 = rows.iter().map(|r| r.points as u64).sum();
         let class = if status == 0 { Class::Retry } else { retry::classify(status, true) };
         let mut step = Delivered::default();
         match class {
-            Class::Success => (step.batches, step.points) = (1, row.points as u64),
+            Class::Success => (step.batches, step.points) = (rows.len() as u64, points),
             Class::Retry => {
                 let now = Date::now().as_millis() as i64;
                 let delay = retry_after
                     .as_deref()
                     .and_then(|v| retry::parse_retry_after(v, now))
                     .filter(|&d| d > 0)
-                    .unwrap_or_else(|| backoff_ms(row.attempts));
-                sql.exec("UPDATE batches SET attempts = attempts + 1 WHERE seq = ?", vec![row.seq.into()])?;
+                    .unwrap_or_else(|| backoff_ms(rows[0].attempts));
+                sql.exec("UPDATE batches SET attempts = attempts + 1 WHERE seq = ?", vec![first.into()])?;
                 console_warn!(
-                    "upstream {} answered {status}; retrying batch {} in {delay} ms: {message}",
-                    upstream.url,
-                    row.seq
+                    "upstream {} answered {status}; retrying batches {first}..={last} in {delay} ms: {message}",
+                    upstream.url
                 );
                 done.next_in_ms = Some(delay);
                 return Ok(done);
             }
             Class::Unsupported | Class::Fatal => {
-                (step.dropped_batches, step.dropped_points) = (1, row.points as u64);
-                console_error!("upstream {} refused batch {} with {status}; dropped: {message}", upstream.url, row.seq);
+                (step.dropped_batches, step.dropped_points) = (rows.len() as u64, points);
+                console_error!(
+                    "upstream {} refused batches {first}..={last} with {status}; dropped: {message}",
+                    upstream.url
+                );
             }
         }
-        sql.exec("DELETE FROM batches WHERE seq = ?", vec![row.seq.into()])?;
+        sql.exec("DELETE FROM batches WHERE seq BETWEEN ? AND ?", vec![first.into(), last.into()])?;
         // Counted in the same synchronous step as the delete, so the two commit together.
         crate::shard::count(
             sql,
@@ -102,18 +128,22 @@ fn backoff_ms(attempts: i64) -> u64 {
     step / 2 + (step as f64 / 2.0 * js_sys::Math::random()) as u64
 }
 
-/// POSTs one batch upstream; returns the status, `Retry-After` and the first KiB of the body.
-async fn send(upstream: &Upstream, row: &Queued) -> Result<(u16, Option<String>, String)> {
+/// POSTs queued batches upstream as one request; returns the status, `Retry-After` and the
+/// first KiB of the body.
+async fn send(upstream: &Upstream, rows: &[Queued]) -> Result<(u16, Option<String>, String)> {
     let mut encoder = Encoder::new();
-    let body = match upstream.protocol {
-        Version::V2 if row.raw == 1 => encoder.compress(&row.body).to_vec(),
-        Version::V2 => row.body.clone(),
-        Version::V1 => {
-            // The queue holds 2.0 bodies; a 1.0 upstream gets the same series as 1.0.
-            let mut decoder = Decoder::new(Limits::default());
-            let mut req = crate::shard::decode_queued(&mut decoder, &row.body, row.raw == 1)?;
-            convert::to_v1(&mut req);
-            encoder.encode(&req, Version::V1).to_vec()
+    let body = match (upstream.protocol, rows) {
+        (Version::V2, [one]) if one.raw == 1 => encoder.compress(&one.body).to_vec(),
+        _ => {
+            // The queue holds 2.0 bodies: join their series, as 1.0 for a 1.0 upstream.
+            let mut all = WriteRequest::default();
+            for row in rows {
+                all.series.extend(crate::shard::decode_queued(&row.body, row.raw == 1)?.series);
+            }
+            if upstream.protocol == Version::V1 {
+                convert::to_v1(&mut all);
+            }
+            encoder.encode(&all, upstream.protocol).to_vec()
         }
     };
     let headers = Headers::new();
@@ -121,14 +151,14 @@ async fn send(upstream: &Upstream, row: &Queued) -> Result<(u16, Option<String>,
         headers.set(k, v)?;
     }
     headers.set("User-Agent", "edgewrite-worker/0.1.0")?;
-    if row.attempts > 0 {
-        headers.set("Retry-Attempt", &row.attempts.to_string())?;
+    if rows[0].attempts > 0 {
+        headers.set("Retry-Attempt", &rows[0].attempts.to_string())?;
     }
     if let Some(auth) = &upstream.authorization {
         headers.set("Authorization", auth)?;
     }
     if upstream.tenant_header {
-        headers.set("X-Scope-OrgID", &row.tenant)?;
+        headers.set("X-Scope-OrgID", &rows[0].tenant)?;
     }
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));

@@ -4,9 +4,8 @@
 //! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
 //! selectors) are `edgewrite::store`'s; this file holds the SQL.
 
-use edgewrite::codec::Decoder;
 use edgewrite::store::{self, Selector, SeriesData, chunk};
-use edgewrite::{Limits, Metadata, MetricType};
+use edgewrite::{Metadata, MetricType};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use worker::{Result, SqlStorage, SqlStorageValue};
@@ -68,10 +67,9 @@ fn corrupt(what: impl std::fmt::Display) -> worker::Error {
 /// Each body is decoded in place (labels borrow from it) and only each distinct series' labels
 /// are copied.
 fn group(bodies: &[Queued]) -> Result<store::Grouper> {
-    let mut decoder = Decoder::new(Limits::default());
     let mut grouper = store::Grouper::default();
     for q in bodies {
-        grouper.add(&crate::shard::decode_queued(&mut decoder, &q.body, q.raw == 1)?);
+        grouper.add(&crate::shard::decode_queued(&q.body, q.raw == 1)?);
     }
     Ok(grouper)
 }

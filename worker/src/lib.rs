@@ -75,6 +75,7 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         return reply(Reply { status: 413, headers: Vec::new(), body: "request body over the size limit\n".into() });
     }
     let body = if method == "POST" { req.bytes().await? } else { Vec::new() };
+    let shards = settings.shards.max(1);
     let outcome = with_receiver(settings, |receiver| receiver.receive(&request, &body));
     let observe = |status: u16| METRICS.with_borrow_mut(|m| m.observe(status, body.len(), Some(&outcome)));
     match &outcome {
@@ -88,9 +89,11 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
             // arrival order, which keeps each series in order).
             let mut appends = Vec::with_capacity(accepted.batches.len());
             for batch in &accepted.batches {
-                let stub = namespace.id_from_name(&format!("{}/{}", accepted.tenant, batch.shard))?.get_stub()?;
+                let name = config::shard_name(&accepted.tenant, batch.shard, shards);
+                let stub = namespace.id_from_name(&name)?.get_stub()?;
                 let headers = Headers::new();
                 headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
+                headers.set(shard::LAYOUT_HEADER, &shards.to_string())?;
                 let c = batch.counts;
                 headers.set(shard::POINTS_HEADER, &(c.samples + c.histograms + c.exemplars).to_string())?;
                 let mut init = RequestInit::new();
@@ -149,14 +152,17 @@ async fn metrics(req: &Request, env: &Env) -> Result<Response> {
     let now = Date::now().as_millis() as i64;
     let mut asks = Vec::new();
     for tenant in settings.tenants() {
-        for shard in 0..settings.shards {
-            let stub = namespace.id_from_name(&format!("{tenant}/{shard}"))?.get_stub()?;
+        for (layout, shard) in
+            config::layouts(env, &settings).all().into_iter().flat_map(|n| (0..n).map(move |i| (n, i)))
+        {
+            let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, layout))?.get_stub()?;
             let tenant = tenant.clone();
             asks.push(async move {
                 let stats: Stats = stub.fetch_with_str("https://shard/stats").await?.json().await?;
                 Ok::<_, Error>(ShardStats {
                     tenant,
                     shard,
+                    layout,
                     queued_batches: stats.queued_batches,
                     queued_points: stats.queued_points,
                     oldest_pending_ms: stats.oldest_received_ms.map_or(0, |t| (now - t).max(0) as u64),

@@ -101,9 +101,12 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
         }
     }
     let namespace = env.durable_object(SHARDS)?;
+    // Every shard of the tenant, in the previous layout too while it is set: a series written
+    // before a change of SHARD_COUNT lives there (the merge joins the two).
     let mut asks = Vec::new();
-    for shard in 0..settings.shards {
-        let stub = namespace.id_from_name(&format!("{tenant}/{shard}"))?.get_stub()?;
+    let layouts = config::layouts(env, &settings).all();
+    for (layout, shard) in layouts.into_iter().rev().flat_map(|n| (0..n).map(move |i| (n, i))) {
+        let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, layout))?.get_stub()?;
         let url = shard_url.to_string();
         asks.push(async move {
             let mut r = stub.fetch_with_str(&url).await?;

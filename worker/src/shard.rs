@@ -12,6 +12,8 @@ use worker::*;
 pub const TENANT_HEADER: &str = "X-Edgewrite-Tenant";
 /// Header that carries the number of samples, histograms and exemplars in a batch.
 pub const POINTS_HEADER: &str = "X-Edgewrite-Points";
+/// Header that carries the shard's layout (the `SHARD_COUNT` it was chosen by).
+pub const LAYOUT_HEADER: &str = "X-Edgewrite-Layout";
 
 /// One shard's durable queue, and its embedded store.
 #[durable_object]
@@ -53,6 +55,9 @@ impl DurableObject for Shard {
             "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
              tenant TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
             "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            // Who this shard is: `tenant`, `layout` (its SHARD_COUNT), and `drained` (the
+            // previous layout it has seen empty).
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ];
         for statement in tables.iter().chain(embedded::SCHEMA) {
             sql.exec(statement, None).expect("create the shard's tables");
@@ -77,8 +82,15 @@ impl DurableObject for Shard {
             (Method::Post, "/append") => {
                 let tenant = req.headers().get(TENANT_HEADER)?.unwrap_or_default();
                 let points: i64 = req.headers().get(POINTS_HEADER)?.and_then(|p| p.parse().ok()).unwrap_or(0);
+                let layout = req.headers().get(LAYOUT_HEADER)?.unwrap_or_default();
                 let body = req.bytes().await?;
                 let now = Date::now().as_millis() as i64;
+                for (key, value) in [("tenant", &tenant), ("layout", &layout)] {
+                    self.sql.exec(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                        vec![key.into(), value.as_str().into()],
+                    )?;
+                }
                 self.sql.exec(
                     "INSERT INTO batches (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)",
                     vec![now.into(), tenant.into(), body.into(), points.into()],
@@ -134,6 +146,11 @@ impl DurableObject for Shard {
 
     async fn alarm(&self) -> Result<Response> {
         let next = match config::backend(&self.env)? {
+            Backend::RemoteWrite(_) if !self.previous_layout_drained().await? => {
+                // Series this shard took over may still wait in the previous layout's shards:
+                // delivering now could put their newer samples upstream before the older ones.
+                Some(1000)
+            }
             Backend::RemoteWrite(upstream) => deliver::deliver(&self.sql, &upstream).await?.next_in_ms,
             Backend::Embedded { retention_ms, .. } => {
                 let now = Date::now().as_millis() as i64;
@@ -155,15 +172,58 @@ struct Count {
     n: i64,
 }
 
-/// Decodes a queued body: raw 2.0 protobuf (`raw` = 1), or snappy-compressed (rows queued by
-/// earlier versions). Labels borrow from the body or from `decoder`.
-pub fn decode_queued<'a>(
-    decoder: &'a mut edgewrite::codec::Decoder,
-    body: &'a [u8],
-    raw: bool,
-) -> Result<edgewrite::WriteRequest<'a>> {
+#[derive(serde::Deserialize)]
+struct Meta {
+    value: String,
+}
+
+impl Shard {
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        let rows: Vec<Meta> = self.sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
+        Ok(rows.into_iter().next().map(|m| m.value))
+    }
+
+    /// Whether this shard may deliver: always, unless it belongs to the current layout while
+    /// `PREVIOUS_SHARD_COUNT` names another, and some shard of that previous layout still has
+    /// batches queued. Once they were all seen empty, that is remembered (they take no more
+    /// writes).
+    async fn previous_layout_drained(&self) -> Result<bool> {
+        let settings = config::settings(&self.env)?;
+        let layouts = config::layouts(&self.env, &settings);
+        let Some(previous) = layouts.previous.filter(|&p| p != layouts.current) else { return Ok(true) };
+        let mine = self.meta("layout")?.and_then(|l| l.parse::<u32>().ok());
+        if mine != Some(layouts.current) || self.meta("drained")? == Some(previous.to_string()) {
+            return Ok(true);
+        }
+        let tenant = self.meta("tenant")?.unwrap_or_default();
+        let namespace = self.env.durable_object(crate::SHARDS)?;
+        for shard in 0..previous {
+            let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, previous))?.get_stub()?;
+            #[derive(serde::Deserialize)]
+            struct Queue {
+                queued_batches: u64,
+            }
+            let queue: Queue = stub.fetch_with_str("https://shard/stats").await?.json().await?;
+            if queue.queued_batches > 0 {
+                return Ok(false);
+            }
+        }
+        self.sql.exec(
+            "INSERT INTO meta (key, value) VALUES ('drained', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            vec![previous.to_string().into()],
+        )?;
+        Ok(true)
+    }
+}
+
+/// Decodes a queued body: raw 2.0 protobuf (`raw` = 1; labels borrow from the body), or
+/// snappy-compressed (rows queued by earlier versions).
+pub fn decode_queued(body: &[u8], raw: bool) -> Result<edgewrite::WriteRequest<'_>> {
     let limits = edgewrite::Limits::default();
-    let decoded =
-        if raw { edgewrite::codec::v2::decode(body, &limits) } else { decoder.decode(body, edgewrite::Version::V2) };
+    let decoded = if raw {
+        edgewrite::codec::v2::decode(body, &limits)
+    } else {
+        edgewrite::codec::decode_owned(body, edgewrite::Version::V2, &limits)
+    };
     decoded.map_err(|e| Error::RustError(format!("a queued batch does not decode: {e}")))
 }
