@@ -15,6 +15,7 @@ const V1: Request<'static> = Request {
     content_encoding: Some("snappy"),
     authorization: None,
     origin: None,
+    received_ms: 0,
 };
 
 fn v2() -> Request<'static> {
@@ -107,6 +108,27 @@ fn v2_gets_exact_written_headers_also_on_a_partial_write() {
     assert!(a.reply.body.contains("series 3 (): series has no __name__ label"), "{}", a.reply.body);
     assert_eq!((a.written.samples, a.refused.samples), (8, 3));
     assert_eq!(stored(&a).len(), 8);
+}
+
+#[test]
+fn with_a_reorder_window_samples_older_than_it_are_refused_before_acknowledging() {
+    let now = 1_700_000_060_000;
+    let mut rx = Receiver::new(Settings { reorder_window_ms: Some(10_000), ..Settings::default() });
+    let mut req = synth::realistic_request(4, now - 5_000);
+    req.series[1].samples = vec![Sample::new(1.0, now - 20_000), Sample::new(2.0, now - 1_000)];
+    req.series[2].samples = vec![Sample::new(1.0, now - 10_001)];
+    let a = accept(rx.receive(&Request { received_ms: now, ..v2() }, &body(&req, Version::V2)));
+    assert_eq!(a.reply.status, 400);
+    assert_eq!(header(&a.reply, SAMPLES_WRITTEN), Some("3"));
+    assert_eq!((a.written.samples, a.refused.samples), (3, 2));
+    assert!(a.reply.body.contains("1 samples older than the reorder window (oldest accepted timestamp 1700000050000)"));
+    assert_eq!(stored(&a).len(), 3, "the series left without samples is not stored");
+    // Without a window nothing is too old.
+    let mut open = Receiver::new(Settings::default());
+    assert_eq!(
+        accept(open.receive(&Request { received_ms: now, ..v2() }, &body(&req, Version::V2))).written.samples,
+        5
+    );
 }
 
 #[test]

@@ -50,6 +50,9 @@ pub struct Request<'a> {
     pub authorization: Option<&'a str>,
     /// `Origin` (browsers).
     pub origin: Option<&'a str>,
+    /// When the request arrived, in milliseconds since the Unix epoch (only the reorder window
+    /// reads it).
+    pub received_ms: i64,
 }
 
 /// An HTTP response to send.
@@ -188,8 +191,9 @@ impl Receiver {
         };
         let cors = self.cors(req.origin);
         let Receiver { settings, decoder, encoder } = self;
-        let decided =
-            decoder.decode_with(body, version, |request| decide(request, version, settings, &tenant, encoder));
+        let received = req.received_ms;
+        let decided = decoder
+            .decode_with(body, version, |request| decide(request, version, settings, &tenant, received, encoder));
         match decided {
             Ok((batches, written, refused, message)) => {
                 let mut headers = cors;
@@ -214,6 +218,36 @@ impl Receiver {
     }
 }
 
+/// The reorder window's rule: samples older than `window` when the request arrived cannot be
+/// put in order any more, so they are refused (the rest of their series is written); a series
+/// left with nothing goes. Returns what was refused, and says so in `message`.
+fn refuse_too_old(request: &mut WriteRequest<'_>, window: u64, now: i64, message: &mut String) -> Counts {
+    let mut refused = Counts::default();
+    let oldest = now.saturating_sub(window as i64);
+    let mut notes = 0;
+    request.series.retain_mut(|s| {
+        let before = s.samples.len();
+        s.samples.retain(|x| !reorder::too_old(x.timestamp, window, now));
+        let dropped = (before - s.samples.len()) as u64;
+        if dropped > 0 {
+            refused.samples += dropped;
+            if message.is_empty() {
+                let _ = writeln!(message, "some samples refused; the rest were accepted:");
+            }
+            if notes < 20 {
+                let name = s.label("__name__").unwrap_or_default();
+                let _ = writeln!(
+                    message,
+                    "{name}: {dropped} samples older than the reorder window (oldest accepted timestamp {oldest})"
+                );
+            }
+            notes += 1;
+        }
+        !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty())
+    });
+    refused
+}
+
 /// Label rules, validation and routing for a decoded request: the batches per shard, what is
 /// written, what is refused, and the message for the refused part (empty if none).
 fn decide(
@@ -221,6 +255,7 @@ fn decide(
     version: Version,
     settings: &Settings,
     tenant: &str,
+    received_ms: i64,
     encoder: &mut Encoder,
 ) -> (Vec<ShardBatch>, Counts, Counts, String) {
     let mut refused_labels = Vec::new();
@@ -264,6 +299,9 @@ fn decide(
         i += 1;
         keep
     });
+    if let Some(window) = settings.reorder_window_ms {
+        refused += refuse_too_old(request, window, received_ms, &mut message);
+    }
     let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); settings.shards.max(1) as usize];
     for (i, s) in request.series.iter().enumerate() {
         by_shard[route::shard_of(route::series_hash(&s.labels), settings.shards) as usize].push(i);

@@ -9,7 +9,7 @@
 //! refused (with a duplicate timestamp, the first sample wins and the second is refused).
 //! Sans-I/O: the platform passes `now` in and stores what is released.
 
-use crate::model::Sample;
+use crate::model::{Sample, Series, WriteRequest};
 use std::collections::{BTreeMap, HashMap};
 
 /// Why a sample was refused.
@@ -96,10 +96,92 @@ impl<K: std::hash::Hash + Eq + Clone> ReorderWindow<K> {
             .map(|&t| t.saturating_add(self.window_ms).saturating_add(1))
     }
 
+    /// Takes every sample still held, per series, in timestamp order (to store them until the
+    /// next round).
+    pub fn take_held(&mut self) -> Vec<(K, Vec<Sample>)> {
+        self.held.drain().map(|(k, v)| (k, v.into_values().collect())).collect()
+    }
+
     /// Samples held now.
     pub fn held(&self) -> usize {
         self.held.values().map(BTreeMap::len).sum()
     }
+}
+
+/// What one release round of a shard decides (see [`release_round`]).
+#[derive(Debug, Default)]
+pub struct Round<'a> {
+    /// Series whose samples are due, each with them sorted by timestamp (and, not held, the
+    /// histograms, exemplars and metadata that arrived with it): send these now.
+    pub due: Vec<Series<'a>>,
+    /// Series with samples still inside the window: keep these, and feed them to the next
+    /// round as a batch received at the time of this one.
+    pub held: Vec<Series<'a>>,
+    /// Samples refused: a timestamp the series already had (the first wins), or one older than
+    /// the window when it was received (the receiver refuses those before acknowledging; only
+    /// a clock that moved backwards brings one here). Never released out of order.
+    pub refused: u64,
+}
+
+/// One release round over a shard's queue of `(received_ms, batch)`, oldest first: every float
+/// sample is held until the clock is `window_ms` past its timestamp, then released with the
+/// others of its series in timestamp order. Histograms and exemplars are not held: they go
+/// out with the next release of their series, in arrival order.
+///
+/// Sans-I/O: the shard stores `due` (to deliver) and `held` (to feed back) in one step.
+pub fn release_round<'a, 'b>(batches: &'b [(i64, WriteRequest<'a>)], window_ms: u64, now: i64) -> Round<'a> {
+    let mut index: HashMap<&'b [crate::model::Label<'a>], usize> = HashMap::new();
+    let mut series: Vec<Series<'a>> = Vec::new();
+    let mut window = ReorderWindow::new(window_ms);
+    let mut round = Round::default();
+    for (received, batch) in batches {
+        for s in &batch.series {
+            let i = *index.entry(&s.labels[..]).or_insert_with(|| {
+                series.push(Series { labels: s.labels.clone(), ..Series::default() });
+                series.len() - 1
+            });
+            let entry = &mut series[i];
+            entry.histograms.extend(s.histograms.iter().cloned());
+            entry.exemplars.extend(s.exemplars.iter().cloned());
+            if !s.metadata.is_empty() {
+                entry.metadata = s.metadata.clone();
+            }
+            for &sample in &s.samples {
+                if window.insert(i, sample, *received).is_err() {
+                    round.refused += 1;
+                }
+            }
+        }
+    }
+    let mut due: Vec<Option<Vec<Sample>>> = vec![None; series.len()];
+    for (i, samples) in window.release(now) {
+        due[i] = Some(samples);
+    }
+    let mut held: Vec<Option<Vec<Sample>>> = vec![None; series.len()];
+    for (i, samples) in window.take_held() {
+        held[i] = Some(samples);
+    }
+    for (i, s) in series.into_iter().enumerate() {
+        if let Some(samples) = held[i].take() {
+            round.held.push(Series {
+                labels: s.labels.clone(),
+                samples,
+                metadata: s.metadata.clone(),
+                ..Series::default()
+            });
+        }
+        let samples = due[i].take().unwrap_or_default();
+        if !samples.is_empty() || !s.histograms.is_empty() || !s.exemplars.is_empty() {
+            round.due.push(Series { samples, ..s });
+        }
+    }
+    round
+}
+
+/// Whether a sample received at `now` is too old for a window of `window_ms` (the receiver
+/// refuses it before acknowledging, as the spec's FAQ says a reordering receiver does).
+pub fn too_old(timestamp: i64, window_ms: u64, now: i64) -> bool {
+    timestamp < now.saturating_sub(window_ms as i64)
 }
 
 #[cfg(test)]
@@ -140,5 +222,39 @@ mod tests {
         assert_eq!(w.insert("a", s(1_500), 2_400), Err(Refused::TooOld { oldest_accepted: 1_501 }));
         assert_eq!(w.insert("a", s(1_501), 2_400), Ok(()));
         assert!(Refused::TooOld { oldest_accepted: 7 }.to_string().contains("oldest accepted timestamp 7"));
+    }
+
+    #[test]
+    fn a_round_releases_due_samples_sorted_and_holds_the_rest() {
+        let series = |name: &'static str, ts: &[i64]| Series {
+            samples: ts.iter().map(|&t| s(t)).collect(),
+            ..Series::from_pairs([("__name__", name)])
+        };
+        let req = |list: Vec<Series<'static>>| WriteRequest { series: list, metadata: Vec::new() };
+        let mut hist = series("h", &[]);
+        hist.histograms.push(crate::Histogram { timestamp: 1_500, ..Default::default() });
+        let batches = [
+            (10_000, req(vec![series("a", &[9_000, 9_500]), series("b", &[9_800])])),
+            (10_100, req(vec![series("a", &[9_200, 9_000, 9_900]), hist])),
+        ];
+        let round = release_round(&batches, 1_000, 10_600);
+        let view = |list: &[Series<'_>]| -> Vec<(String, Vec<i64>)> {
+            list.iter()
+                .map(|x| (x.label("__name__").unwrap().to_string(), x.samples.iter().map(|s| s.timestamp).collect()))
+                .collect()
+        };
+        // Due: before 9_600. a's 9_200 came late but within the window of its arrival: sorted in.
+        assert_eq!(view(&round.due), [("a".to_string(), vec![9_000, 9_200, 9_500]), ("h".to_string(), vec![])]);
+        assert_eq!(round.due[1].histograms.len(), 1, "histograms are not held");
+        let mut held = view(&round.held);
+        held.sort();
+        assert_eq!(held, [("a".to_string(), vec![9_900]), ("b".to_string(), vec![9_800])]);
+        assert_eq!(round.refused, 1, "a's second 9_000: the first wins");
+        // Held samples fed back as received at the round's time stay accepted.
+        let again = [(10_600, req(round.held))];
+        let next = release_round(&again, 1_000, 11_000);
+        assert_eq!(view(&next.due), [("a".to_string(), vec![9_900]), ("b".to_string(), vec![9_800])]);
+        assert!(next.held.is_empty() && next.refused == 0);
+        assert!(too_old(8_999, 1_000, 10_000) && !too_old(9_000, 1_000, 10_000));
     }
 }

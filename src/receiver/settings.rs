@@ -58,6 +58,10 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Number of shards series are routed to.
     pub shards: u32,
+    /// The reorder window (milliseconds), if on: samples older than this when they arrive are
+    /// refused before the write is acknowledged, and the shards hold the rest for this long
+    /// and release them in order ([`super::reorder`]).
+    pub reorder_window_ms: Option<u64>,
 }
 
 impl Default for Settings {
@@ -71,6 +75,7 @@ impl Default for Settings {
             refuse_labels: Vec::new(),
             allowed_origins: Vec::new(),
             shards: 4,
+            reorder_window_ms: None,
         }
     }
 }

@@ -54,6 +54,11 @@ pub fn settings(env: &Env) -> Result<Settings> {
     if let Some(n) = var(env, "MAX_BODY_BYTES").and_then(|s| s.parse().ok()) {
         settings.limits.max_body_bytes = n;
     }
+    if let Some(window) = var(env, "REORDER_WINDOW") {
+        let ms = edgewrite::store::parse_duration(&window)
+            .map_err(|e| worker::Error::RustError(format!("REORDER_WINDOW: {e}")))?;
+        settings.reorder_window_ms = Some(ms).filter(|&ms| ms > 0);
+    }
     Ok(settings)
 }
 

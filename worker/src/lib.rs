@@ -69,6 +69,7 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         content_encoding: content_encoding.as_deref(),
         authorization: authorization.as_deref(),
         origin: origin.as_deref(),
+        received_ms: Date::now().as_millis() as i64,
     };
     if settings.limits.max_body_bytes < header("Content-Length").and_then(|l| l.parse().ok()).unwrap_or(0) {
         METRICS.with_borrow_mut(|m| m.observe(413, 0, None));

@@ -55,6 +55,10 @@ impl DurableObject for Shard {
             "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
              tenant TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
             "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            // With a reorder window (remote_write): batches wait here until their samples are
+            // due, then go to `batches` sorted (see `Shard::release`).
+            "CREATE TABLE IF NOT EXISTS incoming (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
+             tenant TEXT NOT NULL, body BLOB NOT NULL, points INTEGER NOT NULL DEFAULT 0, raw INTEGER NOT NULL DEFAULT 1)",
             // Who this shard is: `tenant`, `layout` (its SHARD_COUNT), and `drained` (the
             // previous layout it has seen empty).
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -91,15 +95,19 @@ impl DurableObject for Shard {
                         vec![key.into(), value.as_str().into()],
                     )?;
                 }
+                let backend = config::backend(&self.env)?;
+                let window = self.reorder_window()?.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
+                let table = if window.is_some() { "incoming" } else { "batches" };
                 self.sql.exec(
-                    "INSERT INTO batches (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)",
+                    &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
                     vec![now.into(), tenant.into(), body.into(), points.into()],
                 )?;
-                // Upstream delivery starts at once; compaction waits a while, so that a chunk
-                // holds more than one request's samples (reads see the queue meanwhile).
-                let delay = match config::backend(&self.env)? {
+                // Upstream delivery starts at once (with a reorder window, release rounds run
+                // every second); compaction waits a while, so that a chunk holds more than one
+                // request's samples (reads see the queue meanwhile).
+                let delay = match backend {
                     Backend::Embedded { compact_every_ms, .. } => compact_every_ms,
-                    Backend::RemoteWrite(_) => 0,
+                    Backend::RemoteWrite(_) => window.map_or(0, |w| w.min(RELEASE_EVERY_MS)),
                 };
                 let due = now + delay as i64;
                 if self.state.storage().get_alarm().await?.is_none_or(|at| at > due) {
@@ -146,12 +154,21 @@ impl DurableObject for Shard {
 
     async fn alarm(&self) -> Result<Response> {
         let next = match config::backend(&self.env)? {
-            Backend::RemoteWrite(_) if !self.previous_layout_drained().await? => {
-                // Series this shard took over may still wait in the previous layout's shards:
-                // delivering now could put their newer samples upstream before the older ones.
-                Some(1000)
+            Backend::RemoteWrite(upstream) => {
+                let now = Date::now().as_millis() as i64;
+                let release = match self.reorder_window()? {
+                    Some(window) => self.release(window, now)?,
+                    None => None,
+                };
+                let deliver = if self.previous_layout_drained().await? {
+                    deliver::deliver(&self.sql, &upstream).await?.next_in_ms
+                } else {
+                    // Series this shard took over may still wait in the previous layout's
+                    // shards: delivering now could put their newer samples upstream first.
+                    Some(1000)
+                };
+                [release, deliver].into_iter().flatten().min()
             }
-            Backend::RemoteWrite(upstream) => deliver::deliver(&self.sql, &upstream).await?.next_in_ms,
             Backend::Embedded { retention_ms, .. } => {
                 let now = Date::now().as_millis() as i64;
                 let done = embedded::compact(&self.sql, &self.series, now, retention_ms)?;
@@ -177,7 +194,56 @@ struct Meta {
     value: String,
 }
 
+/// How often a shard with a reorder window runs a release round while it holds samples.
+const RELEASE_EVERY_MS: u64 = 1000;
+
+#[derive(serde::Deserialize)]
+struct Incoming {
+    seq: i64,
+    received_ms: i64,
+    tenant: String,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+    raw: i64,
+}
+
 impl Shard {
+    fn reorder_window(&self) -> Result<Option<u64>> {
+        Ok(config::settings(&self.env)?.reorder_window_ms)
+    }
+
+    /// A release round of the reorder window (`edgewrite::receiver::reorder::release_round`):
+    /// the due samples go to the delivery queue sorted per series, the rest back to
+    /// `incoming` as one batch; one synchronous step, so the Durable Object commits it whole.
+    /// Returns when to run the next round, if anything is still held.
+    fn release(&self, window: u64, now: i64) -> Result<Option<u64>> {
+        let rows: Vec<Incoming> =
+            self.sql.exec("SELECT seq, received_ms, tenant, body, raw FROM incoming ORDER BY seq", None)?.to_array()?;
+        let Some(last) = rows.last() else { return Ok(None) };
+        let decoded = rows
+            .iter()
+            .map(|r| Ok((r.received_ms, decode_queued(&r.body, r.raw == 1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let round = edgewrite::receiver::reorder::release_round(&decoded, window, now);
+        let mut encoder = edgewrite::codec::Encoder::new();
+        let tenant = rows[0].tenant.as_str();
+        self.sql.exec("DELETE FROM incoming WHERE seq <= ?", vec![last.seq.into()])?;
+        for (table, series) in [("incoming", &round.held), ("batches", &round.due)] {
+            if series.is_empty() {
+                continue;
+            }
+            let points: u64 = series.iter().map(|s| s.counts()).map(|c| c.samples + c.histograms + c.exemplars).sum();
+            let body = encoder.encode_v2_series_uncompressed(series.iter()).to_vec();
+            self.sql.exec(
+                &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
+                vec![now.into(), tenant.into(), body.into(), (points as i64).into()],
+            )?;
+        }
+        count(&self.sql, &[("reorder_refused_points", round.refused)])?;
+        let next_due = round.held.iter().flat_map(|s| s.samples.first()).map(|s| s.timestamp).min();
+        Ok(next_due.map(|ts| (ts.saturating_add(window as i64 + 1) - now).clamp(0, RELEASE_EVERY_MS as i64) as u64))
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>> {
         let rows: Vec<Meta> = self.sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
         Ok(rows.into_iter().next().map(|m| m.value))
