@@ -19,6 +19,7 @@
 //! - [`convert`]: moving metadata between the 1.0 and 2.0 shapes.
 //! - [`store`]: the embedded store's logic (chunks, selectors, the read API's JSON) for the
 //!   Worker's default backend.
+//! - [`conformance`]: malformed requests with the status and message a receiver gives them.
 //! - [`error::HttpStatus`]: every error maps to the 4xx a receiver returns.
 //!
 //! ## A receiver in a few lines
@@ -52,6 +53,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod conformance;
 pub mod convert;
 pub mod error;
 #[cfg(feature = "js")]

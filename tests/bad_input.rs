@@ -355,3 +355,25 @@ fn unpacked_repeated_fields_are_accepted() {
     assert_eq!(h.count, Count::Int(3));
     assert!(validate::validate(&req, Version::V2, &Limits::default()).is_valid());
 }
+
+#[test]
+fn every_catalogued_bad_request_gets_its_status_and_message_from_the_receiver() {
+    use edgewrite::receiver::{Outcome, Receiver, Request, Settings};
+    let mut rx = Receiver::new(Settings::default());
+    let catalogue = edgewrite::conformance::bad_requests();
+    assert!(catalogue.len() >= 30);
+    for bad in catalogue {
+        let req = Request {
+            method: "POST",
+            content_type: Some(bad.content_type),
+            content_encoding: Some(bad.content_encoding),
+            ..Request::default()
+        };
+        let (status, message) = match rx.receive(&req, &bad.body) {
+            Outcome::Reply(r) => (r.status, r.body),
+            Outcome::Accept(a) => (a.reply.status, a.reply.body),
+        };
+        assert_eq!(status, bad.status, "{}: {message}", bad.what);
+        assert!(message.contains(bad.message), "{}: {message:?} lacks {:?}", bad.what, bad.message);
+    }
+}

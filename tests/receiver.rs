@@ -16,6 +16,8 @@ const V1: Request<'static> = Request {
     authorization: None,
     origin: None,
     received_ms: 0,
+    colo: None,
+    country: None,
 };
 
 fn v2() -> Request<'static> {

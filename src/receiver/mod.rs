@@ -53,6 +53,12 @@ pub struct Request<'a> {
     /// When the request arrived, in milliseconds since the Unix epoch (only the reorder window
     /// reads it).
     pub received_ms: i64,
+    /// Where the request entered the edge: the Cloudflare location (`request.cf.colo`, e.g.
+    /// `FRA`) and the client's country (`request.cf.country`), for edge labels valued `$colo`
+    /// and `$country`.
+    pub colo: Option<&'a str>,
+    /// See `colo`.
+    pub country: Option<&'a str>,
 }
 
 /// An HTTP response to send.
@@ -191,9 +197,8 @@ impl Receiver {
         };
         let cors = self.cors(req.origin);
         let Receiver { settings, decoder, encoder } = self;
-        let received = req.received_ms;
-        let decided = decoder
-            .decode_with(body, version, |request| decide(request, version, settings, &tenant, received, encoder));
+        let decided =
+            decoder.decode_with(body, version, |request| decide(request, version, settings, &tenant, req, encoder));
         match decided {
             Ok((batches, written, refused, message)) => {
                 let mut headers = cors;
@@ -255,12 +260,12 @@ fn decide(
     version: Version,
     settings: &Settings,
     tenant: &str,
-    received_ms: i64,
+    req: &Request<'_>,
     encoder: &mut Encoder,
 ) -> (Vec<ShardBatch>, Counts, Counts, String) {
     let mut refused_labels = Vec::new();
     for (i, s) in request.series.iter_mut().enumerate() {
-        if let Err(name) = relabel::apply(&mut s.labels, settings, tenant) {
+        if let Err(name) = relabel::apply(&mut s.labels, settings, tenant, (req.colo, req.country)) {
             refused_labels.push((i, name));
         }
     }
@@ -300,7 +305,7 @@ fn decide(
         keep
     });
     if let Some(window) = settings.reorder_window_ms {
-        refused += refuse_too_old(request, window, received_ms, &mut message);
+        refused += refuse_too_old(request, window, req.received_ms, &mut message);
     }
     let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); settings.shards.max(1) as usize];
     for (i, s) in request.series.iter().enumerate() {

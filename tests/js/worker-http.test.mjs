@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { encode } from '../../pkg/node.js';
 import { startWorker } from './helpers.mjs';
 
 const fixture = readFileSync(new URL('../fixtures/prometheus-2.42/0002.bin', import.meta.url));
@@ -15,6 +16,7 @@ before(async () => {
     ALLOWED_ORIGINS: 'https://shop.example',
     REFUSE_LABELS: 'quantile',
     MAX_BODY_BYTES: '20000',
+    MAX_SERIES_PER_REQUEST: '1000',
   });
 });
 
@@ -68,4 +70,34 @@ test('a body over the limit is 413 with a message', async () => {
   const res = await write(big, { Authorization: 'Bearer s3cret' });
   assert.equal(res.status, 413);
   assert.match(await res.text(), /over the (size )?limit/);
+});
+
+test('limits from wrangler.toml vars: series per request', async () => {
+  const series = (n) => Array.from({ length: n }, (_, i) => ({ labels: { __name__: 'limited', i: String(i) }, samples: [{ value: 1, timestamp: Date.now() }] }));
+  assert.equal((await write(encode({ series: series(1000) }), { Authorization: 'Bearer s3cret' })).status, 204);
+  const over = await write(encode({ series: series(1001) }), { Authorization: 'Bearer s3cret' });
+  assert.equal(over.status, 413);
+  assert.match(await over.text(), /more than 1000 series/);
+});
+
+test('every bad request of the catalogue gets its status and message over HTTP; the Worker keeps serving', async () => {
+  const { execFileSync } = await import('node:child_process');
+  // edgewrite::conformance::bad_requests(), the catalogue tests/bad_input.rs runs natively.
+  const root = new URL('../..', import.meta.url).pathname;
+  const out = execFileSync('cargo', ['run', '--quiet', '--example', 'bad_requests'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const catalogue = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(catalogue.length >= 30, `${catalogue.length} bad requests`);
+  for (const bad of catalogue) {
+    const res = await write(Buffer.from(bad.body, 'hex'), {
+      'Content-Type': bad.contentType,
+      'Content-Encoding': bad.contentEncoding,
+      Authorization: 'Bearer s3cret',
+    });
+    const text = await res.text();
+    assert.equal(res.status, bad.status, `${bad.what}: ${text}`);
+    assert.ok(text.includes(bad.message), `${bad.what}: ${JSON.stringify(text)} lacks ${JSON.stringify(bad.message)}`);
+  }
+  assert.equal((await fetch(`${worker.url}/healthz`)).status, 200);
+  const fine = encode({ series: [{ labels: { __name__: 'still_serving' }, samples: [{ value: 1, timestamp: Date.now() }] }] });
+  assert.equal((await write(fine, { Authorization: 'Bearer s3cret' })).status, 204);
 });

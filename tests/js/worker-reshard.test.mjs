@@ -90,17 +90,20 @@ test('remote_write: from 4 shards to 3 with the upstream down, every series arri
 
 test('embedded: reads cover the previous layout, so a series reads back whole across the change', async () => {
   const state = mkdtempSync(join(tmpdir(), 'edgewrite-reshard-'));
-  let worker = await startWorker({ SHARD_COUNT: '4', COMPACT_EVERY: '1s' }, { state });
+  // Also an edge label from request.cf (wrangler dev's stand-in location is DFW).
+  const edge = { EDGE_LABELS: 'colo=$colo' };
+  let worker = await startWorker({ SHARD_COUNT: '4', COMPACT_EVERY: '1s', ...edge }, { state });
   try {
     await write(worker, [1, 2, 3]);
     await worker.stop();
-    worker = await startWorker({ SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', COMPACT_EVERY: '1s' }, { state });
+    worker = await startWorker({ SHARD_COUNT: '2', PREVIOUS_SHARD_COUNT: '4', COMPACT_EVERY: '1s', ...edge }, { state });
     await write(worker, [4, 5]);
     const qs = new URLSearchParams({ 'match[]': 'resharded', start: String(base / 1000), end: String(base / 1000 + 60) });
     const body = await (await fetch(`${worker.url}/api/v1/samples?${qs}`)).json();
     assert.equal(body.data.result.length, SERIES);
     for (const r of body.data.result) {
       assert.deepEqual(r.values.map(([t]) => t - base / 1000), [1, 2, 3, 4, 5], r.metric.i);
+      assert.match(r.metric.colo, /^[A-Z]{3}$/, 'the colo label, from request.cf');
     }
   } finally {
     await worker.stop();

@@ -51,9 +51,24 @@ pub fn settings(env: &Env) -> Result<Settings> {
     if let Some(n) = var(env, "SHARD_COUNT").and_then(|s| s.parse().ok()) {
         settings.shards = n;
     }
-    if let Some(n) = var(env, "MAX_BODY_BYTES").and_then(|s| s.parse().ok()) {
-        settings.limits.max_body_bytes = n;
+    // Limits (edgewrite::Limits; Prometheus's and Mimir's defaults when unset).
+    let limits = &mut settings.limits;
+    for (name, field) in [
+        ("MAX_BODY_BYTES", &mut limits.max_body_bytes),
+        ("MAX_DECODED_BYTES", &mut limits.max_decoded_bytes),
+        ("MAX_SERIES_PER_REQUEST", &mut limits.max_series_per_request),
+        ("MAX_SAMPLES_PER_REQUEST", &mut limits.max_samples_per_request),
+        ("MAX_LABELS_PER_SERIES", &mut limits.max_labels_per_series),
+        ("MAX_LABEL_NAME_LENGTH", &mut limits.max_label_name_length),
+        ("MAX_LABEL_VALUE_LENGTH", &mut limits.max_label_value_length),
+    ] {
+        if let Some(text) = var(env, name) {
+            *field = text
+                .parse()
+                .map_err(|_| worker::Error::RustError(format!("{name} = {text:?} is not a whole number")))?;
+        }
     }
+    limits.utf8_names_in_v1 = var(env, "UTF8_NAMES_IN_V1").as_deref() == Some("true");
     if let Some(window) = var(env, "REORDER_WINDOW") {
         let ms = edgewrite::store::parse_duration(&window)
             .map_err(|e| worker::Error::RustError(format!("REORDER_WINDOW: {e}")))?;

@@ -63,6 +63,10 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
     let header = |name: &str| headers.get(name).ok().flatten();
     let (content_type, content_encoding) = (header("Content-Type"), header("Content-Encoding"));
     let (authorization, origin) = (header("Authorization"), header("Origin"));
+    // request.cf, read field by field (the worker crate's getters panic on a missing field).
+    let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).unwrap_or_default();
+    let cf_field = |name: &str| js_sys::Reflect::get(&cf, &name.into()).ok().and_then(|v| v.as_string());
+    let (colo, country) = if cf.is_object() { (cf_field("colo"), cf_field("country")) } else { (None, None) };
     let request = RwRequest {
         method: &method,
         content_type: content_type.as_deref(),
@@ -70,6 +74,8 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
         authorization: authorization.as_deref(),
         origin: origin.as_deref(),
         received_ms: Date::now().as_millis() as i64,
+        colo: colo.as_deref(),
+        country: country.as_deref(),
     };
     if settings.limits.max_body_bytes < header("Content-Length").and_then(|l| l.parse().ok()).unwrap_or(0) {
         METRICS.with_borrow_mut(|m| m.observe(413, 0, None));
