@@ -22,6 +22,8 @@ pub struct Shard {
     env: Env,
     sql: SqlStorage,
     series: embedded::SeriesCache,
+    /// Whether `meta` already holds this shard's tenant and layout (written once).
+    known: std::cell::Cell<bool>,
 }
 
 /// Adds to the shard's durable counters (read by `/metrics`).
@@ -78,7 +80,7 @@ impl DurableObject for Shard {
                     .expect("add a column to the queue");
             }
         }
-        Shard { state, env, sql, series: embedded::SeriesCache::default() }
+        Shard { state, env, sql, series: embedded::SeriesCache::default(), known: std::cell::Cell::new(false) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -89,11 +91,13 @@ impl DurableObject for Shard {
                 let layout = req.headers().get(LAYOUT_HEADER)?.unwrap_or_default();
                 let body = req.bytes().await?;
                 let now = Date::now().as_millis() as i64;
-                for (key, value) in [("tenant", &tenant), ("layout", &layout)] {
-                    self.sql.exec(
-                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                        vec![key.into(), value.as_str().into()],
-                    )?;
+                if !self.known.replace(true) {
+                    for (key, value) in [("tenant", &tenant), ("layout", &layout)] {
+                        self.sql.exec(
+                            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                            vec![key.into(), value.as_str().into()],
+                        )?;
+                    }
                 }
                 let backend = config::backend(&self.env)?;
                 let window = self.reorder_window()?.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
