@@ -31,8 +31,14 @@ use std::borrow::Cow;
 /// from the request (1.0 senders such as Prometheus send metadata in requests of their own,
 /// which convert to empty 2.0 requests).
 pub fn to_v2(req: &mut WriteRequest<'_>) -> usize {
+    to_v2_keeping_unused(req).len()
+}
+
+/// [`to_v2`], returning the family metadata no series of the request took (Prometheus sends
+/// 1.0 metadata in requests of its own), for a caller that keeps it some other way.
+pub fn to_v2_keeping_unused<'a>(req: &mut WriteRequest<'a>) -> Vec<MetricMetadata<'a>> {
     if req.metadata.is_empty() {
-        return 0;
+        return Vec::new();
     }
     // By family name; a family named twice keeps its last entry (the newest).
     let families: FxHashMap<&str, usize> =
@@ -58,9 +64,10 @@ pub fn to_v2(req: &mut WriteRequest<'_>) -> usize {
     for (si, mi) in attach {
         req.series[si].metadata = req.metadata[mi].metadata.clone();
     }
-    let unused = families.values().filter(|&&i| !used[i]).count();
-    req.metadata.clear();
-    unused
+    let mut unused: Vec<usize> = families.values().copied().filter(|&i| !used[i]).collect();
+    unused.sort_unstable();
+    let mut all: Vec<Option<MetricMetadata<'a>>> = std::mem::take(&mut req.metadata).into_iter().map(Some).collect();
+    unused.into_iter().filter_map(|i| all[i].take()).collect()
 }
 
 /// Every suffix a series name may add to its family's name.

@@ -134,6 +134,27 @@ fn with_a_reorder_window_samples_older_than_it_are_refused_before_acknowledging(
 }
 
 #[test]
+fn family_metadata_sent_on_its_own_travels_as_a_series_of_its_own() {
+    let mut rx = Receiver::new(Settings::default());
+    let req = WriteRequest {
+        series: Vec::new(),
+        metadata: vec![MetricMetadata {
+            metric_family_name: "http_requests".into(),
+            metadata: Metadata { metric_type: MetricType::Counter, help: "Requests.".into(), unit: "".into() },
+        }],
+    };
+    let a = accept(rx.receive(&V1, &body(&req, Version::V1)));
+    assert_eq!(a.reply.status, 204, "{}", a.reply.body);
+    let series = stored(&a);
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].metric_name(), Some("http_requests"));
+    assert_eq!(series[0].label("tenant"), Some("anonymous"));
+    assert!(series[0].samples.is_empty());
+    assert_eq!(series[0].metadata.metric_type, MetricType::Counter);
+    assert_eq!(series[0].metadata.help, "Requests.");
+}
+
+#[test]
 fn requests_that_cannot_be_written_get_their_4xx() {
     let mut rx = Receiver::new(Settings::default());
     let good = body(&synth::realistic_request(3, 1), Version::V1);

@@ -33,7 +33,7 @@ use crate::codec::{
     self, Decoder, EXEMPLARS_WRITTEN_HEADER, Encoder, HISTOGRAMS_WRITTEN_HEADER, SAMPLES_WRITTEN_HEADER, Version,
 };
 use crate::error::HttpStatus;
-use crate::model::{Counts, WriteRequest};
+use crate::model::{Counts, Series, WriteRequest};
 use crate::validate::{self, Location};
 use std::fmt::Write as _;
 
@@ -147,7 +147,9 @@ impl Receiver {
         }
     }
 
-    fn reply(&self, req: &Request<'_>, status: u16, body: impl Into<String>) -> Reply {
+    /// An answer to `req` with the CORS headers its origin gets: for refusals the platform
+    /// decides itself (e.g. a `Content-Length` over the limit, before reading the body).
+    pub fn reply(&self, req: &Request<'_>, status: u16, body: impl Into<String>) -> Reply {
         Reply { status, headers: self.cors(req.origin), body: body.into() }
     }
 
@@ -292,7 +294,24 @@ fn decide(
     bad.sort_unstable();
     bad.dedup();
     let mut refused = Counts::default();
-    crate::convert::to_v2(request);
+    let bad_metadata: Vec<usize> = report
+        .problems()
+        .iter()
+        .filter_map(|p| match p.location {
+            Location::Metadata(i) => Some(i),
+            Location::Series(_) => None,
+        })
+        .collect();
+    let mut m = 0;
+    request.metadata.retain(|_| {
+        m += 1;
+        !bad_metadata.contains(&(m - 1))
+    });
+    // 1.0 family metadata rides on the series of its family; what no series of this request
+    // takes (Prometheus sends metadata in requests of its own) travels as a series of its own:
+    // the family name and the edge's labels, metadata and no samples. The embedded store keeps
+    // it for /api/v1/metadata; a 1.0 upstream gets it back as family metadata.
+    let unused = crate::convert::to_v2_keeping_unused(request);
     // Invalid series out; then each shard's batch is encoded straight from the request's own
     // series (no copies, and the decoder gets every vector back for the next request).
     let mut i = 0;
@@ -306,6 +325,12 @@ fn decide(
     });
     if let Some(window) = settings.reorder_window_ms {
         refused += refuse_too_old(request, window, req.received_ms, &mut message);
+    }
+    for family in unused {
+        let mut labels = vec![crate::model::Label::new(crate::model::METRIC_NAME_LABEL, family.metric_family_name)];
+        if relabel::apply(&mut labels, settings, tenant, (req.colo, req.country)).is_ok() {
+            request.series.push(Series { labels, metadata: family.metadata, ..Series::default() });
+        }
     }
     let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); settings.shards.max(1) as usize];
     for (i, s) in request.series.iter().enumerate() {

@@ -27,6 +27,7 @@ remote_write:
     queue_config: { batch_send_deadline: 1s }
   - url: ${embedded.url}/api/v1/write
     queue_config: { batch_send_deadline: 1s }
+    metadata_config: { send: true, send_interval: 5s }
 `);
 });
 
@@ -96,6 +97,10 @@ test('a minute of Prometheus scrapes arrives through the Worker, sample for samp
     assert.equal(got.tenant, 'anonymous');
     assert.deepEqual(got.values, values, `stored samples of ${key}`);
   }
+  // Prometheus sends 1.0 family metadata in requests of its own: kept too.
+  const metadata = (await (await fetch(`${embedded.url}/api/v1/metadata`)).json()).data;
+  assert.equal(metadata.prometheus_http_requests_total?.[0]?.type, 'counter', JSON.stringify(Object.keys(metadata).slice(0, 20)));
+  assert.match(metadata.prometheus_http_requests_total[0].help, /HTTP requests/);
   const metrics = await (await fetch(`${embedded.url}/metrics`)).text();
   assert.match(metrics, /edgewrite_shard_stored_points_total\{tenant="anonymous",shard="0"[^}]*\} [1-9]/, 'compaction ran');
 });

@@ -67,9 +67,10 @@ test('CORS: preflight for allowed origins only, and the Written headers exposed'
 
 test('a body over the limit is 413 with a message', async () => {
   const big = Buffer.alloc(30_000, 1);
-  const res = await write(big, { Authorization: 'Bearer s3cret' });
+  const res = await write(big, { Authorization: 'Bearer s3cret', Origin: 'https://shop.example' });
   assert.equal(res.status, 413);
   assert.match(await res.text(), /over the (size )?limit/);
+  assert.equal(res.headers.get('access-control-allow-origin'), 'https://shop.example', 'a browser can read why');
 });
 
 test('limits from wrangler.toml vars: series per request', async () => {

@@ -131,21 +131,21 @@ fn backoff_ms(attempts: i64) -> u64 {
 /// POSTs queued batches upstream as one request; returns the status, `Retry-After` and the
 /// first KiB of the body.
 async fn send(upstream: &Upstream, rows: &[Queued]) -> Result<(u16, Option<String>, String)> {
-    let mut encoder = Encoder::new();
-    let body = match (upstream.protocol, rows) {
-        (Version::V2, [one]) if one.raw == 1 => encoder.compress(&one.body).to_vec(),
-        _ => {
-            // The queue holds 2.0 bodies: join their series, as 1.0 for a 1.0 upstream.
-            let mut all = WriteRequest::default();
-            for row in rows {
-                all.series.extend(crate::shard::decode_queued(&row.body, row.raw == 1)?.series);
-            }
-            if upstream.protocol == Version::V1 {
-                convert::to_v1(&mut all);
-            }
-            encoder.encode(&all, upstream.protocol).to_vec()
-        }
-    };
+    // The queue holds 2.0 bodies: their series are joined (as 1.0 for a 1.0 upstream). Series
+    // that only carry 1.0 family metadata (no samples) become family metadata for a 1.0
+    // upstream; 2.0 has no way to send metadata without samples, so they stay behind there.
+    let mut all = WriteRequest::default();
+    for row in rows {
+        all.series.extend(crate::shard::decode_queued(&row.body, row.raw == 1)?.series);
+    }
+    if upstream.protocol == Version::V1 {
+        convert::to_v1(&mut all);
+    }
+    all.series.retain(|s| !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty()));
+    if all.series.is_empty() && all.metadata.is_empty() {
+        return Ok((204, None, String::new()));
+    }
+    let body = Encoder::new().encode(&all, upstream.protocol).to_vec();
     let headers = Headers::new();
     for (k, v) in upstream.protocol.request_headers() {
         headers.set(k, v)?;

@@ -93,6 +93,10 @@ pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms:
     if let Some(last) = queued.last().map(|q| q.seq) {
         for data in group(&queued)?.finish() {
             let id = series_id(sql, cache, &data)?;
+            if data.samples.is_empty() && data.histograms.is_empty() {
+                // Family metadata only (1.0 senders send it apart): the series row holds it.
+                continue;
+            }
             let (min, max) = bounds(&data);
             samples += (data.samples.len() + data.histograms.len()) as u64;
             sql.exec(
@@ -176,10 +180,18 @@ type Parts = (Vec<Vec<edgewrite::Sample>>, Vec<Vec<edgewrite::Histogram>>);
 /// A read: the series any of `selectors` selects, with their data in `range` (inclusive
 /// milliseconds), or only their labels and metadata when `range` is `None`. Returns the
 /// answer as an `edgewrite::store::results` frame.
-pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>) -> Result<Vec<u8>> {
+///
+/// `with_data` leaves out series that hold no data (those that only carry a 1.0 family's
+/// metadata): for listing series, not for metadata.
+pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>, with_data: bool) -> Result<Vec<u8>> {
     let selected = |labels: &[edgewrite::Label<'_>]| selectors.iter().any(|s| s.matches(labels));
     // Series that are compacted, by id.
-    let rows: Vec<SeriesRow> = sql.exec("SELECT id, key, type, help, unit FROM series", None)?.to_array()?;
+    let query = if with_data {
+        "SELECT id, key, type, help, unit FROM series WHERE EXISTS (SELECT 1 FROM chunks WHERE chunks.series = series.id)"
+    } else {
+        "SELECT id, key, type, help, unit FROM series"
+    };
+    let rows: Vec<SeriesRow> = sql.exec(query, None)?.to_array()?;
     let mut out: Vec<SeriesData> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut by_id: HashMap<i64, usize> = HashMap::new();
@@ -215,7 +227,8 @@ pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>)
     let queued: Vec<Queued> = sql.exec("SELECT seq, body, raw FROM batches ORDER BY seq", None)?.to_array()?;
     let grouper = group(&queued)?;
     let wanted: Vec<bool> = (0..grouper.len()).map(|i| selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
-    for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(_, w)| *w) {
+    let has_data = |s: &SeriesData| !(s.samples.is_empty() && s.histograms.is_empty());
+    for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!with_data || has_data(s))) {
         let i = *by_key.entry(s.key.clone()).or_insert_with(|| {
             out.push(SeriesData { key: s.key, ..SeriesData::default() });
             parts.push(Parts::default());

@@ -79,7 +79,9 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
     };
     if settings.limits.max_body_bytes < header("Content-Length").and_then(|l| l.parse().ok()).unwrap_or(0) {
         METRICS.with_borrow_mut(|m| m.observe(413, 0, None));
-        return reply(Reply { status: 413, headers: Vec::new(), body: "request body over the size limit\n".into() });
+        let limit = settings.limits.max_body_bytes;
+        let body = format!("request body over the size limit of {limit} bytes (MAX_BODY_BYTES)\n");
+        return reply(with_receiver(settings, |r| r.reply(&request, 413, body)));
     }
     let body = if method == "POST" { req.bytes().await? } else { Vec::new() };
     let shards = settings.shards.max(1);

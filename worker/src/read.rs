@@ -81,6 +81,9 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
         for m in &matches {
             q.append_pair("match[]", m);
         }
+        if what == Read::Metadata {
+            q.append_pair("what", "metadata");
+        }
         if what == Read::Samples {
             let now = Date::now().as_millis() as i64;
             let end = match end.as_deref().map(|e| store::parse_time("end", e)) {

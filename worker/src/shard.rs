@@ -123,16 +123,18 @@ impl DurableObject for Shard {
                 let url = req.url()?;
                 let mut selectors = Vec::new();
                 let (mut start, mut end) = (None, None);
+                let mut with_data = true;
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
                         "match[]" => selectors.push(Selector::parse(&v).map_err(|e| Error::RustError(e.to_string()))?),
                         "start" => start = v.parse::<i64>().ok(),
                         "end" => end = v.parse::<i64>().ok(),
+                        "what" => with_data = v != "metadata",
                         _ => {}
                     }
                 }
                 let range = start.zip(end);
-                let frame = embedded::read(&self.sql, &selectors, range)?;
+                let frame = embedded::read(&self.sql, &selectors, range, with_data)?;
                 Ok(Response::from_bytes(frame)?)
             }
             (Method::Get, "/stats") => {
