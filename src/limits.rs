@@ -38,6 +38,26 @@ pub struct Limits {
     pub utf8_names_in_v1: bool,
 }
 
+impl Limits {
+    /// No limits at all: for bytes the program wrote itself (a queue it keeps), never for a
+    /// request from outside.
+    pub fn unlimited() -> Self {
+        Limits {
+            max_body_bytes: usize::MAX,
+            max_decoded_bytes: usize::MAX,
+            max_series_per_request: usize::MAX,
+            max_samples_per_request: usize::MAX,
+            max_labels_per_request: usize::MAX,
+            max_labels_per_series: usize::MAX,
+            max_label_name_length: usize::MAX,
+            max_label_value_length: usize::MAX,
+            max_help_length: usize::MAX,
+            max_exemplar_label_chars: usize::MAX,
+            utf8_names_in_v1: true,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use edgewrite::codec::{Decoder, Encoder, decode_owned};
+use edgewrite::codec::{Decoder, Encoder};
 use edgewrite::receiver::*;
 use edgewrite::*;
 #[cfg(all(target_family = "wasm", target_os = "unknown"))]

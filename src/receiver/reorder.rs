@@ -118,8 +118,8 @@ pub struct Round<'a> {
     /// round as a batch received at the time of this one.
     pub held: Vec<Series<'a>>,
     /// Samples refused: a timestamp the series already had (the first wins), or one older than
-    /// the window when it was received (the receiver refuses those before acknowledging; only
-    /// a clock that moved backwards brings one here). Never released out of order.
+    /// the window when it was received (the receiver refuses those before acknowledging, by the
+    /// same `received_ms`, so none reach here). Never released out of order.
     pub refused: u64,
 }
 

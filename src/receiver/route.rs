@@ -46,7 +46,8 @@ mod tests {
     #[test]
     fn the_hash_is_stable_and_separates_names_from_values() {
         let labels = [Label::new("__name__", "up"), Label::new("job", "api")];
-        // Fixed forever: a change would move series between shards. Both values computed
+        // Fixed: a change moves series between shards (it changed once, from FNV-1a, before
+        // the first release). Both values computed
         // independently (Python's xxhash.xxh3_64 over the same bytes).
         assert_eq!(series_hash(&labels), 0xb11d_aa6c_4323_c14b);
         let names: Vec<String> = (0..20).map(|i| format!("n{i}")).collect();

@@ -44,8 +44,13 @@ pub fn format_value(v: f64) -> String {
 
 /// A millisecond timestamp as Unix seconds (`1700000000.123`, `1700000000`).
 pub fn format_time(ms: i64) -> String {
-    let (secs, frac) = (ms.div_euclid(1000), ms.rem_euclid(1000));
-    if frac == 0 { secs.to_string() } else { format!("{secs}.{frac:03}").trim_end_matches('0').to_string() }
+    let sign = if ms < 0 { "-" } else { "" };
+    let (secs, frac) = (ms.unsigned_abs() / 1000, ms.unsigned_abs() % 1000);
+    if frac == 0 {
+        format!("{sign}{secs}")
+    } else {
+        format!("{sign}{secs}.{frac:03}").trim_end_matches('0').to_string()
+    }
 }
 
 /// `/api/v1/series`: the selected series' labels.
@@ -221,7 +226,9 @@ mod tests {
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_time(1_700_000_000_120), "1700000000.12");
         assert_eq!(format_time(1_700_000_000_000), "1700000000");
-        assert_eq!(format_time(-1), "-1.999");
+        assert_eq!(format_time(-1), "-0.001");
+        assert_eq!(format_time(-1500), "-1.5");
+        assert_eq!(format_time(i64::MIN), "-9223372036854775.808");
     }
 
     #[test]

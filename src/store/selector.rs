@@ -41,7 +41,7 @@ impl Matcher {
         let value = value.into();
         let regex = match op {
             Op::Regex | Op::NotRegex => Some(
-                regex_lite::Regex::new(&format!("^(?:{value})$"))
+                regex_lite::Regex::new(&format!("^(?s:{value})$"))
                     .map_err(|e| SelectorError { at: 0, reason: format!("invalid regex {value:?}: {e}") })?,
             ),
             Op::Equal | Op::NotEqual => None,
@@ -165,8 +165,8 @@ impl Parser<'_> {
     }
 
     fn ws(&mut self) {
-        while self.peek().is_some_and(char::is_whitespace) {
-            self.at += 1;
+        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
+            self.at += c.len_utf8();
         }
     }
 
@@ -303,6 +303,16 @@ mod tests {
             assert!(e.reason.contains(reason) && e.at == at, "{text}: {e}");
             assert_eq!(e.status(), 400);
         }
+    }
+
+    #[test]
+    fn unicode_whitespace_and_newlines_are_handled() {
+        // A no-break space (two bytes) after the name: skipped as whitespace, no panic.
+        assert!(Selector::parse("up\u{a0}").is_ok());
+        assert!(Selector::parse("up{\u{3000}job=\"a\"}").is_ok());
+        // As in Prometheus, `.` matches a newline.
+        let sel = Selector::parse("{__name__=~\"a.b\"}").unwrap();
+        assert!(sel.matches(&labels(&[("__name__", "a\nb")])));
     }
 
     #[test]

@@ -78,3 +78,36 @@ test('the upstream down for a while and the Worker restarted: everything acknowl
     await upstream.close();
   }
 });
+
+test('a refused re-batched request is sent again batch by batch: only what the upstream refuses is dropped', async () => {
+  const { scriptedReceiver } = await import('./helpers.mjs');
+  const { encode } = await import('../../pkg/node.js');
+  // Down long enough for the batches to pile up, then a 400 for the joined request, then
+  // a 400 for the first batch alone (the one it really refuses); the rest is accepted.
+  const upstream = await scriptedReceiver([503, 503, 503, 503, { status: 400, body: 'joined refused' }, { status: 400, body: 'bad batch' }]);
+  const w = await startWorker({ BACKEND: 'remote_write', UPSTREAM_URL: upstream.url, SHARD_COUNT: '1' });
+  try {
+    const base = Date.now() - 60_000;
+    for (let i = 0; i < 5; i++) {
+      const body = encode({ series: [{ labels: { __name__: 'rebatched' }, samples: [{ value: i, timestamp: base + i * 1000 }] }] });
+      const res = await fetch(`${w.url}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+      assert.equal(res.status, 204);
+    }
+    const key = '{"__name__":"rebatched","tenant":"anonymous"}';
+    const got = await eventually(() => {
+      const d = upstream.delivered().get(key);
+      return d?.length >= 4 ? d : null;
+    }, 30_000, 'the batches after the refused one');
+    const joined = upstream.requests.find((r) => r.answered === 400);
+    assert.ok(joined.body.series.length > 1, 'the first refusal was of several batches joined');
+    // Only the batch refused on its own is missing; the others arrived, in order.
+    const refusedAlone = upstream.requests.filter((r) => r.answered === 400)[1].body.series[0].samples[0].timestamp;
+    const want = Array.from({ length: 5 }, (_, i) => base + i * 1000).filter((t) => t !== refusedAlone);
+    assert.deepEqual(got, want);
+    const metrics = await (await fetch(`${w.url}/metrics`)).text();
+    assert.match(metrics, /edgewrite_shard_dropped_batches_total\{[^}]*\} 1\n/);
+  } finally {
+    await w.stop();
+    await upstream.close();
+  }
+});

@@ -51,13 +51,18 @@ pub struct Delivered {
 /// or this run has done its share.
 pub async fn deliver(sql: &SqlStorage, upstream: &Upstream) -> Result<Delivered> {
     let mut done = Delivered::default();
+    // After a refusal of several batches at once, they go one by one, so that only the batch
+    // the upstream refuses is dropped.
+    let mut one_by_one = 0;
     for _ in 0..SENDS_PER_ALARM {
+        let limit = if one_by_one > 0 { 1 } else { MAX_BATCHES_PER_SEND };
         let mut rows: Vec<Queued> = sql
             .exec(
                 "SELECT seq, tenant, body, attempts, points, raw FROM batches ORDER BY seq LIMIT ?",
-                vec![MAX_BATCHES_PER_SEND.into()],
+                vec![limit.into()],
             )?
             .to_array()?;
+        one_by_one = (one_by_one - 1).max(0);
         let Some(first) = rows.first() else { return Ok(done) };
         let mut total = first.points;
         let take = 1 + rows[1..]
@@ -92,6 +97,14 @@ pub async fn deliver(sql: &SqlStorage, upstream: &Upstream) -> Result<Delivered>
                 );
                 done.next_in_ms = Some(delay);
                 return Ok(done);
+            }
+            Class::Unsupported | Class::Fatal if rows.len() > 1 => {
+                console_warn!(
+                    "upstream {} refused batches {first}..={last} with {status}; sending them one by one: {message}",
+                    upstream.url
+                );
+                one_by_one = rows.len() as i64;
+                continue;
             }
             Class::Unsupported | Class::Fatal => {
                 (step.dropped_batches, step.dropped_points) = (rows.len() as u64, points);

@@ -103,6 +103,7 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
                 let headers = Headers::new();
                 headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
                 headers.set(shard::LAYOUT_HEADER, &shards.to_string())?;
+                headers.set(shard::RECEIVED_HEADER, &request.received_ms.to_string())?;
                 let c = batch.counts;
                 headers.set(shard::POINTS_HEADER, &(c.samples + c.histograms + c.exemplars).to_string())?;
                 let mut init = RequestInit::new();

@@ -94,7 +94,7 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
             let start = match start.as_deref().map(|s| store::parse_time("start", s)) {
                 Some(Err(e)) => return bad(e),
                 Some(Ok(t)) => t,
-                None => end - 3_600_000,
+                None => end.saturating_sub(3_600_000),
             };
             if start > end {
                 return bad("start is after end");

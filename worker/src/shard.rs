@@ -14,6 +14,9 @@ pub const TENANT_HEADER: &str = "X-Edgewrite-Tenant";
 pub const POINTS_HEADER: &str = "X-Edgewrite-Points";
 /// Header that carries the shard's layout (the `SHARD_COUNT` it was chosen by).
 pub const LAYOUT_HEADER: &str = "X-Edgewrite-Layout";
+/// Header that carries when the Worker received the request (ms): the time the reorder
+/// window's refusals were decided by, so the shard's release rounds judge by the same.
+pub const RECEIVED_HEADER: &str = "X-Edgewrite-Received";
 
 /// One shard's durable queue, and its embedded store.
 #[durable_object]
@@ -89,8 +92,9 @@ impl DurableObject for Shard {
                 let tenant = req.headers().get(TENANT_HEADER)?.unwrap_or_default();
                 let points: i64 = req.headers().get(POINTS_HEADER)?.and_then(|p| p.parse().ok()).unwrap_or(0);
                 let layout = req.headers().get(LAYOUT_HEADER)?.unwrap_or_default();
+                let received: Option<i64> = req.headers().get(RECEIVED_HEADER)?.and_then(|r| r.parse().ok());
                 let body = req.bytes().await?;
-                let now = Date::now().as_millis() as i64;
+                let now = received.unwrap_or_else(|| Date::now().as_millis() as i64);
                 if !self.known.replace(true) {
                     for (key, value) in [("tenant", &tenant), ("layout", &layout)] {
                         self.sql.exec(
@@ -141,7 +145,8 @@ impl DurableObject for Shard {
                 let queue: Vec<QueueRow> = self
                     .sql
                     .exec(
-                        "SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM batches",
+                        "SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM \
+                         (SELECT points, received_ms FROM batches UNION ALL SELECT points, received_ms FROM incoming)",
                         None,
                     )?
                     .to_array()?;
@@ -164,7 +169,7 @@ impl DurableObject for Shard {
                 let now = Date::now().as_millis() as i64;
                 let release = match self.reorder_window()? {
                     Some(window) => self.release(window, now)?,
-                    None => None,
+                    None => self.flush_incoming()?,
                 };
                 let deliver = if self.previous_layout_drained().await? {
                     deliver::deliver(&self.sql, &upstream).await?.next_in_ms
@@ -176,6 +181,7 @@ impl DurableObject for Shard {
                 [release, deliver].into_iter().flatten().min()
             }
             Backend::Embedded { retention_ms, .. } => {
+                self.flush_incoming()?;
                 let now = Date::now().as_millis() as i64;
                 let done = embedded::compact(&self.sql, &self.series, now, retention_ms)?;
                 count(&self.sql, &[("stored_points", done.points)])?;
@@ -214,6 +220,18 @@ struct Incoming {
 }
 
 impl Shard {
+    /// Moves what `incoming` holds to the delivery queue as it is: for a shard whose reorder
+    /// window was switched off (or whose backend changed) while it held samples.
+    fn flush_incoming(&self) -> Result<Option<u64>> {
+        self.sql.exec(
+            "INSERT INTO batches (received_ms, tenant, body, points, raw) \
+             SELECT received_ms, tenant, body, points, raw FROM incoming ORDER BY seq",
+            None,
+        )?;
+        self.sql.exec("DELETE FROM incoming", None)?;
+        Ok(None)
+    }
+
     fn reorder_window(&self) -> Result<Option<u64>> {
         Ok(config::settings(&self.env)?.reorder_window_ms)
     }
@@ -291,7 +309,9 @@ impl Shard {
 /// Decodes a queued body: raw 2.0 protobuf (`raw` = 1; labels borrow from the body), or
 /// snappy-compressed (rows queued by earlier versions).
 pub fn decode_queued(body: &[u8], raw: bool) -> Result<edgewrite::WriteRequest<'_>> {
-    let limits = edgewrite::Limits::default();
+    // The shard's own bytes, encoded by the receiver (or joined by a release round): they were
+    // checked on the way in, and may be larger than one request.
+    let limits = edgewrite::Limits::unlimited();
     let decoded = if raw {
         edgewrite::codec::v2::decode(body, &limits)
     } else {
