@@ -167,9 +167,11 @@ pub struct Layouts {
 }
 
 impl Layouts {
-    /// Every layout to read or report, current first.
-    pub fn all(&self) -> Vec<u32> {
-        std::iter::once(self.current).chain(self.previous.filter(|&p| p != self.current)).collect()
+    /// Every shard to read or report, as `(layout, shard)`: the previous layout's first (it
+    /// holds the older writes), then the current one's.
+    pub fn shards(&self) -> Vec<(u32, u32)> {
+        let previous = self.previous.filter(|&p| p != self.current);
+        previous.into_iter().chain([self.current]).flat_map(|n| (0..n).map(move |i| (n, i))).collect()
     }
 }
 
@@ -184,4 +186,9 @@ pub fn layouts(env: &Env, settings: &Settings) -> Layouts {
 /// The Durable Object name of a tenant's shard in a layout of `count` shards.
 pub fn shard_name(tenant: &str, shard: u32, count: u32) -> String {
     format!("{tenant}/{shard}/{count}")
+}
+
+/// The stub of a tenant's shard in a layout of `count` shards, in the `SHARDS` namespace.
+pub fn shard_stub(shards: &worker::ObjectNamespace, tenant: &str, shard: u32, count: u32) -> Result<worker::Stub> {
+    shards.id_from_name(&shard_name(tenant, shard, count))?.get_stub()
 }

@@ -98,8 +98,7 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
             // arrival order, which keeps each series in order).
             let mut appends = Vec::with_capacity(accepted.batches.len());
             for batch in &accepted.batches {
-                let name = config::shard_name(&accepted.tenant, batch.shard, shards);
-                let stub = namespace.id_from_name(&name)?.get_stub()?;
+                let stub = config::shard_stub(&namespace, &accepted.tenant, batch.shard, shards)?;
                 let headers = Headers::new();
                 headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
                 headers.set(shard::LAYOUT_HEADER, &shards.to_string())?;
@@ -146,29 +145,15 @@ async fn metrics(req: &Request, env: &Env) -> Result<Response> {
         r.headers().set("WWW-Authenticate", "Bearer")?;
         return Ok(r);
     }
-    #[derive(serde::Deserialize)]
-    struct Stats {
-        queued_batches: u64,
-        queued_points: u64,
-        oldest_received_ms: Option<i64>,
-        counters: Vec<Counter>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Counter {
-        name: String,
-        value: u64,
-    }
     let namespace = env.durable_object(SHARDS)?;
     let now = Date::now().as_millis() as i64;
     let mut asks = Vec::new();
     for tenant in settings.tenants() {
-        for (layout, shard) in
-            config::layouts(env, &settings).all().into_iter().flat_map(|n| (0..n).map(move |i| (n, i)))
-        {
-            let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, layout))?.get_stub()?;
+        for (layout, shard) in config::layouts(env, &settings).shards() {
+            let stub = config::shard_stub(&namespace, &tenant, shard, layout)?;
             let tenant = tenant.clone();
             asks.push(async move {
-                let stats: Stats = stub.fetch_with_str("https://shard/stats").await?.json().await?;
+                let stats = shard::stats(&stub).await?;
                 Ok::<_, Error>(ShardStats {
                     tenant,
                     shard,

@@ -7,7 +7,6 @@
 //! The same bearer token as for writing selects the tenant. Each read asks every shard of the
 //! tenant at once and merges their answers (`edgewrite::store`).
 
-use crate::SHARDS;
 use crate::config::{self, Backend};
 use edgewrite::store::{self, Selector, render, results};
 use worker::*;
@@ -103,13 +102,12 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
             q.append_pair("end", &end.to_string());
         }
     }
-    let namespace = env.durable_object(SHARDS)?;
     // Every shard of the tenant, in the previous layout too while it is set: a series written
     // before a change of SHARD_COUNT lives there (the merge joins the two).
+    let namespace = env.durable_object(crate::SHARDS)?;
     let mut asks = Vec::new();
-    let layouts = config::layouts(env, &settings).all();
-    for (layout, shard) in layouts.into_iter().rev().flat_map(|n| (0..n).map(move |i| (n, i))) {
-        let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, layout))?.get_stub()?;
+    for (layout, shard) in config::layouts(env, &settings).shards() {
+        let stub = config::shard_stub(&namespace, &tenant, shard, layout)?;
         let url = shard_url.to_string();
         asks.push(async move {
             let mut r = stub.fetch_with_str(&url).await?;

@@ -40,10 +40,31 @@ pub fn count(sql: &SqlStorage, deltas: &[(&str, u64)]) -> Result<()> {
     Ok(())
 }
 
+/// A durable counter of a shard.
 #[derive(serde::Deserialize, serde::Serialize)]
-struct Counter {
-    name: String,
-    value: i64,
+pub struct Counter {
+    /// `stored_points`, `forwarded_batches`, ... (`edgewrite::receiver::metrics::ShardStats`).
+    pub name: String,
+    /// Its value.
+    pub value: u64,
+}
+
+/// What a shard's `/stats` answers: its queues (`batches` and `incoming`) and its counters.
+#[derive(serde::Deserialize, serde::Serialize)]
+pub struct Stats {
+    /// Batches waiting.
+    pub queued_batches: u64,
+    /// Samples, histograms and exemplars in them.
+    pub queued_points: u64,
+    /// When the oldest of them was received, if any.
+    pub oldest_received_ms: Option<i64>,
+    /// The durable counters.
+    pub counters: Vec<Counter>,
+}
+
+/// Asks a shard for its [`Stats`].
+pub async fn stats(stub: &Stub) -> Result<Stats> {
+    stub.fetch_with_str("https://shard/stats").await?.json().await
 }
 
 #[derive(serde::Deserialize)]
@@ -152,12 +173,12 @@ impl DurableObject for Shard {
                     .to_array()?;
                 let counters: Vec<Counter> = self.sql.exec("SELECT name, value FROM counters", None)?.to_array()?;
                 let q = queue.first();
-                Response::from_json(&serde_json::json!({
-                    "queued_batches": q.map_or(0, |q| q.batches),
-                    "queued_points": q.and_then(|q| q.points).unwrap_or(0),
-                    "oldest_received_ms": q.and_then(|q| q.oldest),
-                    "counters": counters,
-                }))
+                Response::from_json(&Stats {
+                    queued_batches: q.map_or(0, |q| q.batches as u64),
+                    queued_points: q.and_then(|q| q.points).unwrap_or(0) as u64,
+                    oldest_received_ms: q.and_then(|q| q.oldest),
+                    counters,
+                })
             }
             _ => Response::error("not found", 404),
         }
@@ -288,13 +309,7 @@ impl Shard {
         let tenant = self.meta("tenant")?.unwrap_or_default();
         let namespace = self.env.durable_object(crate::SHARDS)?;
         for shard in 0..previous {
-            let stub = namespace.id_from_name(&config::shard_name(&tenant, shard, previous))?.get_stub()?;
-            #[derive(serde::Deserialize)]
-            struct Queue {
-                queued_batches: u64,
-            }
-            let queue: Queue = stub.fetch_with_str("https://shard/stats").await?.json().await?;
-            if queue.queued_batches > 0 {
+            if stats(&config::shard_stub(&namespace, &tenant, shard, previous)?).await?.queued_batches > 0 {
                 return Ok(false);
             }
         }
