@@ -438,7 +438,7 @@ export class RemoteWriter {
     const counts = (i) => ({ samples: v[i], histograms: v[i + 1], exemplars: v[i + 2] });
     switch (v[0]) {
       case 0:
-        return { type: 'dropped', reason: ['rejected', 'too_old', 'queue_full'][v[1]], status, counts: counts(3), message: this.#s.event_message() };
+        return { type: 'dropped', reason: ['rejected', 'too_old', 'queue_full', 'corrupt'][v[1]], status, counts: counts(3), message: this.#s.event_message() };
       case 1:
         return { type: 'partial', sent: counts(3), written: counts(6) };
       case 2:

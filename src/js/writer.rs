@@ -270,6 +270,7 @@ impl WasmSender {
                     DropReason::Rejected => 0.0,
                     DropReason::TooOld => 1.0,
                     DropReason::QueueFull => 2.0,
+                    DropReason::Corrupt => 3.0,
                 };
                 ([&[0.0, reason, status(st)][..], &counts(c)].concat(), message)
             }

@@ -1,6 +1,28 @@
 //! Bearer tokens, compared in constant time.
 
-use super::settings::{Auth, Token};
+/// Who may write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone: for local development only. Every write belongs to tenant `anonymous`.
+    Open,
+    /// Bearer tokens, each mapped to the tenant its writes belong to.
+    Tokens(Vec<Token>),
+}
+
+/// A bearer token and its tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The secret a client sends as `Authorization: Bearer <secret>`.
+    pub secret: String,
+    /// The tenant its writes belong to.
+    pub tenant: String,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("tenant", &self.tenant).finish_non_exhaustive()
+    }
+}
 
 /// The tenant for an `Authorization` header, or `None` if it does not carry a valid token.
 pub fn tenant(auth: &Auth, authorization: Option<&str>) -> Option<String> {

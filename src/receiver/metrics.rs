@@ -5,6 +5,7 @@
 
 use super::Outcome;
 use crate::model::Counts;
+use crate::sender::{Stats, render_stats};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -33,8 +34,9 @@ pub struct ShardStats {
     pub queued_points: u64,
     /// How long the oldest queued batch has waited, in milliseconds (0 if none).
     pub oldest_pending_ms: u64,
-    /// Durable counters: `stored_points` (embedded), `forwarded_batches`, `forwarded_points`,
-    /// `dropped_batches`, `dropped_points` (remote_write).
+    /// Durable counters: `stored_points` (embedded), `reorder_refused_points` (reorder
+    /// window), and with `remote_write` the forwarder's [`Stats`] by their counter names
+    /// ([`Stats::for_each_counter`]).
     pub counters: BTreeMap<String, u64>,
 }
 
@@ -51,8 +53,10 @@ impl WorkerMetrics {
         }
     }
 
-    /// The Prometheus text exposition of this isolate's counters and of `shards`.
-    pub fn render(&self, shards: &[ShardStats]) -> String {
+    /// The Prometheus text exposition of this isolate's counters and of `shards`; with
+    /// `forwarding` (`remote_write`), each shard's upstream queue as Prometheus's
+    /// `prometheus_remote_storage_*` with the shard's labels.
+    pub fn render(&self, shards: &[ShardStats], forwarding: bool) -> String {
         let mut out = String::new();
         family(&mut out, "edgewrite_requests_total", "counter", "Write requests answered by this isolate, by status.");
         for (status, n) in &self.requests {
@@ -91,10 +95,7 @@ impl WorkerMetrics {
         }
         let counters = [
             ("stored_points", "Points compacted into the embedded store."),
-            ("forwarded_batches", "Batches the upstream accepted."),
-            ("forwarded_points", "Points in batches the upstream accepted."),
-            ("dropped_batches", "Batches the upstream refused for good (4xx other than 429)."),
-            ("dropped_points", "Points in batches the upstream refused for good."),
+            ("reorder_refused_points", "Points the reorder window refused in a release round (too late to order)."),
         ];
         for (counter, help) in counters {
             let name = format!("edgewrite_shard_{counter}_total");
@@ -102,6 +103,21 @@ impl WorkerMetrics {
             for s in shards {
                 let _ = writeln!(out, "{name}{} {}", shard_labels(s), s.counters.get(counter).copied().unwrap_or(0));
             }
+        }
+        if forwarding {
+            let queues: Vec<(String, Stats)> = shards
+                .iter()
+                .map(|s| {
+                    let mut stats = Stats::default();
+                    for (name, &n) in &s.counters {
+                        stats.add_counter(name, n);
+                    }
+                    let labels = shard_labels(s);
+                    (labels[1..labels.len() - 1].to_string(), stats)
+                })
+                .collect();
+            let queues: Vec<(&str, &Stats)> = queues.iter().map(|(l, s)| (l.as_str(), s)).collect();
+            out.push_str(&render_stats(&queues, false));
         }
         out
     }
@@ -145,9 +161,9 @@ mod tests {
             queued_batches: 3,
             queued_points: 30,
             oldest_pending_ms: 1500,
-            counters: [("forwarded_batches".to_string(), 7)].into(),
+            counters: [("samples_total".to_string(), 7), ("reorder_refused_points".to_string(), 2)].into(),
         };
-        let text = m.render(&[shard]);
+        let text = m.render(&[shard], true);
         for line in [
             "edgewrite_requests_total{status=\"204\"} 1",
             "edgewrite_requests_total{status=\"415\"} 1",
@@ -155,8 +171,9 @@ mod tests {
             "edgewrite_rejected_total{kind=\"samples\",reason=\"invalid\"} 0",
             "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 3",
             "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 1.5",
-            "edgewrite_shard_forwarded_batches_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 7",
-            "edgewrite_shard_dropped_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
+            "prometheus_remote_storage_samples_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 7",
+            "prometheus_remote_storage_samples_failed_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
+            "edgewrite_shard_reorder_refused_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 2",
             &format!("edgewrite_request_bytes_total {}", body.len() + 3),
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
@@ -168,7 +185,9 @@ mod tests {
                 declared.push(rest.split(' ').next().unwrap().to_string());
             } else if !l.starts_with('#') {
                 let name = l.split(['{', ' ']).next().unwrap();
-                assert_eq!(declared.last().map(String::as_str), Some(name), "{l}");
+                let family = declared.last().expect("declared");
+                let suffix = name.strip_prefix(family.as_str());
+                assert!(matches!(suffix, Some("" | "_bucket" | "_sum" | "_count")), "{l} after {family}");
             }
         }
     }

@@ -20,14 +20,16 @@
 //! ```
 
 mod auth;
+pub mod config;
 pub mod metrics;
 mod relabel;
 pub mod reorder;
 pub mod route;
 mod settings;
 
+pub use auth::{Auth, Token};
 pub use relabel::apply as apply_label_rules;
-pub use settings::{Auth, Settings, TenantPlacement, Token};
+pub use settings::{Settings, TenantPlacement};
 
 use crate::codec::{
     self, Decoder, EXEMPLARS_WRITTEN_HEADER, Encoder, HISTOGRAMS_WRITTEN_HEADER, SAMPLES_WRITTEN_HEADER, Version,

@@ -1,31 +1,8 @@
 //! What a receiver is configured with: limits, who may write, which labels the edge adds or
 //! refuses, which origins may write from browsers, how many shards.
 
+use super::auth::{self, Auth};
 use crate::limits::Limits;
-
-/// Who may write.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Auth {
-    /// Anyone: for local development only. Every write belongs to tenant `anonymous`.
-    Open,
-    /// Bearer tokens, each mapped to the tenant its writes belong to.
-    Tokens(Vec<Token>),
-}
-
-/// A bearer token and its tenant.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token {
-    /// The secret a client sends as `Authorization: Bearer <secret>`.
-    pub secret: String,
-    /// The tenant its writes belong to.
-    pub tenant: String,
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token").field("tenant", &self.tenant).finish_non_exhaustive()
-    }
-}
 
 /// How the tenant travels to the backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +61,7 @@ impl Settings {
     /// The tenant an `Authorization` header authenticates (`anonymous` when open), or `None`
     /// for a missing or wrong token (401). Constant-time in the token.
     pub fn tenant_of(&self, authorization: Option<&str>) -> Option<String> {
-        super::auth::tenant(&self.auth, authorization)
+        auth::tenant(&self.auth, authorization)
     }
 
     /// Every tenant that can write: `anonymous` when open, else the tokens' tenants.

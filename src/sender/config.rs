@@ -88,6 +88,15 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
+    /// The retry rules these settings give.
+    pub fn policy(&self) -> super::retry::Policy {
+        super::retry::Policy {
+            retry_on_429: self.retry_on_429,
+            max_retry_after_ms: self.max_retry_after_ms,
+            detect_v1_receivers: self.detect_v1_receivers,
+        }
+    }
+
     /// Checks the settings, as Prometheus does for `queue_config`.
     ///
     /// # Errors

@@ -185,7 +185,7 @@ impl Sender {
         match reason {
             DropReason::QueueFull => self.stats.kind_mut(|k, n| k.dropped_queue_full += n, counts),
             DropReason::TooOld => self.stats.kind_mut(|k, n| k.dropped_too_old += n, counts),
-            DropReason::Rejected => self.stats.kind_mut(|k, n| k.failed += n, counts),
+            DropReason::Rejected | DropReason::Corrupt => self.stats.kind_mut(|k, n| k.failed += n, counts),
         }
         self.settle(dropped);
         self.events.push_back(Event::Dropped { reason, status: None, counts, message });

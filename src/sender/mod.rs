@@ -36,6 +36,7 @@
 
 mod batch;
 mod config;
+pub mod forward;
 mod lane;
 pub mod retry;
 mod series;
@@ -43,13 +44,13 @@ mod stats;
 
 pub use config::{Config, ConfigError, OnFull};
 pub use series::{LabelError, SeriesRef};
-pub use stats::{DURATION_BUCKETS_MS, KindStats, Stats};
+pub use stats::{DURATION_BUCKETS_MS, KindStats, Stats, render as render_stats};
 
 use crate::codec::{self as content_type, Version};
 use crate::model::{Counts, Histogram, Metadata, Sample};
 use batch::BatchEncoder;
 use lane::{InFlight, Item, Lane, QueuedExemplar};
-use retry::{Backoff, Class, Jitter};
+use retry::{Backoff, Jitter};
 use series::SeriesTable;
 use std::collections::VecDeque;
 use std::fmt;
@@ -125,6 +126,8 @@ pub enum DropReason {
     TooOld,
     /// The queue was full and `on_full` is `DropOldest`.
     QueueFull,
+    /// A durably queued batch no longer decodes (the program's own fault, logged as such).
+    Corrupt,
 }
 
 /// Something the user should hear about.

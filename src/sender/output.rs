@@ -1,6 +1,7 @@
 //! The sender's outputs (requests to send, deadlines, events) and the outcomes fed back.
 
 use super::input::counts_of;
+use super::retry::Verdict;
 use super::*;
 
 impl Sender {
@@ -151,43 +152,17 @@ impl Sender {
             let body = &response.body[..response.body.len().min(MAX_ERROR_BODY)];
             String::from_utf8_lossy(body).into_owned()
         };
-        // What a 2.0 receiver says it wrote (missing headers count 0 once any is present).
-        let written = match (version, response.written) {
-            (Version::V2, Some(w)) => Some(Counts {
-                samples: w.samples.min(sent.samples),
-                histograms: w.histograms.min(sent.histograms),
-                exemplars: w.exemplars.min(sent.exemplars),
-            }),
-            _ => None,
-        };
-        let mut class = retry::classify(response.status, self.config.retry_on_429);
-        if class == Class::Success
-            && version == Version::V2
-            && self.config.detect_v1_receivers
-            && response.written.is_none()
-            && sent != Counts::default()
-        {
-            // A 1.0 receiver decodes a 2.0 body as an empty 1.0 request and says 204.
-            class = Class::Unsupported;
-        }
-        match class {
-            Class::Success => {
-                let delivered = written.unwrap_or(sent);
-                self.account(sent, delivered);
+        let verdict =
+            self.config.policy().judge(version, sent, &response, now, &mut self.backoffs[i], &mut self.jitter);
+        match verdict {
+            Verdict::Delivered { written } => {
+                self.account(sent, written);
                 self.stats.metadata_total += self.in_flight_metadata[i];
                 self.stats.requests_succeeded += 1;
                 self.finish(i);
             }
-            Class::Retry => {
-                let delay = response
-                    .retry_after
-                    .and_then(|v| retry::parse_retry_after(v, now))
-                    .filter(|&d| d > 0)
-                    .map(|d| d.min(self.config.max_retry_after_ms))
-                    .unwrap_or_else(|| self.backoffs[i].next_delay(self.jitter.unit()));
-                self.retry_later(i, Some(response.status), delay, message(), now);
-            }
-            Class::Unsupported if version == Version::V2 => {
+            Verdict::Retry { delay_ms } => self.retry_later(i, Some(response.status), delay_ms, message(), now),
+            Verdict::FallBackToV1 => {
                 if self.version == Version::V2 {
                     self.version = Version::V1;
                     self.stats.protocol_fallbacks_total += 1;
@@ -199,11 +174,9 @@ impl Sender {
                     f.fallback = true;
                 }
             }
-            Class::Unsupported | Class::Fatal => {
-                // A 2.0 receiver may have written part of it (a partial write).
-                let delivered = written.unwrap_or_default();
-                self.stats.kind_mut(|k, n| k.total += n, delivered);
-                let failed = minus(sent, delivered);
+            Verdict::Refused { written } => {
+                self.stats.kind_mut(|k, n| k.total += n, written);
+                let failed = minus(sent, written);
                 self.stats.kind_mut(|k, n| k.failed += n, failed);
                 self.stats.requests_failed += 1;
                 self.events.push_back(Event::Dropped {
@@ -288,7 +261,7 @@ impl Sender {
 }
 
 /// `a - b` per kind.
-fn minus(a: Counts, b: Counts) -> Counts {
+pub(crate) fn minus(a: Counts, b: Counts) -> Counts {
     Counts {
         samples: a.samples.saturating_sub(b.samples),
         histograms: a.histograms.saturating_sub(b.histograms),

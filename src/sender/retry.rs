@@ -1,5 +1,11 @@
 //! What a response means for a batch, and how long to wait before trying again: pure functions
-//! of the status, the headers and a random number.
+//! of the status, the headers and a random number. [`Policy::judge`] is the one place these
+//! rules are applied; the in-memory [`super::Sender`] and the durable-queue
+//! [`super::forward::Forwarder`] both ask it.
+
+use super::Response;
+use crate::codec::Version;
+use crate::model::Counts;
 
 /// How a response status is handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +102,95 @@ fn parse_http_date(s: &str) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(((days * 24 + h) * 60 + m) * 60_000 + sec * 1000)
+}
+
+/// The retry rules a sender follows (from its settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Retry on 429 Too Many Requests (else drop the batch).
+    pub retry_on_429: bool,
+    /// Longest `Retry-After` honoured, in ms: a longer one waits this long.
+    pub max_retry_after_ms: u64,
+    /// With 2.0, a 2xx without any Written header means a 1.0 receiver (it decoded the 2.0
+    /// body as an empty 1.0 request).
+    pub detect_v1_receivers: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { retry_on_429: true, max_retry_after_ms: 300_000, detect_v1_receivers: true }
+    }
+}
+
+/// What a response means for the request it answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Delivered: the receiver wrote `written` (all that was sent, unless a 2.0 receiver's
+    /// headers say less; the rest counts as failed).
+    Delivered {
+        /// What was written.
+        written: Counts,
+    },
+    /// Try the same request again after `delay_ms` (5xx, 429, network error).
+    Retry {
+        /// The delay: `Retry-After` (capped at `max_retry_after_ms`) or the next backoff step.
+        delay_ms: u64,
+    },
+    /// The receiver does not take 2.0 (415, or a 2xx without Written headers): send the same
+    /// data again at once as 1.0.
+    FallBackToV1,
+    /// Refused for good (a 4xx other than 429, or 415 to 1.0): drop it. A 2.0 receiver may have
+    /// written part of it (a partial write): `written`.
+    Refused {
+        /// What was written anyway.
+        written: Counts,
+    },
+}
+
+impl Policy {
+    /// Judges `response` to a request of `version` that carried `sent`, at `now` (for a
+    /// `Retry-After` date). A retry without `Retry-After` takes the next step of `backoff`.
+    pub fn judge(
+        &self,
+        version: Version,
+        sent: Counts,
+        response: &Response<'_>,
+        now: i64,
+        backoff: &mut Backoff,
+        jitter: &mut Jitter,
+    ) -> Verdict {
+        // What a 2.0 receiver says it wrote (missing headers count 0 once any is present).
+        let written = match (version, response.written) {
+            (Version::V2, Some(w)) => Some(Counts {
+                samples: w.samples.min(sent.samples),
+                histograms: w.histograms.min(sent.histograms),
+                exemplars: w.exemplars.min(sent.exemplars),
+            }),
+            _ => None,
+        };
+        match classify(response.status, self.retry_on_429) {
+            Class::Success
+                if version == Version::V2
+                    && self.detect_v1_receivers
+                    && response.written.is_none()
+                    && sent != Counts::default() =>
+            {
+                Verdict::FallBackToV1
+            }
+            Class::Success => Verdict::Delivered { written: written.unwrap_or(sent) },
+            Class::Retry => {
+                let delay_ms = response
+                    .retry_after
+                    .and_then(|v| parse_retry_after(v, now))
+                    .filter(|&d| d > 0)
+                    .map(|d| d.min(self.max_retry_after_ms))
+                    .unwrap_or_else(|| backoff.next_delay(jitter.unit()));
+                Verdict::Retry { delay_ms }
+            }
+            Class::Unsupported if version == Version::V2 => Verdict::FallBackToV1,
+            Class::Unsupported | Class::Fatal => Verdict::Refused { written: written.unwrap_or_default() },
+        }
+    }
 }
 
 /// A small deterministic random source (xorshift64*), seeded by the platform layer: the core

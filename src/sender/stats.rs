@@ -63,6 +63,63 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Visits every counter (not the `pending` gauges) with a stable name, e.g.
+    /// `samples_total`, `bytes_total`, `batch_duration_bucket_5000`: what a platform that keeps
+    /// the counters durably (the Worker's shards) stores them by.
+    pub fn for_each_counter(&mut self, mut f: impl FnMut(&str, &mut u64)) {
+        for (kind, k) in
+            [("samples", &mut self.samples), ("histograms", &mut self.histograms), ("exemplars", &mut self.exemplars)]
+        {
+            f(&format!("{kind}_total"), &mut k.total);
+            f(&format!("{kind}_failed_total"), &mut k.failed);
+            f(&format!("{kind}_retried_total"), &mut k.retried);
+            f(&format!("{kind}_dropped_too_old_total"), &mut k.dropped_too_old);
+            f(&format!("{kind}_dropped_queue_full_total"), &mut k.dropped_queue_full);
+        }
+        f("metadata_total", &mut self.metadata_total);
+        f("bytes_total", &mut self.bytes_total);
+        f("collections_split_total", &mut self.collections_split_total);
+        f("protocol_fallbacks_total", &mut self.protocol_fallbacks_total);
+        f("requests_succeeded_total", &mut self.requests_succeeded);
+        f("requests_retried_total", &mut self.requests_retried);
+        f("requests_failed_total", &mut self.requests_failed);
+        for (bound, n) in DURATION_BUCKETS_MS.iter().zip(&mut self.batch_duration_buckets) {
+            f(&format!("batch_duration_bucket_{bound}"), n);
+        }
+        f("batch_duration_count", &mut self.batch_duration_count);
+        f("batch_duration_sum_ms", &mut self.batch_duration_sum_ms);
+    }
+
+    /// The non-zero counters by name (see [`Stats::for_each_counter`]).
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        self.clone().for_each_counter(|name, v| {
+            if *v > 0 {
+                out.push((name.to_string(), *v));
+            }
+        });
+        out
+    }
+
+    /// Adds `n` to the counter `name`; false if there is no such counter.
+    pub fn add_counter(&mut self, name: &str, n: u64) -> bool {
+        let mut found = false;
+        self.for_each_counter(|c, v| {
+            if c == name {
+                *v += n;
+                found = true;
+            }
+        });
+        found
+    }
+
+    /// Adds every counter of `other` (not the `pending` gauges).
+    pub fn add(&mut self, other: &Stats) {
+        for (name, n) in other.counters() {
+            self.add_counter(&name, n);
+        }
+    }
+
     pub(crate) fn kind_mut(&mut self, f: impl Fn(&mut KindStats, u64), counts: Counts) {
         f(&mut self.samples, counts.samples);
         f(&mut self.histograms, counts.histograms);
@@ -83,70 +140,68 @@ impl Stats {
     /// The metrics in the Prometheus text format, each with `labels` (e.g. `url="..."`; may be
     /// empty).
     pub fn to_prometheus_text(&self, labels: &str) -> String {
-        let mut out = String::new();
-        let sep = if labels.is_empty() { "" } else { "," };
-        let kinds = [("samples", &self.samples), ("histograms", &self.histograms), ("exemplars", &self.exemplars)];
-        let counter = |out: &mut String, name: &str, help: &str, values: &[(&str, u64)]| {
-            let _ = writeln!(out, "# HELP prometheus_remote_storage_{name} {help}");
-            let _ = writeln!(out, "# TYPE prometheus_remote_storage_{name} counter");
-            for (extra, v) in values {
-                let all = [labels, extra].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(",");
+        render(&[(labels, self)], true)
+    }
+}
+
+/// Several queues' metrics in one Prometheus text exposition, each family declared once: each
+/// entry is the queue's labels (e.g. `shard="0"`; may be empty) and its stats. `pending` adds
+/// the `*_pending` gauges (for queues whose pending counts the stats know).
+pub fn render(queues: &[(&str, &Stats)], pending: bool) -> String {
+    let mut out = String::new();
+    let counter = |out: &mut String, name: &str, help: &str, value: &dyn Fn(&Stats) -> Vec<(&'static str, u64)>| {
+        let _ = writeln!(out, "# HELP prometheus_remote_storage_{name} {help}");
+        let _ = writeln!(out, "# TYPE prometheus_remote_storage_{name} counter");
+        for (labels, stats) in queues {
+            for (extra, v) in value(stats) {
+                let all = [*labels, extra].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(",");
                 let _ = writeln!(out, "prometheus_remote_storage_{name}{{{all}}} {v}");
             }
-        };
-        for (kind, k) in kinds {
-            counter(
-                &mut out,
-                &format!("{kind}_total"),
-                &format!("{kind} delivered to remote storage."),
-                &[("", k.total)],
-            );
-            counter(
-                &mut out,
-                &format!("{kind}_failed_total"),
-                &format!("{kind} refused for good by remote storage."),
-                &[("", k.failed)],
-            );
-            counter(
-                &mut out,
-                &format!("{kind}_retried_total"),
-                &format!("{kind} sent again after a retryable failure."),
-                &[("", k.retried)],
-            );
-            counter(
-                &mut out,
-                &format!("{kind}_dropped_total"),
-                &format!("{kind} dropped before delivery, by reason."),
-                &[("reason=\"too_old\"", k.dropped_too_old), ("reason=\"queue_full\"", k.dropped_queue_full)],
-            );
+        }
+    };
+    type Kind = fn(&Stats) -> &KindStats;
+    let kinds: [(&str, Kind); 3] =
+        [("samples", |s| &s.samples), ("histograms", |s| &s.histograms), ("exemplars", |s| &s.exemplars)];
+    for (kind, k) in kinds {
+        let help = |what: &str| format!("{kind} {what}");
+        counter(&mut out, &format!("{kind}_total"), &help("delivered to remote storage."), &|s| vec![("", k(s).total)]);
+        counter(&mut out, &format!("{kind}_failed_total"), &help("refused for good by remote storage."), &|s| {
+            vec![("", k(s).failed)]
+        });
+        counter(&mut out, &format!("{kind}_retried_total"), &help("sent again after a retryable failure."), &|s| {
+            vec![("", k(s).retried)]
+        });
+        counter(&mut out, &format!("{kind}_dropped_total"), &help("dropped before delivery, by reason."), &|s| {
+            vec![("reason=\"too_old\"", k(s).dropped_too_old), ("reason=\"queue_full\"", k(s).dropped_queue_full)]
+        });
+        if pending {
             let _ = writeln!(out, "# HELP prometheus_remote_storage_{kind}_pending {kind} queued or in flight.");
             let _ = writeln!(out, "# TYPE prometheus_remote_storage_{kind}_pending gauge");
-            let _ = writeln!(out, "prometheus_remote_storage_{kind}_pending{{{labels}}} {}", k.pending);
+            for (labels, stats) in queues {
+                let _ = writeln!(out, "prometheus_remote_storage_{kind}_pending{{{labels}}} {}", k(stats).pending);
+            }
         }
-        counter(&mut out, "metadata_total", "Metadata entries delivered.", &[("", self.metadata_total)]);
-        counter(&mut out, "bytes_total", "Compressed bytes sent, retries included.", &[("", self.bytes_total)]);
-        counter(
-            &mut out,
-            "collections_split_total",
-            "Collections too large for one request.",
-            &[("", self.collections_split_total)],
-        );
-        counter(
-            &mut out,
-            "protocol_fallbacks_total",
-            "Times remote write 2.0 fell back to 1.0.",
-            &[("", self.protocol_fallbacks_total)],
-        );
-        let name = "prometheus_remote_storage_sent_batch_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} Duration of send calls to remote storage.");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (bound, n) in DURATION_BOUNDS.iter().zip(self.batch_duration_buckets) {
+    }
+    counter(&mut out, "metadata_total", "Metadata entries delivered.", &|s| vec![("", s.metadata_total)]);
+    counter(&mut out, "bytes_total", "Compressed bytes sent, retries included.", &|s| vec![("", s.bytes_total)]);
+    counter(&mut out, "collections_split_total", "Collections too large for one request.", &|s| {
+        vec![("", s.collections_split_total)]
+    });
+    counter(&mut out, "protocol_fallbacks_total", "Times remote write 2.0 fell back to 1.0.", &|s| {
+        vec![("", s.protocol_fallbacks_total)]
+    });
+    let name = "prometheus_remote_storage_sent_batch_duration_seconds";
+    let _ = writeln!(out, "# HELP {name} Duration of send calls to remote storage.");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (labels, s) in queues {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, n) in DURATION_BOUNDS.iter().zip(s.batch_duration_buckets) {
             let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.batch_duration_count);
-        let (secs, ms) = (self.batch_duration_sum_ms / 1000, self.batch_duration_sum_ms % 1000);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", s.batch_duration_count);
+        let (secs, ms) = (s.batch_duration_sum_ms / 1000, s.batch_duration_sum_ms % 1000);
         let _ = writeln!(out, "{name}_sum{{{labels}}} {secs}.{ms:03}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.batch_duration_count);
-        out
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", s.batch_duration_count);
     }
+    out
 }

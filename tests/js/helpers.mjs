@@ -8,9 +8,10 @@ import { decode } from '../../pkg/node.js';
  * Starts a receiver. `script` is consumed one entry per request: a status number, an object
  * `{ status, headers, body }`, 'drop' (close the connection without answering) or 'hang'
  * (never answer). When it runs out, requests get 204 (with the Written headers for 2.0).
- * Every request is recorded: `{ at, headers, protocol, body, answered }`.
+ * Every request is recorded: `{ at, headers, protocol, body, answered }`. With `v1Only`, it is
+ * a 1.0 receiver that says so: every 2.0 request gets 415 (the script is not consumed).
  */
-export async function scriptedReceiver(script = [], { cors = false } = {}) {
+export async function scriptedReceiver(script = [], { cors = false, v1Only = false } = {}) {
   const requests = [];
   const preflights = [];
   const hanging = new Set();
@@ -36,7 +37,9 @@ export async function scriptedReceiver(script = [], { cors = false } = {}) {
       const raw = Buffer.concat(chunks);
       const record = { at: Date.now(), headers: req.headers, protocol, raw, body: decode(raw, { protocol }), answered: null };
       requests.push(record);
-      const step = script.length > 0 ? script.shift() : 204;
+      const step = v1Only && protocol === 'v2'
+        ? { status: 415, body: 'remote write 2.0 is not supported here' }
+        : script.length > 0 ? script.shift() : 204;
       if (step === 'drop') {
         record.answered = 'drop';
         req.socket.destroy();

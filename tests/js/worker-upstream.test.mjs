@@ -105,7 +105,42 @@ test('a refused re-batched request is sent again batch by batch: only what the u
     const want = Array.from({ length: 5 }, (_, i) => base + i * 1000).filter((t) => t !== refusedAlone);
     assert.deepEqual(got, want);
     const metrics = await (await fetch(`${w.url}/metrics`)).text();
-    assert.match(metrics, /edgewrite_shard_dropped_batches_total\{[^}]*\} 1\n/);
+    // The forwarder's counters, under the sender's names with the shard's labels.
+    assert.match(metrics, /prometheus_remote_storage_samples_failed_total\{tenant="anonymous",shard="0",layout="1"\} 1\n/);
+    assert.match(metrics, /prometheus_remote_storage_samples_total\{tenant="anonymous",shard="0",layout="1"\} 4\n/);
+  } finally {
+    await w.stop();
+    await upstream.close();
+  }
+});
+
+test('UPSTREAM_PROTOCOL = "v2" in front of a 1.0 receiver: everything acknowledged arrives, as 1.0', async () => {
+  const { scriptedReceiver } = await import('./helpers.mjs');
+  const upstream = await scriptedReceiver([], { v1Only: true });
+  const w = await startWorker({ BACKEND: 'remote_write', UPSTREAM_URL: upstream.url, UPSTREAM_PROTOCOL: 'v2', SHARD_COUNT: '2' });
+  try {
+    const writer = new RemoteWriter({ url: `${w.url}/api/v1/write`, protocol: 'v2', maxSamplesPerSend: 7, batchSendDeadlineMs: 10 });
+    const series = Array.from({ length: 6 }, (_, i) => writer.series({ __name__: 'fallback', i: String(i) }));
+    const base = Date.now() - 60_000;
+    for (let t = 0; t < 10; t++) writer.pushMany(series, series.map(() => t), series.map(() => base + t * 1000));
+    await writer.close({ timeoutMs: 30_000 });
+    assert.equal(writer.stats().samples.total, 60, 'the Worker acknowledged everything');
+    await eventually(() => {
+      const d = upstream.delivered();
+      return [...d.values()].reduce((n, ts) => n + ts.length, 0) >= 60 ? d : null;
+    }, 30_000, 'all 60 samples upstream');
+    const delivered = upstream.delivered();
+    for (let i = 0; i < 6; i++) {
+      const got = delivered.get(`{"__name__":"fallback","i":"${i}","tenant":"anonymous"}`);
+      assert.deepEqual(got, Array.from({ length: 10 }, (_, t) => base + t * 1000), `series ${i}: each sample once, in order`);
+    }
+    assert.ok(upstream.requests.some((r) => r.protocol === 'v2' && r.answered === 415), 'it tried 2.0 first');
+    assert.ok(upstream.requests.filter((r) => r.delivered).every((r) => r.protocol === 'v1'), 'delivered as 1.0');
+    const metrics = await (await fetch(`${w.url}/metrics`)).text();
+    const sum = (name) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(sum('prometheus_remote_storage_samples_total'), 60);
+    assert.equal(sum('prometheus_remote_storage_samples_failed_total'), 0);
+    assert.ok(sum('prometheus_remote_storage_protocol_fallbacks_total') >= 1, 'the fallback is counted');
   } finally {
     await w.stop();
     await upstream.close();

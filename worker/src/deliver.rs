@@ -1,183 +1,116 @@
-//! The `remote_write` backend: a shard delivers its queue upstream, oldest batch first, with
-//! the sender's retry rules (5xx, 429 and network errors retried with backoff and
-//! `Retry-After`; other 4xx dropped, counted, and logged with the upstream's message).
-//!
-//! Re-batched: one upstream request carries up to [`MAX_BATCHES_PER_SEND`] queued batches and
-//! [`MAX_POINTS_PER_SEND`] points, their series one after the other in queue order (a series
-//! in two batches appears twice, its samples still in order). A shard has one request in
-//! flight, so this is what lets it keep up with an upstream tens of milliseconds away.
+//! The `remote_write` backend's I/O: a shard drives [`edgewrite::sender::forward::Forwarder`]
+//! over its SQLite queue. The forwarder decides (what to join, retry, drop, count; the
+//! sender's rules, tested natively); this file reads the queue's head, POSTs, and applies each
+//! decision in one synchronous step with its counters, so the Durable Object commits them
+//! together. Nothing leaves the queue before the upstream has answered for it.
 
 use crate::config::Upstream;
-use edgewrite::codec::{Encoder, Version};
-use edgewrite::sender::retry::{self, Class};
-use edgewrite::{WriteRequest, convert};
+use crate::queue;
+use edgewrite::sender::forward::{Decision, Forwarder, Handled, Next, Outgoing, Queued};
+use edgewrite::sender::{Event, MAX_ERROR_BODY, Response as Outcome};
+use std::cell::RefCell;
 use worker::*;
 
 /// Most upstream requests one alarm sends before it yields (and sets the next alarm at once).
 const SENDS_PER_ALARM: usize = 20;
-/// Most queued batches in one upstream request.
-pub const MAX_BATCHES_PER_SEND: i64 = 16;
-/// Most samples, histograms and exemplars in one upstream request (Prometheus's own sender
-/// sends 2000 by default; Mimir and Prometheus take far more than this).
-pub const MAX_POINTS_PER_SEND: i64 = 10_000;
-
-#[derive(serde::Deserialize)]
-struct Queued {
-    seq: i64,
-    tenant: String,
-    #[serde(with = "serde_bytes")]
-    body: Vec<u8>,
-    attempts: i64,
-    points: i64,
-    raw: i64,
-}
-
-/// What one delivery run did (also added to the shard's counters as it goes).
-#[derive(Default)]
-pub struct Delivered {
-    /// Batches (and their samples) the upstream accepted.
-    pub batches: u64,
-    /// Samples, histograms and exemplars in them.
-    pub points: u64,
-    /// Batches the upstream refused for good (4xx other than 429), and their points.
-    pub dropped_batches: u64,
-    /// Points in the dropped batches.
-    pub dropped_points: u64,
-    /// When to run again (ms from now), if anything is left.
-    pub next_in_ms: Option<u64>,
-}
 
 /// Sends the queue upstream, oldest first, until it is empty, a send must wait for a retry,
-/// or this run has done its share.
-pub async fn deliver(sql: &SqlStorage, upstream: &Upstream) -> Result<Delivered> {
-    let mut done = Delivered::default();
-    // After a refusal of several batches at once, they go one by one, so that only the batch
-    // the upstream refuses is dropped.
-    let mut one_by_one = 0;
+/// or this run has done its share. Returns when to run again (ms from now), if anything is
+/// left.
+pub async fn deliver(sql: &SqlStorage, upstream: &Upstream, forwarder: &RefCell<Forwarder>) -> Result<Option<u64>> {
     for _ in 0..SENDS_PER_ALARM {
-        let limit = if one_by_one > 0 { 1 } else { MAX_BATCHES_PER_SEND };
-        let mut rows: Vec<Queued> = sql
-            .exec(
-                "SELECT seq, tenant, body, attempts, points, raw FROM batches ORDER BY seq LIMIT ?",
-                vec![limit.into()],
-            )?
-            .to_array()?;
-        one_by_one = (one_by_one - 1).max(0);
-        let Some(first) = rows.first() else { return Ok(done) };
-        let mut total = first.points;
-        let take = 1 + rows[1..]
-            .iter()
-            .take_while(|r| {
-                total += r.points;
-                total <= MAX_POINTS_PER_SEND
-            })
-            .count();
-        rows.truncate(take);
-        let (status, retry_after, message) = match send(upstream, &rows).await {
-            Ok(r) => r,
-            Err(e) => (0, None, e.to_string()),
-        };
-        let (first, last) = (rows[0].seq, rows[rows.len() - 1].seq);
-        let points: u64 = rows.iter().map(|r| r.points as u64).sum();
-        let class = if status == 0 { Class::Retry } else { retry::classify(status, true) };
-        let mut step = Delivered::default();
-        match class {
-            Class::Success => (step.batches, step.points) = (rows.len() as u64, points),
-            Class::Retry => {
+        let wanted = forwarder.borrow().batches_wanted();
+        let rows = queue::head(sql, wanted)?;
+        let head: Vec<Queued<'_>> = rows.iter().map(queue::Row::as_queued).collect();
+        let now = Date::now().as_millis() as i64;
+        let next = forwarder.borrow_mut().next(&head, now);
+        let handled = match next {
+            Next::Idle => return Ok(None),
+            Next::Settle(handled) => *handled,
+            Next::Send(out) => {
+                let result = post(upstream, &out).await;
                 let now = Date::now().as_millis() as i64;
-                let delay = retry_after
-                    .as_deref()
-                    .and_then(|v| retry::parse_retry_after(v, now))
-                    .filter(|&d| d > 0)
-                    .unwrap_or_else(|| backoff_ms(rows[0].attempts));
-                sql.exec("UPDATE batches SET attempts = attempts + 1 WHERE seq = ?", vec![first.into()])?;
-                console_warn!(
-                    "upstream {} answered {status}; retrying batches {first}..={last} in {delay} ms: {message}",
-                    upstream.url
-                );
-                done.next_in_ms = Some(delay);
-                return Ok(done);
+                let mut fwd = forwarder.borrow_mut();
+                match &result {
+                    Ok((status, retry_after, written, body)) => {
+                        let response =
+                            Outcome { status: *status, retry_after: retry_after.as_deref(), written: *written, body };
+                        fwd.handle_response(response, now)
+                    }
+                    Err(e) => fwd.handle_error(&e.to_string(), now),
+                }
+                .map_err(|e| Error::RustError(e.to_string()))?
             }
-            Class::Unsupported | Class::Fatal if rows.len() > 1 => {
-                console_warn!(
-                    "upstream {} refused batches {first}..={last} with {status}; sending them one by one: {message}",
-                    upstream.url
-                );
-                one_by_one = rows.len() as i64;
-                continue;
-            }
-            Class::Unsupported | Class::Fatal => {
-                (step.dropped_batches, step.dropped_points) = (rows.len() as u64, points);
-                console_error!(
-                    "upstream {} refused batches {first}..={last} with {status}; dropped: {message}",
-                    upstream.url
-                );
-            }
+        };
+        apply(sql, &handled)?;
+        log(upstream, &handled);
+        if let Decision::RetryLater { delay_ms, .. } = handled.decision {
+            return Ok(Some(delay_ms));
         }
-        sql.exec("DELETE FROM batches WHERE seq BETWEEN ? AND ?", vec![first.into(), last.into()])?;
-        // Counted in the same synchronous step as the delete, so the two commit together.
-        crate::shard::count(
-            sql,
-            &[
-                ("forwarded_batches", step.batches),
-                ("forwarded_points", step.points),
-                ("dropped_batches", step.dropped_batches),
-                ("dropped_points", step.dropped_points),
-            ],
-        )?;
-        done.batches += step.batches;
-        done.points += step.points;
-        done.dropped_batches += step.dropped_batches;
-        done.dropped_points += step.dropped_points;
     }
     // More to do: continue in a fresh alarm.
-    done.next_in_ms = Some(0);
-    Ok(done)
+    Ok(Some(0))
 }
 
-/// Exponential backoff with jitter, 30 ms to 5 s, as the sender's defaults.
-fn backoff_ms(attempts: i64) -> u64 {
-    let step = (30u64 << attempts.clamp(0, 20)).min(5000);
-    step / 2 + (step as f64 / 2.0 * js_sys::Math::random()) as u64
+/// Applies a decision and its counters in one synchronous step.
+fn apply(sql: &SqlStorage, handled: &Handled) -> Result<()> {
+    match handled.decision {
+        Decision::Remove { first, last } => queue::remove(sql, first, last)?,
+        Decision::RetryLater { seq, .. } => queue::count_attempt(sql, seq)?,
+        Decision::SendAgain => {}
+    }
+    let counters = handled.stats.counters();
+    let deltas: Vec<(&str, u64)> = counters.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    queue::count(sql, &deltas)
 }
 
-/// POSTs queued batches upstream as one request; returns the status, `Retry-After` and the
-/// first KiB of the body.
-async fn send(upstream: &Upstream, rows: &[Queued]) -> Result<(u16, Option<String>, String)> {
-    // The queue holds 2.0 bodies: their series are joined (as 1.0 for a 1.0 upstream). Series
-    // that only carry 1.0 family metadata (no samples) become family metadata for a 1.0
-    // upstream; 2.0 has no way to send metadata without samples, so they stay behind there.
-    let mut all = WriteRequest::default();
-    for row in rows {
-        all.series.extend(crate::shard::decode_queued(&row.body, row.raw == 1)?.series);
+fn log(upstream: &Upstream, handled: &Handled) {
+    let url = &upstream.url;
+    match &handled.event {
+        Some(Event::Dropped { reason, status, counts, message }) => console_error!(
+            "upstream {url}: dropped {} samples, {} histograms, {} exemplars ({reason:?}, status {status:?}): {message}",
+            counts.samples,
+            counts.histograms,
+            counts.exemplars
+        ),
+        Some(Event::Retrying { status, attempt, delay_ms, message }) => {
+            console_warn!("upstream {url} answered {status:?}; retry {attempt} in {delay_ms} ms: {message}")
+        }
+        Some(Event::FellBackToV1 { status }) => {
+            console_warn!("upstream {url} does not take remote write 2.0 (status {status}): sending 1.0 from now on")
+        }
+        Some(Event::PartiallyWritten { sent, written }) => {
+            console_warn!("upstream {url} wrote {written:?} of {sent:?}")
+        }
+        None => {}
     }
-    if upstream.protocol == Version::V1 {
-        convert::to_v1(&mut all);
-    }
-    all.series.retain(|s| !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty()));
-    if all.series.is_empty() && all.metadata.is_empty() {
-        return Ok((204, None, String::new()));
-    }
-    let body = Encoder::new().encode(&all, upstream.protocol).to_vec();
+}
+
+type Answer = (u16, Option<String>, Option<edgewrite::Counts>, Vec<u8>);
+
+/// POSTs a request upstream; returns the status, `Retry-After`, the Written headers and the
+/// start of the body.
+async fn post(upstream: &Upstream, out: &Outgoing) -> Result<Answer> {
     let headers = Headers::new();
-    for (k, v) in upstream.protocol.request_headers() {
-        headers.set(k, v)?;
+    for (k, v) in out.transmit.headers() {
+        headers.set(k, &v)?;
     }
-    headers.set("User-Agent", "edgewrite-worker/0.1.0")?;
-    if rows[0].attempts > 0 {
-        headers.set("Retry-Attempt", &rows[0].attempts.to_string())?;
-    }
+    headers.set("User-Agent", concat!("edgewrite-worker/", env!("CARGO_PKG_VERSION")))?;
     if let Some(auth) = &upstream.authorization {
         headers.set("Authorization", auth)?;
     }
     if upstream.tenant_header {
-        headers.set("X-Scope-OrgID", &rows[0].tenant)?;
+        headers.set("X-Scope-OrgID", &out.tenant)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(&out.transmit.body[..]).into()));
     let mut response = Fetch::Request(Request::new_with_init(&upstream.url, &init)?).send().await?;
-    let retry_after = response.headers().get("Retry-After")?;
-    let text = response.text().await.unwrap_or_default();
-    let message: String = text.chars().take(1024).collect();
-    Ok((response.status_code(), retry_after, message))
+    let h = response.headers();
+    let retry_after = h.get("Retry-After")?;
+    let written = Outcome::written_from(|name| h.get(name).ok().flatten());
+    let mut body = response.bytes().await.unwrap_or_default();
+    body.truncate(MAX_ERROR_BODY);
+    Ok((response.status_code(), retry_after, written, body))
 }

@@ -69,7 +69,7 @@ fn corrupt(what: impl std::fmt::Display) -> worker::Error {
 fn group(bodies: &[Queued]) -> Result<store::Grouper> {
     let mut grouper = store::Grouper::default();
     for q in bodies {
-        grouper.add(&crate::shard::decode_queued(&q.body, q.raw == 1)?);
+        grouper.add(&crate::queue::decode(&q.body, q.raw == 1)?);
     }
     Ok(grouper)
 }

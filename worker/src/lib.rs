@@ -6,9 +6,11 @@
 mod config;
 mod deliver;
 mod embedded;
+mod queue;
 mod read;
 mod shard;
 
+use edgewrite::receiver::config::{Backend, WorkerConfig};
 use edgewrite::receiver::metrics::{ShardStats, WorkerMetrics};
 use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settings};
 use std::cell::RefCell;
@@ -28,10 +30,10 @@ thread_local! {
 }
 
 /// Runs `f` with the isolate's receiver for `settings`.
-fn with_receiver<R>(settings: Settings, f: impl FnOnce(&mut Receiver) -> R) -> R {
+fn with_receiver<R>(settings: &Settings, f: impl FnOnce(&mut Receiver) -> R) -> R {
     RECEIVER.with_borrow_mut(|slot| {
-        if slot.as_ref().is_none_or(|r| *r.settings() != settings) {
-            *slot = Some(Receiver::new(settings));
+        if slot.as_ref().is_none_or(|r| r.settings() != settings) {
+            *slot = Some(Receiver::new(settings.clone()));
         }
         f(slot.as_mut().expect("set above"))
     })
@@ -40,13 +42,18 @@ fn with_receiver<R>(settings: Settings, f: impl FnOnce(&mut Receiver) -> R) -> R
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
+    let config = match config::get(&env) {
+        Ok(config) => config,
+        // The operator's to fix: every answer says which var, and none blames the client.
+        Err(e) => return Response::error(format!("{e}\n"), 500),
+    };
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Response::ok("ok\n"),
-        (_, "/api/v1/write") => write(req, &env).await,
-        (Method::Get, "/api/v1/series") => read::read(&req, &env, read::Read::Series).await,
-        (Method::Get, "/api/v1/samples") => read::read(&req, &env, read::Read::Samples).await,
-        (Method::Get, "/api/v1/metadata") => read::read(&req, &env, read::Read::Metadata).await,
-        (Method::Get, "/metrics") => metrics(&req, &env).await,
+        (_, "/api/v1/write") => write(req, &env, &config).await,
+        (Method::Get, "/api/v1/series") => read::read(&req, &env, &config, read::Read::Series).await,
+        (Method::Get, "/api/v1/samples") => read::read(&req, &env, &config, read::Read::Samples).await,
+        (Method::Get, "/api/v1/metadata") => read::read(&req, &env, &config, read::Read::Metadata).await,
+        (Method::Get, "/metrics") => metrics(&req, &env, &config).await,
         _ => Response::error(
             "not found: remote write goes to POST /api/v1/write; reads to /api/v1/series, /api/v1/samples, \
              /api/v1/metadata; the Worker's metrics are at /metrics\n",
@@ -56,8 +63,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 /// `/api/v1/write`: decide, store every batch in its shard, then answer.
-async fn write(mut req: Request, env: &Env) -> Result<Response> {
-    let settings = config::settings(env)?;
+async fn write(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
+    let settings = &config.settings;
     let method = req.method().to_string();
     let headers = req.headers().clone();
     let header = |name: &str| headers.get(name).ok().flatten();
@@ -119,7 +126,11 @@ async fn write(mut req: Request, env: &Env) -> Result<Response> {
                 // backends keep the first of equal samples (the embedded store does; Prometheus
                 // and Mimir refuse the duplicates).
                 observe(503);
-                return reply(Reply { status: 503, headers: Vec::new(), body: "storage unavailable, retry\n".into() });
+                for failed in stored.iter().filter_map(|s| s.as_ref().err()) {
+                    console_error!("a shard did not store its batch: {failed}");
+                }
+                let unavailable = "storage unavailable, retry\n";
+                return reply(with_receiver(settings, |r| r.reply(&request, 503, unavailable)));
             }
             observe(accepted.reply.status);
             reply(accepted.reply.clone())
@@ -138,9 +149,9 @@ fn reply(r: Reply) -> Result<Response> {
 
 /// `/metrics`: this isolate's counters and every shard's queue and delivery counters. Open when
 /// `AUTH = "open"`; otherwise it takes `Authorization: Bearer <METRICS_TOKEN>` (a secret).
-async fn metrics(req: &Request, env: &Env) -> Result<Response> {
-    let settings = config::settings(env)?;
-    if !config::metrics_allowed(env, &settings, req.headers().get("Authorization")?.as_deref()) {
+async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
+    let settings = &config.settings;
+    if !config.metrics_allowed(req.headers().get("Authorization")?.as_deref()) {
         let r = Response::error("metrics need Authorization: Bearer <METRICS_TOKEN>\n", 401)?;
         r.headers().set("WWW-Authenticate", "Bearer")?;
         return Ok(r);
@@ -149,7 +160,7 @@ async fn metrics(req: &Request, env: &Env) -> Result<Response> {
     let now = Date::now().as_millis() as i64;
     let mut asks = Vec::new();
     for tenant in settings.tenants() {
-        for (layout, shard) in config::layouts(env, &settings).shards() {
+        for (layout, shard) in config.layouts.shards() {
             let stub = config::shard_stub(&namespace, &tenant, shard, layout)?;
             let tenant = tenant.clone();
             asks.push(async move {
@@ -173,7 +184,8 @@ async fn metrics(req: &Request, env: &Env) -> Result<Response> {
             Err(e) => console_error!("a shard's stats could not be read: {e}"),
         }
     }
-    let text = METRICS.with_borrow(|m| m.render(&shards));
+    let forwarding = matches!(config.backend, Backend::RemoteWrite(_));
+    let text = METRICS.with_borrow(|m| m.render(&shards, forwarding));
     let headers = Headers::new();
     headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
     Ok(Response::ok(text)?.with_headers(headers))

@@ -8,6 +8,7 @@
 //! tenant at once and merges their answers (`edgewrite::store`).
 
 use crate::config::{self, Backend};
+use edgewrite::receiver::config::WorkerConfig;
 use edgewrite::store::{self, Selector, render, results};
 use worker::*;
 
@@ -34,8 +35,8 @@ fn bad(message: impl std::fmt::Display) -> Result<Response> {
 }
 
 /// Answers a read request.
-pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
-    let settings = config::settings(env)?;
+pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -> Result<Response> {
+    let settings = &config.settings;
     let authorization = req.headers().get("Authorization")?;
     let Some(tenant) = settings.tenant_of(authorization.as_deref()) else {
         let r = json(
@@ -45,7 +46,7 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
         r.headers().set("WWW-Authenticate", "Bearer")?;
         return Ok(r);
     };
-    if !matches!(config::backend(env)?, Backend::Embedded { .. }) {
+    if !matches!(config.backend, Backend::Embedded { .. }) {
         return json(
             404,
             render::error(
@@ -106,7 +107,7 @@ pub async fn read(req: &Request, env: &Env, what: Read) -> Result<Response> {
     // before a change of SHARD_COUNT lives there (the merge joins the two).
     let namespace = env.durable_object(crate::SHARDS)?;
     let mut asks = Vec::new();
-    for (layout, shard) in config::layouts(env, &settings).shards() {
+    for (layout, shard) in config.layouts.shards() {
         let stub = config::shard_stub(&namespace, &tenant, shard, layout)?;
         let url = shard_url.to_string();
         asks.push(async move {

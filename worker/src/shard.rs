@@ -3,8 +3,12 @@
 //! store (`embedded.rs`) or an upstream remote-write endpoint (`deliver.rs`).
 
 use crate::config::{self, Backend};
+use crate::queue::{self, count, decode};
 use crate::{deliver, embedded};
+use edgewrite::receiver::config::{ConfigError, WorkerConfig};
+use edgewrite::sender::forward::Forwarder;
 use edgewrite::store::Selector;
+use std::cell::RefCell;
 use std::time::Duration;
 use worker::*;
 
@@ -27,17 +31,11 @@ pub struct Shard {
     series: embedded::SeriesCache,
     /// Whether `meta` already holds this shard's tenant and layout (written once).
     known: std::cell::Cell<bool>,
-}
-
-/// Adds to the shard's durable counters (read by `/metrics`).
-pub fn count(sql: &SqlStorage, deltas: &[(&str, u64)]) -> Result<()> {
-    for &(name, n) in deltas.iter().filter(|d| d.1 > 0) {
-        sql.exec(
-            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            vec![name.into(), (n as i64).into()],
-        )?;
-    }
-    Ok(())
+    /// The configuration, parsed once per instance.
+    config: std::result::Result<WorkerConfig, ConfigError>,
+    /// With `remote_write`: the forwarding state (protocol after a fallback, backoff), for
+    /// as long as the instance lives; what must survive a restart is in the queue.
+    forwarder: Option<RefCell<Forwarder>>,
 }
 
 /// A durable counter of a shard.
@@ -77,19 +75,7 @@ struct QueueRow {
 impl DurableObject for Shard {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        let tables = [
-            "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
-             tenant TEXT NOT NULL, body BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)",
-            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-            // With a reorder window (remote_write): batches wait here until their samples are
-            // due, then go to `batches` sorted (see `Shard::release`).
-            "CREATE TABLE IF NOT EXISTS incoming (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, \
-             tenant TEXT NOT NULL, body BLOB NOT NULL, points INTEGER NOT NULL DEFAULT 0, raw INTEGER NOT NULL DEFAULT 1)",
-            // Who this shard is: `tenant`, `layout` (its SHARD_COUNT), and `drained` (the
-            // previous layout it has seen empty).
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        ];
-        for statement in tables.iter().chain(embedded::SCHEMA) {
+        for statement in queue::SCHEMA.iter().chain(embedded::SCHEMA) {
             sql.exec(statement, None).expect("create the shard's tables");
         }
         // Added after the first release: queues created before lack the columns. `raw` = 1
@@ -104,7 +90,16 @@ impl DurableObject for Shard {
                     .expect("add a column to the queue");
             }
         }
-        Shard { state, env, sql, series: embedded::SeriesCache::default(), known: std::cell::Cell::new(false) }
+        let config = config::parse(&env);
+        let forwarder = match &config {
+            Ok(WorkerConfig { backend: Backend::RemoteWrite(upstream), .. }) => {
+                let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+                Some(RefCell::new(Forwarder::new(upstream.forward.clone(), seed)))
+            }
+            _ => None,
+        };
+        let known = std::cell::Cell::new(false);
+        Shard { state, env, sql, series: embedded::SeriesCache::default(), known, config, forwarder }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -124,8 +119,9 @@ impl DurableObject for Shard {
                         )?;
                     }
                 }
-                let backend = config::backend(&self.env)?;
-                let window = self.reorder_window()?.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
+                let config = self.config()?;
+                let backend = &config.backend;
+                let window = config.settings.reorder_window_ms.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
                 let table = if window.is_some() { "incoming" } else { "batches" };
                 self.sql.exec(
                     &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
@@ -134,7 +130,7 @@ impl DurableObject for Shard {
                 // Upstream delivery starts at once (with a reorder window, release rounds run
                 // every second); compaction waits a while, so that a chunk holds more than one
                 // request's samples (reads see the queue meanwhile).
-                let delay = match backend {
+                let delay = match *backend {
                     Backend::Embedded { compact_every_ms, .. } => compact_every_ms,
                     Backend::RemoteWrite(_) => window.map_or(0, |w| w.min(RELEASE_EVERY_MS)),
                 };
@@ -185,15 +181,17 @@ impl DurableObject for Shard {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let next = match config::backend(&self.env)? {
+        let config = self.config()?;
+        let next = match &config.backend {
             Backend::RemoteWrite(upstream) => {
                 let now = Date::now().as_millis() as i64;
-                let release = match self.reorder_window()? {
+                let release = match config.settings.reorder_window_ms {
                     Some(window) => self.release(window, now)?,
                     None => self.flush_incoming()?,
                 };
+                let forwarder = self.forwarder.as_ref().ok_or_else(|| Error::RustError("no forwarder".into()))?;
                 let deliver = if self.previous_layout_drained().await? {
-                    deliver::deliver(&self.sql, &upstream).await?.next_in_ms
+                    deliver::deliver(&self.sql, upstream, forwarder).await?
                 } else {
                     // Series this shard took over may still wait in the previous layout's
                     // shards: delivering now could put their newer samples upstream first.
@@ -201,7 +199,7 @@ impl DurableObject for Shard {
                 };
                 [release, deliver].into_iter().flatten().min()
             }
-            Backend::Embedded { retention_ms, .. } => {
+            &Backend::Embedded { retention_ms, .. } => {
                 self.flush_incoming()?;
                 let now = Date::now().as_millis() as i64;
                 let done = embedded::compact(&self.sql, &self.series, now, retention_ms)?;
@@ -253,8 +251,9 @@ impl Shard {
         Ok(None)
     }
 
-    fn reorder_window(&self) -> Result<Option<u64>> {
-        Ok(config::settings(&self.env)?.reorder_window_ms)
+    /// The configuration (a misconfiguration fails every request and alarm, naming the var).
+    fn config(&self) -> Result<&WorkerConfig> {
+        self.config.as_ref().map_err(config::error)
     }
 
     /// A release round of the reorder window (`edgewrite::receiver::reorder::release_round`):
@@ -265,10 +264,8 @@ impl Shard {
         let rows: Vec<Incoming> =
             self.sql.exec("SELECT seq, received_ms, tenant, body, raw FROM incoming ORDER BY seq", None)?.to_array()?;
         let Some(last) = rows.last() else { return Ok(None) };
-        let decoded = rows
-            .iter()
-            .map(|r| Ok((r.received_ms, decode_queued(&r.body, r.raw == 1)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let decoded =
+            rows.iter().map(|r| Ok((r.received_ms, decode(&r.body, r.raw == 1)?))).collect::<Result<Vec<_>>>()?;
         let round = edgewrite::receiver::reorder::release_round(&decoded, window, now);
         let mut encoder = edgewrite::codec::Encoder::new();
         let tenant = rows[0].tenant.as_str();
@@ -299,8 +296,7 @@ impl Shard {
     /// batches queued. Once they were all seen empty, that is remembered (they take no more
     /// writes).
     async fn previous_layout_drained(&self) -> Result<bool> {
-        let settings = config::settings(&self.env)?;
-        let layouts = config::layouts(&self.env, &settings);
+        let layouts = self.config()?.layouts;
         let Some(previous) = layouts.previous.filter(|&p| p != layouts.current) else { return Ok(true) };
         let mine = self.meta("layout")?.and_then(|l| l.parse::<u32>().ok());
         if mine != Some(layouts.current) || self.meta("drained")? == Some(previous.to_string()) {
@@ -319,18 +315,4 @@ impl Shard {
         )?;
         Ok(true)
     }
-}
-
-/// Decodes a queued body: raw 2.0 protobuf (`raw` = 1; labels borrow from the body), or
-/// snappy-compressed (rows queued by earlier versions).
-pub fn decode_queued(body: &[u8], raw: bool) -> Result<edgewrite::WriteRequest<'_>> {
-    // The shard's own bytes, encoded by the receiver (or joined by a release round): they were
-    // checked on the way in, and may be larger than one request.
-    let limits = edgewrite::Limits::unlimited();
-    let decoded = if raw {
-        edgewrite::codec::v2::decode(body, &limits)
-    } else {
-        edgewrite::codec::decode_owned(body, edgewrite::Version::V2, &limits)
-    };
-    decoded.map_err(|e| Error::RustError(format!("a queued batch does not decode: {e}")))
 }
