@@ -30,6 +30,7 @@ const DEFAULTS = {
   minBackoffMs: 30,
   maxBackoffMs: 5000,
   retryOn429: true,
+  maxRetryAfterMs: 300000,
   sampleAgeLimitMs: 0,
   maxSamplesPerRequest: 50000,
   metadataIntervalMs: 60000,
@@ -165,7 +166,7 @@ export class RemoteWriter {
     this.#s = new WasmSender(
       o.protocol === 'v2' ? 2 : 1, o.shards, o.maxSamplesPerSend, o.batchSendDeadlineMs, o.capacity,
       o.onFull === 'drop-oldest' ? 1 : 0, o.minBackoffMs, o.maxBackoffMs, o.retryOn429, o.sampleAgeLimitMs,
-      detect, o.maxSamplesPerRequest, o.metadataIntervalMs, Math.floor(Math.random() * 2 ** 52),
+      detect, o.maxSamplesPerRequest, o.metadataIntervalMs, o.maxRetryAfterMs, Math.floor(Math.random() * 2 ** 52),
     );
     if (o.onError) this.on('error', o.onError);
     if (isBrowser && o.flushOnPageHide !== false) {

@@ -25,6 +25,8 @@ export interface RemoteWriterOptions {
   maxBackoffMs?: number;
   /** Retry 429 Too Many Requests (else drop). Default true. */
   retryOn429?: boolean;
+  /** Longest Retry-After honoured; a longer one waits this long. Default 300000 ms (5 minutes). */
+  maxRetryAfterMs?: number;
   /** Drop data older than this instead of retrying it; 0 (default) keeps everything. */
   sampleAgeLimitMs?: number;
   /** A collection with more samples than this is sent split in several requests. Default 50000. */

@@ -317,12 +317,32 @@ fn decoding_every_prefix_of_a_real_request_never_panics() {
     let mut enc = Encoder::new();
     for version in [Version::V1, Version::V2] {
         let raw = enc.encode_uncompressed(&req, version).to_vec();
+        let (mut refused, mut shorter) = (0, 0);
         for end in 0..raw.len() {
-            let _ = match version {
-                Version::V1 => edgewrite::codec::v1::decode(&raw[..end], &Limits::default()).map(|_| ()),
-                Version::V2 => v2::decode(&raw[..end], &Limits::default()).map(|_| ()),
+            let decoded = match version {
+                Version::V1 => edgewrite::codec::v1::decode(&raw[..end], &Limits::default()),
+                Version::V2 => v2::decode(&raw[..end], &Limits::default()),
             };
+            match decoded {
+                // A cut at a message boundary is a valid, shorter request: its series are the
+                // first ones, whole (the last may have lost trailing fields).
+                Ok(r) => {
+                    shorter += 1;
+                    assert!(r.series.len() <= req.series.len(), "{version:?} cut at {end}");
+                    let whole = r.series.len().saturating_sub(1);
+                    for (got, want) in r.series[..whole].iter().zip(&req.series) {
+                        assert_eq!(got.labels, want.labels, "{version:?} cut at {end}");
+                    }
+                }
+                // Anything else is the client's fault, said as such.
+                Err(e) => {
+                    refused += 1;
+                    assert_eq!(e.status(), 400, "{version:?} cut at {end}: {e}");
+                }
+            }
         }
+        assert!(refused > raw.len() / 2, "{version:?}: most cuts fall inside a field");
+        assert!(shorter > 0, "{version:?}: some cuts fall between messages");
     }
 }
 

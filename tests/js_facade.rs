@@ -13,7 +13,10 @@ fn get(o: &JsValue, k: &str) -> JsValue {
 }
 
 fn sender(protocol: u8) -> WasmSender {
-    WasmSender::new(protocol, 1, 2000, 5000.0, 10_000, 0, 30.0, 5000.0, true, 0.0, true, 50_000, 60_000.0, 1.0).unwrap()
+    WasmSender::new(
+        protocol, 1, 2000, 5000.0, 10_000, 0, 30.0, 5000.0, true, 0.0, true, 50_000, 60_000.0, 300_000.0, 1.0,
+    )
+    .unwrap()
 }
 
 #[test]

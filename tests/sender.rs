@@ -470,8 +470,12 @@ fn releasing_a_series_keeps_what_is_queued_for_it() {
     assert!(seen["old"][1].is_stale(), "the stale marker went out under the old labels");
     assert_eq!(seen["new"], [Sample::new(5.0, 3)]);
     assert_eq!(s.stats().samples.total, 3);
-    // Once its data has left, the old slot is reused.
-    assert_eq!(s.series(&[("__name__", "third")]).unwrap(), old);
+    // Once its data has left, the old slot is reused, under a new generation: the old handle
+    // stays dead.
+    let third = s.series(&[("__name__", "third")]).unwrap();
+    assert_eq!(third.0 & 0x00ff_ffff, old.0, "the same slot");
+    assert_ne!(third, old);
+    assert_eq!(s.push(old, Sample::new(1.0, 9), 0), Err(PushError::UnknownSeries(old)));
 }
 
 #[test]
@@ -587,14 +591,80 @@ fn a_flush_marker_waits_for_earlier_data_only() {
 
 #[test]
 fn a_collection_larger_than_capacity_is_taken_and_split() {
-    let mut s = sender(Config { capacity: 10, max_samples_per_send: 10, max_samples_per_request: 25, ..one_shard() });
+    let mut s = sender(Config { capacity: 10, max_samples_per_send: 10, max_samples_per_request: 10, ..one_shard() });
     let refs: Vec<SeriesRef> =
         (0..25).map(|i| s.series(&[("__name__", "c"), ("i", &i.to_string())]).unwrap()).collect();
     let mut c = Collection::new();
     for &r in &refs {
         c.sample(r, Sample::new(1.0, 1));
     }
-    s.write_collection(c, 0).unwrap();
+    s.write_collection(c, 0).expect("an empty lane takes a collection larger than its capacity");
+    // Sent in parts of max_samples_per_request, in order, one after the other.
+    let mut parts = Vec::new();
+    while let Some(t) = s.poll_transmit(0) {
+        let ids: Vec<String> = decode(&t)
+            .series
+            .iter()
+            .map(|x| x.labels.iter().find(|l| l.name == "i").unwrap().value.to_string())
+            .collect();
+        parts.push(ids);
+        s.handle_response(t.id, status(204), 0);
+    }
+    let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 10, 5]);
+    let all: Vec<String> = parts.concat();
+    assert_eq!(all, (0..25).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(s.stats().collections_split_total, 2);
+    assert_eq!(s.stats().samples.total, 25);
+    // With the lane holding data, capacity applies.
+    let mut c = Collection::new();
+    for &r in &refs {
+        c.sample(r, Sample::new(2.0, 2));
+    }
+    s.write_collection(c.clone(), 0).unwrap();
+    assert_eq!(s.write_collection(c, 0), Err(PushError::QueueFull { capacity: 10 }));
+}
+
+#[test]
+fn a_released_handle_never_reaches_the_series_that_reuses_its_slot() {
+    let mut s = sender(one_shard());
+    let old = s.series(&[("__name__", "old")]).unwrap();
+    s.release(old);
+    // The slot is free (nothing was queued) and the next registration takes it.
+    let new = s.series(&[("__name__", "new")]).unwrap();
+    assert_ne!(new, old, "a reused slot gets a new handle");
+    assert_eq!(s.push(old, Sample::new(1.0, 1), 0), Err(PushError::UnknownSeries(old)));
+    let mut c = Collection::new();
+    c.sample(old, Sample::new(1.0, 1));
+    assert_eq!(s.write_collection(c, 0), Err(PushError::UnknownSeries(old)));
+    s.release(old); // releasing a dead handle leaves the live series alone
+    s.push(new, Sample::new(2.0, 2), 0).unwrap();
+    s.flush();
     let t = s.poll_transmit(0).unwrap();
-    assert_eq!(t.counts.samples, 25);
+    let sent = decode(&t);
+    assert_eq!(sent.series.len(), 1);
+    assert_eq!(sent.series[0].metric_name(), Some("new"));
+    assert_eq!(sent.series[0].samples, [Sample::new(2.0, 2)], "only the live handle's sample");
+    assert!(PushError::UnknownSeries(old).to_string().contains("released"));
+}
+
+#[test]
+fn a_slot_whose_generations_are_spent_is_retired_not_reused() {
+    let mut s = sender(one_shard());
+    let mut handles = Vec::new();
+    for i in 0..300 {
+        let h = s.series(&[("__name__", "churn"), ("i", &i.to_string())]).unwrap();
+        s.release(h);
+        handles.push(h);
+    }
+    // Every handle is distinct, so none of the released ones can ever pass for a live one.
+    let mut unique = handles.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), handles.len());
+    let live = s.series(&[("__name__", "live")]).unwrap();
+    for h in handles {
+        assert_eq!(s.push(h, Sample::new(1.0, 1), 0), Err(PushError::UnknownSeries(h)));
+    }
+    s.push(live, Sample::new(1.0, 1), 0).unwrap();
 }

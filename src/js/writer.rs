@@ -8,7 +8,7 @@
 
 use crate::codec::Version;
 use crate::model::{Counts, Metadata, MetricType, NORMAL_NAN, STALE_NAN, Sample};
-use crate::sender::{Collection, Config, DropReason, Event, OnFull, Response, Sender, SeriesRef};
+use crate::sender::{Collection, Config, DropReason, Event, OnFull, PushError, Response, Sender, SeriesRef};
 use wasm_bindgen::prelude::*;
 
 /// The remote-write queue, for JavaScript.
@@ -61,6 +61,15 @@ impl WasmTransmit {
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
+}
+
+/// A push refused: a `TypeError` for a handle that is not (or no longer) registered, as for
+/// any misuse of an API; an `Error` otherwise (a full queue, a bad exemplar label).
+fn push_err(e: PushError) -> JsValue {
+    match e {
+        PushError::UnknownSeries(_) => js_sys::TypeError::new(&format!("edgewrite: {e}")).into(),
+        _ => js_err(e).into(),
+    }
 }
 
 pub(crate) fn ms(x: f64) -> i64 {
@@ -116,6 +125,7 @@ impl WasmSender {
         detect_v1_receivers: bool,
         max_samples_per_request: u32,
         metadata_interval_ms: f64,
+        max_retry_after_ms: f64,
         seed: f64,
     ) -> Result<WasmSender, JsError> {
         let config = Config {
@@ -132,7 +142,7 @@ impl WasmSender {
             detect_v1_receivers,
             max_samples_per_request: max_samples_per_request as usize,
             metadata_interval_ms: metadata_interval_ms as u64,
-            ..Config::default()
+            max_retry_after_ms: max_retry_after_ms as u64,
         };
         Ok(WasmSender { inner: Sender::new(config, seed as u64).map_err(js_err)?, message: String::new() })
     }
@@ -152,8 +162,8 @@ impl WasmSender {
     }
 
     /// Queues one sample.
-    pub fn push(&mut self, series: u32, value: f64, timestamp: f64, stale: bool, now: f64) -> Result<(), JsError> {
-        self.inner.push(SeriesRef(series), sample(value, timestamp, stale), ms(now)).map_err(js_err)
+    pub fn push(&mut self, series: u32, value: f64, timestamp: f64, stale: bool, now: f64) -> Result<(), JsValue> {
+        self.inner.push(SeriesRef(series), sample(value, timestamp, stale), ms(now)).map_err(push_err)
     }
 
     /// Queues many samples: handles, values, timestamps and stale flags (empty for none), all
@@ -165,9 +175,9 @@ impl WasmSender {
         timestamps: &[f64],
         stale: &[u8],
         now: f64,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), JsValue> {
         for (r, s) in columns("pushMany", series, values, timestamps, stale)? {
-            self.inner.push(r, s, ms(now)).map_err(js_err)?;
+            self.inner.push(r, s, ms(now)).map_err(push_err)?;
         }
         Ok(())
     }
@@ -180,8 +190,8 @@ impl WasmSender {
         value: f64,
         timestamp: f64,
         now: f64,
-    ) -> Result<(), JsError> {
-        self.inner.push_exemplar(SeriesRef(series), &pairs(&labels), value, ms(timestamp), ms(now)).map_err(js_err)
+    ) -> Result<(), JsValue> {
+        self.inner.push_exemplar(SeriesRef(series), &pairs(&labels), value, ms(timestamp), ms(now)).map_err(push_err)
     }
 
     /// Queues a collection (sent whole, as one request): arrays as for `pushMany`.
@@ -192,12 +202,12 @@ impl WasmSender {
         timestamps: &[f64],
         stale: &[u8],
         now: f64,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), JsValue> {
         let mut c = Collection::new();
         for (r, s) in columns("writeCollection", series, values, timestamps, stale)? {
             c.sample(r, s);
         }
-        self.inner.write_collection(c, ms(now)).map_err(js_err)
+        self.inner.write_collection(c, ms(now)).map_err(push_err)
     }
 
     /// Sends everything queued as soon as possible; returns a marker for `flushed`.

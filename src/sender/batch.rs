@@ -136,7 +136,7 @@ impl BatchEncoder {
         let mut family_series: Vec<&SeriesEntry> = Vec::new();
         for &run in &self.runs {
             let members = self.members(run, items);
-            let Some(entry) = table.entry(super::SeriesRef(members[0].series())) else { continue };
+            let Some(entry) = table.entry(members[0].series()) else { continue };
             put_message(&mut raw, 1, |b| {
                 b.extend_from_slice(&entry.v1_labels);
                 for m in &members {
@@ -195,7 +195,7 @@ impl BatchEncoder {
         let runs = std::mem::take(&mut self.runs);
         for &run in &runs {
             let members = self.members(run, items);
-            let Some(entry) = table.entry(super::SeriesRef(members[0].series())) else { continue };
+            let Some(entry) = table.entry(members[0].series()) else { continue };
             let has_samples = members.iter().any(|m| matches!(m, Item::Sample { .. }));
             let has_histograms = members.iter().any(|m| matches!(m, Item::Histogram { .. }));
             // 2.0 keeps float samples and histograms in separate time series. Exemplars go with

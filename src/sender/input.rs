@@ -61,7 +61,9 @@ impl Sender {
         self.table.register(labels, metadata, self.config.protocol == Version::V1)
     }
 
-    /// Forgets a series. Data already queued for it is dropped when its batch is encoded.
+    /// Forgets a series. Data already queued for it is still sent. The handle is dead from
+    /// now on: a push through it fails with [`PushError::UnknownSeries`], even after its slot
+    /// is reused by a later registration (handles carry a generation).
     pub fn release(&mut self, series: SeriesRef) {
         self.table.release(series);
     }
@@ -77,7 +79,7 @@ impl Sender {
     /// [`PushError::QueueFull`] when the shard is full and `on_full` is `Reject`;
     /// [`PushError::UnknownSeries`] for a handle this sender does not know.
     pub fn push(&mut self, series: SeriesRef, sample: Sample, now: i64) -> Result<(), PushError> {
-        self.enqueue(series, Item::Sample { series: series.0, sample }, now)
+        self.enqueue(series, Item::Sample { series: series.index(), sample }, now)
     }
 
     /// Queues a native histogram sample of `series`.
@@ -85,7 +87,7 @@ impl Sender {
     /// # Errors
     /// As [`Sender::push`].
     pub fn push_histogram(&mut self, series: SeriesRef, histogram: Histogram, now: i64) -> Result<(), PushError> {
-        self.enqueue(series, Item::Histogram { series: series.0, histogram: Box::new(histogram) }, now)
+        self.enqueue(series, Item::Histogram { series: series.index(), histogram: Box::new(histogram) }, now)
     }
 
     /// Queues an exemplar of `series` (e.g. labels `[("trace_id", "...")]`).
@@ -101,7 +103,7 @@ impl Sender {
         now: i64,
     ) -> Result<(), PushError> {
         let exemplar = self.queued_exemplar(labels, value, timestamp)?;
-        self.enqueue(series, Item::Exemplar { series: series.0, exemplar: Box::new(exemplar) }, now)
+        self.enqueue(series, Item::Exemplar { series: series.index(), exemplar: Box::new(exemplar) }, now)
     }
 
     fn queued_exemplar(
@@ -123,7 +125,7 @@ impl Sender {
         let entry = self.table.get(series).ok_or(PushError::UnknownSeries(series))?;
         let lane = (entry.shard_hash % self.config.shards as u64) as usize;
         self.make_room(lane, std::slice::from_ref(&item))?;
-        self.table.retain(series.0);
+        self.table.retain(series.index());
         self.lanes[lane].enqueue([item], false, now);
         Ok(())
     }
@@ -142,7 +144,9 @@ impl Sender {
     fn make_room(&mut self, lane: usize, new: &[Item]) -> Result<(), PushError> {
         let capacity = self.lane_capacity(lane);
         let (n, pending) = (new.len(), self.lanes[lane].pending());
-        if pending + n <= capacity {
+        // A collection larger than the lane is taken when the lane is empty (it is in memory
+        // already), and sent split in requests of `max_samples_per_request`.
+        if pending + n <= capacity || (lane == self.config.shards && pending == 0) {
             return Ok(());
         }
         let refuse = |this: &mut Self| {
@@ -207,11 +211,11 @@ impl Sender {
         let mut items = Vec::with_capacity(collection.items.len());
         for (s, p) in collection.items {
             items.push(match p {
-                Pending::Sample(sample) => Item::Sample { series: s.0, sample },
-                Pending::Histogram(histogram) => Item::Histogram { series: s.0, histogram },
+                Pending::Sample(sample) => Item::Sample { series: s.index(), sample },
+                Pending::Histogram(histogram) => Item::Histogram { series: s.index(), histogram },
                 Pending::Exemplar(labels, value, ts) => {
                     let labels: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                    Item::Exemplar { series: s.0, exemplar: Box::new(self.queued_exemplar(&labels, value, ts)?) }
+                    Item::Exemplar { series: s.index(), exemplar: Box::new(self.queued_exemplar(&labels, value, ts)?) }
                 }
             });
         }

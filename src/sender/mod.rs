@@ -43,7 +43,7 @@ mod series;
 mod stats;
 
 pub use config::{Config, ConfigError, OnFull};
-pub use series::{LabelError, SeriesRef};
+pub use series::{LabelError, MAX_SERIES, SeriesRef};
 pub use stats::{DURATION_BUCKETS_MS, KindStats, Stats, render as render_stats};
 
 use crate::codec::{self as content_type, Version};
@@ -193,7 +193,9 @@ impl fmt::Display for PushError {
                 "queue full ({capacity} samples pending for this shard): the receiver is slow or down; \
                  raise capacity or shards, or choose onFull: 'drop-oldest'"
             ),
-            PushError::UnknownSeries(r) => write!(f, "series handle {} is not registered with this writer", r.0),
+            PushError::UnknownSeries(r) => {
+                write!(f, "series handle {} is not registered with this writer (released, or from another writer)", r.0)
+            }
             PushError::Label(e) => e.fmt(f),
         }
     }

@@ -12,9 +12,32 @@ use rustc_hash::{FxHashMap, FxHasher};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-/// A handle to a registered series.
+/// A handle to a registered series: its slot in the table (low 24 bits) and the slot's
+/// generation (high 8 bits). A released slot is reused with the next generation, so a stale
+/// handle never reaches the series registered after it; a slot whose generations are spent is
+/// retired instead of reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesRef(pub u32);
+
+/// Bits of a [`SeriesRef`] that hold the slot.
+const INDEX_BITS: u32 = 24;
+/// Most series registered at once.
+pub const MAX_SERIES: usize = 1 << INDEX_BITS;
+
+impl SeriesRef {
+    fn new(index: u32, generation: u8) -> Self {
+        SeriesRef(u32::from(generation) << INDEX_BITS | index)
+    }
+
+    /// The slot.
+    pub(crate) fn index(self) -> u32 {
+        self.0 & (MAX_SERIES as u32 - 1)
+    }
+
+    fn generation(self) -> u8 {
+        (self.0 >> INDEX_BITS) as u8
+    }
+}
 
 /// Why a label set cannot be registered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +52,8 @@ pub enum LabelError {
     InvalidName(String),
     /// An empty label name.
     EmptyLabelName,
+    /// [`MAX_SERIES`] series are registered: release some first.
+    TooManySeries,
 }
 
 impl fmt::Display for LabelError {
@@ -41,6 +66,9 @@ impl fmt::Display for LabelError {
                 "\"{n}\" is not a valid metric or label name (use letters, digits and _, not starting with a digit)"
             ),
             LabelError::EmptyLabelName => f.write_str("a label has an empty name"),
+            LabelError::TooManySeries => {
+                write!(f, "{MAX_SERIES} series are registered with this writer: release some first")
+            }
         }
     }
 }
@@ -66,6 +94,8 @@ pub(crate) struct SeriesEntry {
     /// Queued or in-flight items that refer to this entry. A released entry keeps its slot
     /// (and its labels) until the last of them is delivered or dropped.
     pub(crate) queued: u32,
+    /// How many times the slot was reused: handles carry it.
+    pub(crate) generation: u8,
 }
 
 /// All registered series and the strings they use.
@@ -97,14 +127,16 @@ impl SeriesTable {
         id
     }
 
-    /// A registered series, for new data.
+    /// A registered series, for new data: `None` for a released handle, even when its slot
+    /// was reused.
     pub(crate) fn get(&self, r: SeriesRef) -> Option<&SeriesEntry> {
-        self.entries.get(r.0 as usize).filter(|e| e.live)
+        self.entries.get(r.index() as usize).filter(|e| e.live && e.generation == r.generation())
     }
 
-    /// A series that queued data refers to (registered, or released with data still queued).
-    pub(crate) fn entry(&self, r: SeriesRef) -> Option<&SeriesEntry> {
-        self.entries.get(r.0 as usize).filter(|e| e.live || e.queued > 0)
+    /// The series in slot `index` that queued data refers to (registered, or released with
+    /// data still queued: the slot is not reused before that data has left).
+    pub(crate) fn entry(&self, index: u32) -> Option<&SeriesEntry> {
+        self.entries.get(index as usize).filter(|e| e.live || e.queued > 0)
     }
 
     /// One more queued item refers to series `index`.
@@ -120,10 +152,17 @@ impl SeriesTable {
         if let Some(e) = self.entries.get_mut(index as usize) {
             e.queued = e.queued.saturating_sub(1);
             if !e.live && e.queued == 0 {
-                e.label_ids = Vec::new();
-                e.v1_labels = Vec::new();
-                self.free.push(index);
+                Self::free_slot(e, index, &mut self.free);
             }
+        }
+    }
+
+    /// Empties a released slot and offers it for reuse, unless its generations are spent.
+    fn free_slot(e: &mut SeriesEntry, index: u32, free: &mut Vec<u32>) {
+        e.label_ids = Vec::new();
+        e.v1_labels = Vec::new();
+        if e.generation < u8::MAX {
+            free.push(index);
         }
     }
 
@@ -163,7 +202,10 @@ impl SeriesTable {
                 (entry.help_id, entry.unit_id) = (help_id, unit_id);
                 entry.metadata = metadata.into_owned();
             }
-            return Ok(SeriesRef(i));
+            return Ok(SeriesRef::new(i, self.entries[i as usize].generation));
+        }
+        if self.free.is_empty() && self.entries.len() >= MAX_SERIES {
+            return Err(LabelError::TooManySeries);
         }
         let mut v1_labels = Vec::new();
         let mut hasher = FxHasher::default();
@@ -183,10 +225,12 @@ impl SeriesTable {
             family,
             live: true,
             queued: 0,
+            generation: 0,
         };
         let index = match self.free.pop() {
             Some(i) => {
-                self.entries[i as usize] = entry;
+                let generation = self.entries[i as usize].generation + 1;
+                self.entries[i as usize] = SeriesEntry { generation, ..entry };
                 i
             }
             None => {
@@ -195,20 +239,19 @@ impl SeriesTable {
             }
         };
         self.by_labels.insert(label_ids, index);
-        Ok(SeriesRef(index))
+        Ok(SeriesRef::new(index, self.entries[index as usize].generation))
     }
 
     /// Forgets a series: its handle takes no new data, and may be reused by a later
     /// registration once the data already queued for it has left. Strings stay interned (they
     /// are few and shared).
     pub(crate) fn release(&mut self, r: SeriesRef) {
-        if let Some(e) = self.entries.get_mut(r.0 as usize).filter(|e| e.live) {
+        let index = r.index();
+        if let Some(e) = self.entries.get_mut(index as usize).filter(|e| e.live && e.generation == r.generation()) {
             e.live = false;
             self.by_labels.remove(&e.label_ids);
             if e.queued == 0 {
-                e.label_ids = Vec::new();
-                e.v1_labels = Vec::new();
-                self.free.push(r.0);
+                Self::free_slot(e, index, &mut self.free);
             }
         }
     }

@@ -100,8 +100,11 @@ mod tests {
         };
         let bytes = encode(&[a.clone(), b.clone()]);
         assert_eq!(decode(&bytes).unwrap(), vec![a.clone(), b.clone()]);
+        // A cut answer is an error or the whole series before the cut, never a half series.
         for cut in 0..bytes.len() {
-            let _ = decode(&bytes[..cut]);
+            if let Ok(partial) = decode(&bytes[..cut]) {
+                assert!(partial.len() < 2 && partial[..] == [a.clone(), b.clone()][..partial.len()], "cut at {cut}");
+            }
         }
         // The same series from a second shard (after resharding): merged, first write wins.
         let a2 = SeriesData {

@@ -198,8 +198,15 @@ mod tests {
             positive_counts: vec![0.1, 0.2],
             ..Histogram::default()
         };
-        assert_ne!(0.1 + 0.2, 0.3);
+        // The buckets add up to 0.30000000000000004: the count is not held to them.
         assert_eq!(check(&h), Ok(()));
+        // What is checked in a float histogram: no negative or NaN bucket, zero count included.
+        for zero in [-0.5, f64::NAN] {
+            let bad_zero = Histogram { zero_count: Count::Float(zero), ..h.clone() };
+            assert!(check(&bad_zero).unwrap_err().contains("zero bucket count"), "{zero}");
+        }
+        let nan = Histogram { positive_counts: vec![0.1, f64::NAN], ..h.clone() };
+        assert!(check(&nan).is_err());
         let negative = Histogram { positive_counts: vec![0.1, -0.2], ..h };
         assert!(check(&negative).unwrap_err().contains("positive bucket 1 has a negative"));
     }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RemoteWriter } from '../../pkg/node.js';
-import { scriptedReceiver } from './helpers.mjs';
+import { eventually, scriptedReceiver, sleep } from './helpers.mjs';
 
 const fast = { batchSendDeadlineMs: 20, minBackoffMs: 5, maxBackoffMs: 50 };
 
@@ -170,16 +170,36 @@ test('the writer reports its own metrics in the Prometheus text format', async (
 });
 
 test('flush() waits only for data queued before it, and close() settles every flush', async () => {
-  const rx = await scriptedReceiver(['hang']);
-  const w = new RemoteWriter({ url: rx.url, timeoutMs: 300, ...fast });
+  // The first request (sample 1) is answered; the next (sample 2, pushed after the flush) hangs.
+  const rx = await scriptedReceiver([204, 'hang']);
+  const w = new RemoteWriter({ url: rx.url, timeoutMs: 60_000, ...fast });
   const s = w.series({ __name__: 'f' });
   s.push(1, 1000);
   const first = w.flush();
   s.push(2, 2000); // pushed after the flush: must not hold it back
-  await first;
-  assert.ok(rx.delivered().get('{"__name__":"f"}').includes(1000));
-  await w.close();
+  const outcome = await Promise.race([first.then(() => 'flushed'), sleep(5000).then(() => 'still waiting')]);
+  assert.equal(outcome, 'flushed', 'flush() waited for data pushed after it');
+  assert.deepEqual(rx.delivered().get('{"__name__":"f"}'), [1000]);
+  await eventually(() => rx.requests.length === 2, 5000, 'the later sample to be sent');
+  const second = w.flush(); // its data hangs upstream: only close() can settle it
+  await w.close({ timeoutMs: 100 });
+  const settled = await Promise.race([second.then(() => 'settled'), sleep(1000).then(() => 'pending')]);
+  assert.equal(settled, 'settled', 'close() settles a pending flush');
   await w.flush(); // after close: resolves at once
+  await rx.close();
+});
+
+test('a released series handle throws a TypeError and never writes into the series after it', async () => {
+  const rx = await scriptedReceiver();
+  const w = new RemoteWriter({ url: rx.url, shards: 1, ...fast });
+  const old = w.series({ __name__: 'old' });
+  w.release(old);
+  const next = w.series({ __name__: 'new' }); // takes the released slot
+  assert.throws(() => old.push(1, 1000), (e) => e instanceof TypeError && /not registered/.test(e.message));
+  assert.throws(() => w.pushMany([old], [1], [1000]), TypeError);
+  next.push(2, 2000);
+  await w.close();
+  assert.deepEqual([...rx.delivered()], [['{"__name__":"new"}', [2000]]]);
   await rx.close();
 });
 

@@ -242,3 +242,25 @@ fn every_var_is_read() {
         assert_ne!(changed, plain, "{name} is not read");
     }
 }
+
+#[test]
+fn wrangler_toml_documents_every_var_and_its_defaults_parse() {
+    let toml = include_str!("../../../wrangler.toml");
+    let vars_section = toml.split("[vars]").nth(1).unwrap().split("\n[").next().unwrap();
+    let vars: Vec<(&str, &str)> = vars_section
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(n, v)| (n.trim(), v.trim().trim_matches('"')))
+        .collect();
+    let config = parse(&vars).expect("wrangler.toml's vars parse");
+    assert_eq!(config.settings.limits, Limits::default(), "wrangler.toml states the defaults");
+    for name in VARS {
+        let secret = ["TOKENS", "METRICS_TOKEN", "UPSTREAM_AUTHORIZATION"].contains(name);
+        assert!(secret || vars.iter().any(|v| v.0 == *name), "{name} is not in wrangler.toml's [vars]");
+        assert!(!secret || toml.contains(name), "the secret {name} is not documented in wrangler.toml");
+    }
+    for (name, _) in &vars {
+        assert!(VARS.contains(name), "wrangler.toml sets {name}, which the Worker does not read");
+    }
+}
