@@ -25,7 +25,7 @@
 //! let mut fwd = Forwarder::new(Config::default(), 7);
 //! let Next::Send(out) = fwd.next(&queue[..fwd.batches_wanted().min(queue.len())], 0) else { panic!() };
 //! // POST out.transmit.body with out.transmit.headers() ... then:
-//! let handled = fwd.handle_response(Response { status: 204, ..Response::default() }, 20);
+//! let handled = fwd.handle_response(Response { status: 204, ..Response::default() }, 20).unwrap();
 //! assert_eq!(handled.decision, Decision::Remove { first: 1, last: 1 });
 //! assert_eq!(handled.stats.samples.total, 3);
 //! ```
