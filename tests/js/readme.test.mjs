@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { scriptedReceiver } from './helpers.mjs';
 
-test('the README sender example works', async () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+for (const path of ['../../README.md', '../../pkg/README.md']) test(`the sender example in ${path.slice(6)} works`, async () => {
+  const readme = readFileSync(new URL(path, import.meta.url), 'utf8');
   const example = readme.match(/```js\n(import \{ RemoteWriter \} from 'edgewrite';[\s\S]*?)```/)[1];
   const rx = await scriptedReceiver();
   const pkg = new URL('../../pkg/node.js', import.meta.url).href;
@@ -17,6 +17,7 @@ test('the README sender example works', async () => {
     .replace("'http://127.0.0.1:9090/api/v1/write'", `'${rx.url}'`)
     .replace('console.log(w.metricsText());', 'globalThis.readmeMetrics = w.metricsText();');
   const file = join(mkdtempSync(join(tmpdir(), 'edgewrite-readme-')), 'example.mjs');
+  delete globalThis.readmeMetrics;
   writeFileSync(file, code);
   await import(file);
   const names = rx.requests.flatMap((r) => r.body.series.map((s) => s.labels.__name__));
@@ -27,4 +28,13 @@ test('the README sender example works', async () => {
   assert.equal(requests.samples.at(-1).stale, true, 'the stale marker arrived');
   assert.match(globalThis.readmeMetrics, /prometheus_remote_storage_samples_total/);
   await rx.close();
+});
+
+test('the npm package names its repository, homepage and license, and ships its README', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../pkg/package.json', import.meta.url), 'utf8'));
+  assert.equal(pkg.license, 'Apache-2.0');
+  assert.match(pkg.repository.url, /^git\+https:/);
+  assert.equal(pkg.repository.directory, 'pkg');
+  assert.match(pkg.homepage, /^https:/);
+  assert.ok(pkg.files.includes('README.md'));
 });
