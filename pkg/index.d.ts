@@ -57,7 +57,7 @@ export interface Counts {
 
 export interface DroppedEvent {
   type: 'dropped';
-  reason: 'rejected' | 'too_old' | 'queue_full';
+  reason: 'rejected' | 'too_old' | 'queue_full' | 'corrupt';
   /** The receiver's status, when it refused. */
   status?: number;
   counts: Counts;

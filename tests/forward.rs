@@ -370,3 +370,29 @@ fn a_flaky_upstream_gets_everything_in_order() {
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "out of order: {seen:?}");
     assert_eq!(fwd.version(), Version::V1);
 }
+
+#[test]
+fn the_backoff_goes_on_from_the_attempts_kept_in_the_queue() {
+    // A shard restarted while its head batch had failed 5 times: the next delay is drawn from
+    // the step those failures reached (960 ms), not from the first (30 ms).
+    let mut q = Queue::of(&[1]);
+    q.rows[0].3 = 5;
+    let mut fwd = Forwarder::new(Config::default(), 1);
+    let _ = send(&q, &mut fwd, 0);
+    let Decision::RetryLater { delay_ms, .. } = fwd.handle_response(answer(503), 0).unwrap().decision else { panic!() };
+    assert!((480..=960).contains(&delay_ms), "{delay_ms}");
+}
+
+#[test]
+fn a_joined_request_refused_with_429_is_not_split_into_more_requests() {
+    let config = Config {
+        policy: edgewrite::sender::retry::Policy { retry_on_429: false, ..Default::default() },
+        ..Config::default()
+    };
+    let q = Queue::of(&[1, 1, 1]);
+    let mut fwd = Forwarder::new(config, 1);
+    let _ = send(&q, &mut fwd, 0);
+    let h = fwd.handle_response(answer(429), 1).unwrap();
+    assert_eq!(h.decision, Decision::Remove { first: 1, last: 3 });
+    assert_eq!(h.stats.samples.failed, 3);
+}

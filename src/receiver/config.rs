@@ -38,6 +38,15 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// The var at fault.
+    pub fn var(&self) -> &'static str {
+        match self {
+            ConfigError::Invalid { var, .. } | ConfigError::Missing { var, .. } => var,
+        }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -113,7 +122,7 @@ impl Layouts {
 }
 
 /// Everything the Worker is configured with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WorkerConfig {
     /// What the receiver decides by (auth, limits, labels, origins, shards, reorder window).
     pub settings: Settings,
@@ -123,6 +132,17 @@ pub struct WorkerConfig {
     pub layouts: Layouts,
     /// The secret `METRICS_TOKEN` that reads `/metrics` (open when `AUTH = "open"`).
     pub metrics_token: Option<String>,
+}
+
+impl fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("settings", &self.settings)
+            .field("backend", &self.backend)
+            .field("layouts", &self.layouts)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<secret>"))
+            .finish()
+    }
 }
 
 /// Every var the Worker reads, for documentation and tests.
@@ -217,6 +237,12 @@ pub fn is_bearer_token(secret: &str) -> bool {
     !body.is_empty() && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
+/// Whether `tenant` can name a tenant: 1 to 64 ASCII letters, digits, `-`, `_` and `.` (it
+/// becomes a label value, part of Durable Object names, and the `X-Scope-OrgID` header).
+pub fn is_tenant(tenant: &str) -> bool {
+    (1..=64).contains(&tenant.len()) && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 /// Parses `TOKENS`: `token=tenant` entries separated by commas or whitespace (newlines too).
 /// Each entry is split at its last `=`, so base64 tokens with `=` padding work as they are
 /// (tenants contain no `=`).
@@ -233,6 +259,12 @@ pub fn parse_tokens(text: &str) -> Result<Vec<Token>, ConfigError> {
         };
         if tenant.is_empty() {
             return Err(bad(format!("entry {n} has no tenant after its last \"=\": write token=tenant")));
+        }
+        if !is_tenant(tenant) {
+            return Err(bad(format!(
+                "the tenant of entry {n} is not 1 to 64 letters, digits, -, _ or . (it names Durable Objects \
+                 and the X-Scope-OrgID header)"
+            )));
         }
         if !is_bearer_token(secret) {
             return Err(bad(format!(
@@ -302,6 +334,9 @@ impl WorkerConfig {
             None => None,
             Some(_) => Some(v.number("PREVIOUS_SHARD_COUNT", 0)?).filter(|&n| n > 0),
         };
+        if let Some(n) = previous.filter(|n| *n > 1024) {
+            return Err(ConfigError::Invalid { var: "PREVIOUS_SHARD_COUNT", why: format!("{n}: use 1 to 1024") });
+        }
         let mut settings = Settings {
             auth,
             tenant,
@@ -356,7 +391,8 @@ fn upstream<F: Fn(&str) -> Option<String>>(v: &Vars<F>, tenant_header: bool) -> 
         why: "BACKEND = \"remote_write\" forwards to it (e.g. http://prometheus:9090/api/v1/write)",
     })?;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(Vars::<F>::invalid("UPSTREAM_URL", format!("{url:?} is not an http:// or https:// URL")));
+        // The value is left out: it may hold credentials.
+        return Err(Vars::<F>::invalid("UPSTREAM_URL", "not an http:// or https:// URL"));
     }
     let defaults = forward::Config::default();
     let protocol = match v.one_of("UPSTREAM_PROTOCOL", &["v1", "v2"])? {
@@ -374,6 +410,9 @@ fn upstream<F: Fn(&str) -> Option<String>>(v: &Vars<F>, tenant_header: bool) -> 
         },
         ..defaults
     };
+    if forward.min_backoff_ms == 0 {
+        return Err(Vars::<F>::invalid("UPSTREAM_MIN_BACKOFF", "must be at least 1ms"));
+    }
     if forward.max_backoff_ms < forward.min_backoff_ms {
         return Err(Vars::<F>::invalid("UPSTREAM_MAX_BACKOFF", "must be at least UPSTREAM_MIN_BACKOFF"));
     }

@@ -117,6 +117,9 @@ impl Config {
         if self.capacity < self.max_samples_per_send {
             return Err(ConfigError("capacity must be at least max_samples_per_send".into()));
         }
+        if self.min_backoff_ms == 0 {
+            return Err(ConfigError("min_backoff must be at least 1 ms".into()));
+        }
         if self.max_backoff_ms < self.min_backoff_ms {
             return Err(ConfigError("max_backoff must be at least min_backoff".into()));
         }

@@ -244,9 +244,10 @@ impl Forwarder {
                 // The batches before it go as usual; then it is dropped alone.
                 Err(_) if joined > 0 => break,
                 Err(e) => {
+                    // Its kinds are unknown: its points count as failed samples.
                     let mut stats = Stats::default();
                     stats.samples.failed += q.points;
-                    stats.requests_failed += 1;
+                    self.one_by_one = self.one_by_one.saturating_sub(1);
                     let message = format!("queued batch {} does not decode ({e}); dropped", q.seq);
                     return Next::Settle(Box::new(Handled {
                         decision: Decision::Remove { first: q.seq, last: q.seq },
@@ -270,6 +271,7 @@ impl Forwarder {
         }
         all.series.retain(|s| !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty()));
         if all.series.is_empty() && all.metadata.is_empty() {
+            self.one_by_one = self.one_by_one.saturating_sub(joined);
             return Next::Settle(Box::new(Handled {
                 decision: Decision::Remove { first, last },
                 stats: Stats::default(),
@@ -279,6 +281,8 @@ impl Forwarder {
         let counts = all.counts();
         let body = self.encoder.encode(&all, self.version).to_vec();
         let attempt = head[0].attempts;
+        // Failures before a restart still count: the backoff goes on from where they left it.
+        self.backoff.resume(attempt);
         self.in_flight = Some(InFlight {
             first,
             last,
@@ -334,11 +338,10 @@ impl Forwarder {
                 });
                 (Decision::SendAgain, event)
             }
-            // Refused whole, and more than one batch: each goes again alone, so that only
-            // what the upstream refuses is dropped.
-            Verdict::Refused { written } if f.batches > 1 && written == Counts::default() => {
+            // Refused whole for what it holds (not a 429), and more than one batch: each goes
+            // again alone, so that only what the upstream refuses is dropped.
+            Verdict::Refused { written } if f.batches > 1 && written == Counts::default() && response.status != 429 => {
                 self.one_by_one = f.batches;
-                stats.requests_failed += 1;
                 (Decision::SendAgain, None)
             }
             Verdict::Refused { written } => {

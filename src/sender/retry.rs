@@ -53,6 +53,13 @@ impl Backoff {
         step / 2 + ((step - step / 2) as f64 * unit) as u64
     }
 
+    /// Continues after `failures` failed attempts made before this backoff existed (a queue
+    /// that outlived a restart): the next delay is drawn from the step those failures reached.
+    pub fn resume(&mut self, failures: u32) {
+        let step = self.min_ms.saturating_mul(1u64 << failures.min(63)).min(self.max_ms);
+        self.step_ms = self.step_ms.max(step);
+    }
+
     /// Back to `min_ms`, after a success.
     pub fn reset(&mut self) {
         self.step_ms = self.min_ms;

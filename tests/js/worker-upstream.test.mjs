@@ -146,3 +146,32 @@ test('UPSTREAM_PROTOCOL = "v2" in front of a 1.0 receiver: everything acknowledg
     await upstream.close();
   }
 });
+
+test('a Retry-After is waited out even while new writes keep coming', async () => {
+  const { scriptedReceiver, sleep } = await import('./helpers.mjs');
+  const { encode } = await import('../../pkg/node.js');
+  const upstream = await scriptedReceiver([{ status: 429, headers: { 'Retry-After': '3' }, body: 'slow down' }]);
+  const w = await startWorker({ BACKEND: 'remote_write', UPSTREAM_URL: upstream.url, SHARD_COUNT: '1' });
+  try {
+    const base = Date.now() - 60_000;
+    const post = async (i) => {
+      const body = encode({ series: [{ labels: { __name__: 'patient' }, samples: [{ value: i, timestamp: base + i * 1000 }] }] });
+      const res = await fetch(`${w.url}/api/v1/write`, { method: 'POST', body, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' } });
+      assert.equal(res.status, 204);
+    };
+    await post(0);
+    await eventually(() => (upstream.requests.length >= 1 ? true : null), 30_000, 'the first attempt');
+    for (let i = 1; i <= 8; i++) {
+      await post(i);
+      await sleep(250);
+    }
+    const key = '{"__name__":"patient","tenant":"anonymous"}';
+    const got = await eventually(() => (upstream.delivered().get(key)?.length === 9 ? upstream.delivered().get(key) : null), 30_000, 'all 9 samples');
+    assert.deepEqual(got, Array.from({ length: 9 }, (_, i) => base + i * 1000), 'in order, each once');
+    const gap = upstream.requests[1].at - upstream.requests[0].at;
+    assert.ok(gap >= 2900, `the retry came ${gap} ms after the 429 with Retry-After: 3`);
+  } finally {
+    await w.stop();
+    await upstream.close();
+  }
+});

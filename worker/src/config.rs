@@ -29,13 +29,14 @@ pub fn error(e: &ConfigError) -> worker::Error {
     worker::Error::RustError(format!("edgewrite is misconfigured: {e}"))
 }
 
-/// The isolate's configuration, parsed on first use.
-pub fn get(env: &Env) -> Result<Rc<WorkerConfig>> {
+/// The isolate's configuration, parsed on first use; a misconfiguration as the var at fault
+/// and the whole error.
+pub fn get(env: &Env) -> std::result::Result<Rc<WorkerConfig>, (&'static str, worker::Error)> {
     CONFIG.with_borrow_mut(|slot| {
         if let Some(c) = slot {
             return Ok(c.clone());
         }
-        let config = Rc::new(parse(env).map_err(|e| error(&e))?);
+        let config = Rc::new(parse(env).map_err(|e| (e.var(), error(&e)))?);
         *slot = Some(config.clone());
         Ok(config)
     })

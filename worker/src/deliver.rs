@@ -8,16 +8,32 @@ use crate::config::Upstream;
 use crate::queue;
 use edgewrite::sender::forward::{Decision, Forwarder, Handled, Next, Outgoing, Queued};
 use edgewrite::sender::{Event, MAX_ERROR_BODY, Response as Outcome};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use worker::*;
 
 /// Most upstream requests one alarm sends before it yields (and sets the next alarm at once).
 const SENDS_PER_ALARM: usize = 20;
 
+/// When the head of the queue may be sent again after a failure (ms since the epoch, 0 for
+/// now): kept in `meta` (`retry_at`) so that neither new writes nor a restart cut a backoff or
+/// a `Retry-After` short.
+pub fn retry_at(sql: &SqlStorage) -> Result<i64> {
+    Ok(queue::meta(sql, "retry_at")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
 /// Sends the queue upstream, oldest first, until it is empty, a send must wait for a retry,
 /// or this run has done its share. Returns when to run again (ms from now), if anything is
-/// left.
-pub async fn deliver(sql: &SqlStorage, upstream: &Upstream, forwarder: &RefCell<Forwarder>) -> Result<Option<u64>> {
+/// left. `retry_at` is the shard's copy of [`retry_at`].
+pub async fn deliver(
+    sql: &SqlStorage,
+    upstream: &Upstream,
+    forwarder: &RefCell<Forwarder>,
+    retry_at: &Cell<i64>,
+) -> Result<Option<u64>> {
+    let wait = retry_at.get() - Date::now().as_millis() as i64;
+    if wait > 0 {
+        return Ok(Some(wait as u64));
+    }
     for _ in 0..SENDS_PER_ALARM {
         let wanted = forwarder.borrow().batches_wanted();
         let rows = queue::head(sql, wanted)?;
@@ -45,6 +61,9 @@ pub async fn deliver(sql: &SqlStorage, upstream: &Upstream, forwarder: &RefCell<
         apply(sql, &handled)?;
         log(upstream, &handled);
         if let Decision::RetryLater { delay_ms, .. } = handled.decision {
+            let at = Date::now().as_millis() as i64 + delay_ms as i64;
+            queue::set_meta(sql, "retry_at", &at.to_string())?;
+            retry_at.set(at);
             return Ok(Some(delay_ms));
         }
     }

@@ -44,8 +44,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let path = req.path();
     let config = match config::get(&env) {
         Ok(config) => config,
-        // The operator's to fix: every answer says which var, and none blames the client.
-        Err(e) => return Response::error(format!("{e}\n"), 500),
+        // The operator's to fix: the answer names the var (the details, which may name
+        // tenants, go to the Worker's log), and none blames the client.
+        Err((var, e)) => {
+            console_error!("{e}");
+            return Response::error(format!("edgewrite is misconfigured: setting {var} (see the Worker's log)\n"), 500);
+        }
     };
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Response::ok("ok\n"),

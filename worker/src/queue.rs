@@ -94,3 +94,23 @@ pub fn decode(body: &[u8], raw: bool) -> Result<edgewrite::WriteRequest<'_>> {
     };
     decoded.map_err(|e| Error::RustError(format!("a queued batch does not decode: {e}")))
 }
+
+#[derive(serde::Deserialize)]
+struct Meta {
+    value: String,
+}
+
+/// A value of the shard's `meta` table.
+pub fn meta(sql: &SqlStorage, key: &str) -> Result<Option<String>> {
+    let rows: Vec<Meta> = sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(|m| m.value))
+}
+
+/// Sets a value of the shard's `meta` table.
+pub fn set_meta(sql: &SqlStorage, key: &str, value: &str) -> Result<()> {
+    sql.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        vec![key.into(), value.into()],
+    )?;
+    Ok(())
+}

@@ -36,12 +36,14 @@ pub struct Shard {
     /// With `remote_write`: the forwarding state (protocol after a fallback, backoff), for
     /// as long as the instance lives; what must survive a restart is in the queue.
     forwarder: Option<RefCell<Forwarder>>,
+    /// With `remote_write`: when a failed send may be retried (`deliver::retry_at`).
+    retry_at: std::cell::Cell<i64>,
 }
 
 /// A durable counter of a shard.
 #[derive(serde::Deserialize, serde::Serialize)]
 pub struct Counter {
-    /// `stored_points`, `forwarded_batches`, ... (`edgewrite::receiver::metrics::ShardStats`).
+    /// `stored_points`, `samples_total`, ... (`edgewrite::receiver::metrics::ShardStats`).
     pub name: String,
     /// Its value.
     pub value: u64,
@@ -99,7 +101,8 @@ impl DurableObject for Shard {
             _ => None,
         };
         let known = std::cell::Cell::new(false);
-        Shard { state, env, sql, series: embedded::SeriesCache::default(), known, config, forwarder }
+        let retry_at = std::cell::Cell::new(deliver::retry_at(&sql).unwrap_or(0));
+        Shard { state, env, sql, series: embedded::SeriesCache::default(), known, config, forwarder, retry_at }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -132,7 +135,11 @@ impl DurableObject for Shard {
                 // request's samples (reads see the queue meanwhile).
                 let delay = match *backend {
                     Backend::Embedded { compact_every_ms, .. } => compact_every_ms,
-                    Backend::RemoteWrite(_) => window.map_or(0, |w| w.min(RELEASE_EVERY_MS)),
+                    Backend::RemoteWrite(_) => match window {
+                        Some(w) => w.min(RELEASE_EVERY_MS),
+                        // A retry that waits (backoff, Retry-After) is not cut short by writes.
+                        None => (self.retry_at.get() - Date::now().as_millis() as i64).max(0) as u64,
+                    },
                 };
                 let due = now + delay as i64;
                 if self.state.storage().get_alarm().await?.is_none_or(|at| at > due) {
@@ -191,7 +198,7 @@ impl DurableObject for Shard {
                 };
                 let forwarder = self.forwarder.as_ref().ok_or_else(|| Error::RustError("no forwarder".into()))?;
                 let deliver = if self.previous_layout_drained().await? {
-                    deliver::deliver(&self.sql, upstream, forwarder).await?
+                    deliver::deliver(&self.sql, upstream, forwarder, &self.retry_at).await?
                 } else {
                     // Series this shard took over may still wait in the previous layout's
                     // shards: delivering now could put their newer samples upstream first.
@@ -218,11 +225,6 @@ impl DurableObject for Shard {
 #[derive(serde::Deserialize)]
 struct Count {
     n: i64,
-}
-
-#[derive(serde::Deserialize)]
-struct Meta {
-    value: String,
 }
 
 /// How often a shard with a reorder window runs a release round while it holds samples.
@@ -287,8 +289,7 @@ impl Shard {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        let rows: Vec<Meta> = self.sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
-        Ok(rows.into_iter().next().map(|m| m.value))
+        queue::meta(&self.sql, key)
     }
 
     /// Whether this shard may deliver: always, unless it belongs to the current layout while

@@ -60,6 +60,8 @@ fn bad_tokens_are_named_without_their_secret() {
         ("ok=a,s3c\"ret=b", "the token of entry 2 (tenant \"b\") is not a bearer token"),
         ("a=b=c=d", "not a bearer token"),
         ("same=a,same=b", "entry 2 (tenant \"b\") repeats a token"),
+        ("s3c=a/b", "the tenant of entry 1 is not"),
+        ("s3c=\u{30c1}\u{30fc}\u{30e0}", "the tenant of entry 1 is not"),
     ] {
         let err = parse(&[("TOKENS", tokens)]).unwrap_err();
         let text = err.to_string();
@@ -89,6 +91,8 @@ fn metrics_take_their_own_token() {
     let no_token = parse(&[("TOKENS", "w=a")]).unwrap();
     assert!(!no_token.metrics_allowed(Some("Bearer ")));
     assert_eq!(invalid_var(parse(&[("TOKENS", "w=a"), ("METRICS_TOKEN", "has space")])), "METRICS_TOKEN");
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("bWV0cmljcw") && !debug.contains("\"w\""), "secrets stay out of Debug: {debug}");
 }
 
 #[test]
@@ -156,6 +160,7 @@ fn shards_layouts_and_reorder_window() {
     assert_eq!(invalid_var(open(&[("SHARD_COUNT", "0")])), "SHARD_COUNT");
     assert_eq!(invalid_var(open(&[("SHARD_COUNT", "four")])), "SHARD_COUNT");
     assert_eq!(invalid_var(open(&[("PREVIOUS_SHARD_COUNT", "x")])), "PREVIOUS_SHARD_COUNT");
+    assert_eq!(invalid_var(open(&[("PREVIOUS_SHARD_COUNT", "5000")])), "PREVIOUS_SHARD_COUNT");
     assert_eq!(invalid_var(open(&[("REORDER_WINDOW", "30")])), "REORDER_WINDOW");
 }
 
@@ -202,6 +207,10 @@ fn backends() {
     assert_eq!(invalid_var(with(("UPSTREAM_PROTOCOL", "2.0"))), "UPSTREAM_PROTOCOL");
     assert_eq!(invalid_var(with(("UPSTREAM_MAX_BACKOFF", "10ms"))), "UPSTREAM_MAX_BACKOFF");
     assert_eq!(invalid_var(with(("UPSTREAM_RETRY_ON_429", "no"))), "UPSTREAM_RETRY_ON_429");
+    assert_eq!(invalid_var(with(("UPSTREAM_MIN_BACKOFF", "0s"))), "UPSTREAM_MIN_BACKOFF");
+    let err = open(&[("BACKEND", "remote_write"), ("UPSTREAM_URL", "ftp://user:pw@host/")]).unwrap_err();
+    assert!(!err.to_string().contains("pw"), "the URL's credentials stay out of the error: {err}");
+    assert_eq!(err.var(), "UPSTREAM_URL");
     assert_eq!(invalid_var(with(("UPSTREAM_MAX_RETRY_AFTER", "soon"))), "UPSTREAM_MAX_RETRY_AFTER");
 }
 
