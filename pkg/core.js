@@ -60,7 +60,7 @@ const DURATION_BOUNDS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5',
  * metrics (`prometheus_remote_storage_*`). Rendered here rather than in wasm, where text
  * formatting would cost the browser bundle several KiB.
  */
-function metricsText(stats, labels) {
+export function metricsText(stats, labels) {
   const out = [];
   const metric = (name, type, help, rows) => {
     out.push(`# HELP prometheus_remote_storage_${name} ${help}`, `# TYPE prometheus_remote_storage_${name} ${type}`);
@@ -84,9 +84,43 @@ function metricsText(stats, labels) {
   const name = 'sent_batch_duration_seconds';
   out.push(`# HELP prometheus_remote_storage_${name} Duration of send calls to remote storage.`, `# TYPE prometheus_remote_storage_${name} histogram`);
   for (const [le, v] of buckets) out.push(`prometheus_remote_storage_${name}_bucket{${[labels, le].filter(Boolean).join(',')}} ${v}`);
-  out.push(`prometheus_remote_storage_${name}_sum{${labels}} ${stats.batchDurationSumMs / 1000}`);
+  const ms = stats.batchDurationSumMs;
+  out.push(`prometheus_remote_storage_${name}_sum{${labels}} ${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`);
   out.push(`prometheus_remote_storage_${name}_count{${labels}} ${stats.batchDurationCount}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The stats object from the numbers `WasmSender.stats()` returns, in its order (see there;
+ * `tests/js/boundary.test.mjs` fails if the two drift apart).
+ */
+export function statsFromNumbers(v) {
+  let i = 0;
+  const kind = () => ({ total: v[i++], failed: v[i++], retried: v[i++], droppedTooOld: v[i++], droppedQueueFull: v[i++], pending: v[i++] });
+  const stats = { samples: kind(), histograms: kind(), exemplars: kind() };
+  for (const f of ['metadataTotal', 'bytesTotal', 'collectionsSplitTotal', 'protocolFallbacksTotal', 'requestsSucceeded',
+    'requestsRetried', 'requestsFailed', 'batchDurationCount', 'batchDurationSumMs']) stats[f] = v[i++];
+  stats.batchDurationBuckets = Array.from(v.subarray(i));
+  return stats;
+}
+
+/**
+ * An event object from the numbers `WasmSender.poll_event` returns, in its order (see there;
+ * `tests/js/boundary.test.mjs` checks each kind); `message()` reads its message.
+ */
+export function eventFromNumbers(v, message) {
+  const status = v[2] < 0 ? undefined : v[2];
+  const counts = (i) => ({ samples: v[i], histograms: v[i + 1], exemplars: v[i + 2] });
+  switch (v[0]) {
+    case 0:
+      return { type: 'dropped', reason: ['rejected', 'too_old', 'queue_full', 'corrupt'][v[1]], status, counts: counts(3), message: message() };
+    case 1:
+      return { type: 'partial', sent: counts(3), written: counts(6) };
+    case 2:
+      return { type: 'retry', status, attempt: v[3], delayMs: v[4], message: message() };
+    default:
+      return { type: 'fallback', status };
+  }
 }
 
 /**
@@ -399,14 +433,7 @@ export class RemoteWriter {
 
   /** The writer's own metrics (`prometheus_remote_storage_*`) as an object. */
   stats() {
-    const v = this.#s.stats();
-    let i = 0;
-    const kind = () => ({ total: v[i++], failed: v[i++], retried: v[i++], droppedTooOld: v[i++], droppedQueueFull: v[i++], pending: v[i++] });
-    const stats = { samples: kind(), histograms: kind(), exemplars: kind() };
-    for (const f of ['metadataTotal', 'bytesTotal', 'collectionsSplitTotal', 'protocolFallbacksTotal', 'requestsSucceeded',
-      'requestsRetried', 'requestsFailed', 'batchDurationCount', 'batchDurationSumMs']) stats[f] = v[i++];
-    stats.batchDurationBuckets = Array.from(v.subarray(i));
-    return stats;
+    return statsFromNumbers(this.#s.stats());
   }
 
   /** The writer's own metrics in the Prometheus text format. */
@@ -431,22 +458,10 @@ export class RemoteWriter {
     this.#pump();
   }
 
-  /** The next event from the wasm sender, as an object (see `WasmSender.poll_event`). */
+  /** The next event from the wasm sender, as an object. */
   #event() {
     const v = this.#s.poll_event();
-    if (!v) return undefined;
-    const status = v[2] < 0 ? undefined : v[2];
-    const counts = (i) => ({ samples: v[i], histograms: v[i + 1], exemplars: v[i + 2] });
-    switch (v[0]) {
-      case 0:
-        return { type: 'dropped', reason: ['rejected', 'too_old', 'queue_full', 'corrupt'][v[1]], status, counts: counts(3), message: this.#s.event_message() };
-      case 1:
-        return { type: 'partial', sent: counts(3), written: counts(6) };
-      case 2:
-        return { type: 'retry', status, attempt: v[3], delayMs: v[4], message: this.#s.event_message() };
-      default:
-        return { type: 'fallback', status };
-    }
+    return v && eventFromNumbers(v, () => this.#s.event_message());
   }
 
   #emit(type, event) {

@@ -314,6 +314,16 @@ impl WasmSender {
         }
     }
 
+    /// The sender's metrics as Prometheus text (`prometheus_remote_storage_*`), each with
+    /// `labels`, from Rust's renderer (the Worker's `/metrics` uses it too). Only in the full
+    /// build: the browser's writer renders in `pkg/core.js` (text formatting would add 2.7 KiB
+    /// gzip to its wasm), and `tests/js/boundary.test.mjs` holds the two renderers and the
+    /// numbers' layout equal.
+    #[cfg(feature = "js-codec")]
+    pub fn metrics_text(&self, labels: &str) -> String {
+        self.inner.stats().to_prometheus_text(labels)
+    }
+
     /// The sender's metrics as numbers, in the order `pkg/core.js` names them (`STATS_FIELDS`):
     /// per kind (samples, histograms, exemplars) total, failed, retried, dropped too old,
     /// dropped queue full, pending; then metadata, bytes, collections split, protocol
