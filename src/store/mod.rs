@@ -17,6 +17,7 @@
 //!   renders the JSON of the read API ([`render`]), shaped as Prometheus's HTTP API answers.
 
 pub mod chunk;
+pub mod read;
 pub mod render;
 pub mod results;
 pub mod selector;

@@ -4,7 +4,8 @@
 //! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
 //! selectors) are `edgewrite::store`'s; this file holds the SQL.
 
-use edgewrite::store::{self, Selector, SeriesData, chunk};
+use edgewrite::store::read::{Reader, StoreError};
+use edgewrite::store::{self, SeriesData, chunk};
 use edgewrite::{Metadata, MetricType};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -174,39 +175,29 @@ fn metadata_of(row: &SeriesRow) -> Metadata<'static> {
     }
 }
 
-/// One series' data in write order, before merging: chunk by chunk, then batch by batch.
-type Parts = (Vec<Vec<edgewrite::Sample>>, Vec<Vec<edgewrite::Histogram>>);
-
-/// A read: the series any of `selectors` selects, with their data in `range` (inclusive
-/// milliseconds), or only their labels and metadata when `range` is `None`. Returns the
-/// answer as an `edgewrite::store::results` frame.
-///
-/// `with_data` leaves out series that hold no data (those that only carry a 1.0 family's
-/// metadata): for listing series, not for metadata.
-pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>, with_data: bool) -> Result<Vec<u8>> {
-    let selected = |labels: &[edgewrite::Label<'_>]| selectors.iter().any(|s| s.matches(labels));
-    // Series that are compacted, by id.
+/// A read (see `edgewrite::store::read::Reader`, which decides what is selected and how
+/// chunks and queued batches merge): this runs its SQL. Returns the answer as an
+/// `edgewrite::store::results` frame, or the store's own fault.
+pub fn read(
+    sql: &SqlStorage,
+    mut reader: Reader<'_>,
+    with_data: bool,
+) -> Result<std::result::Result<Vec<u8>, StoreError>> {
+    // Compacted series; listing series (with_data) skips those without chunks.
     let query = if with_data {
         "SELECT id, key, type, help, unit FROM series WHERE EXISTS (SELECT 1 FROM chunks WHERE chunks.series = series.id)"
     } else {
         "SELECT id, key, type, help, unit FROM series"
     };
     let rows: Vec<SeriesRow> = sql.exec(query, None)?.to_array()?;
-    let mut out: Vec<SeriesData> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut by_id: HashMap<i64, usize> = HashMap::new();
-    for row in rows {
-        let labels = store::parse_key(&row.key).map_err(corrupt)?;
-        if selected(&labels) {
-            by_id.insert(row.id, out.len());
-            by_key.insert(row.key.clone(), out.len());
-            out.push(SeriesData { metadata: metadata_of(&row), key: row.key, ..SeriesData::default() });
+    for row in &rows {
+        if let Err(e) = reader.series(row.id, &row.key, metadata_of(row)) {
+            return Ok(Err(e));
         }
     }
-    // Their chunks, oldest write first, then what is still queued (written after every chunk).
-    let mut parts: Vec<Parts> = (0..out.len()).map(|_| Parts::default()).collect();
-    if let Some((start, end)) = range.filter(|_| !by_id.is_empty()) {
-        let ids = serde_json::to_string(&by_id.keys().collect::<Vec<_>>()).map_err(corrupt)?;
+    let ids = reader.chunk_series();
+    if let Some((start, end)) = reader.range().filter(|_| !ids.is_empty()) {
+        let ids = serde_json::to_string(&ids).map_err(corrupt)?;
         let chunks: Vec<ChunkRow> = sql
             .exec(
                 "SELECT series, samples, histograms FROM chunks WHERE series IN (SELECT value FROM json_each(?)) \
@@ -215,39 +206,17 @@ pub fn read(sql: &SqlStorage, selectors: &[Selector], range: Option<(i64, i64)>,
             )?
             .to_array()?;
         for c in chunks {
-            let i = by_id[&c.series];
-            if let chunk::Chunk::Samples(s) = chunk::decode(&c.samples).map_err(corrupt)? {
-                parts[i].0.push(s);
-            }
-            if let chunk::Chunk::Histograms(h) = chunk::decode(&c.histograms).map_err(corrupt)? {
-                parts[i].1.push(h);
+            if let Err(e) = reader.chunk(c.series, &c.samples, &c.histograms) {
+                return Ok(Err(e));
             }
         }
     }
     let queued: Vec<Queued> = sql.exec("SELECT seq, body, raw FROM batches ORDER BY seq", None)?.to_array()?;
-    let grouper = group(&queued)?;
-    let wanted: Vec<bool> = (0..grouper.len()).map(|i| selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
-    let has_data = |s: &SeriesData| !(s.samples.is_empty() && s.histograms.is_empty());
-    for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!with_data || has_data(s))) {
-        let i = *by_key.entry(s.key.clone()).or_insert_with(|| {
-            out.push(SeriesData { key: s.key, ..SeriesData::default() });
-            parts.push(Parts::default());
-            out.len() - 1
-        });
-        if !s.metadata.is_empty() {
-            out[i].metadata = s.metadata;
+    for q in &queued {
+        match crate::queue::decode(&q.body, q.raw == 1) {
+            Ok(batch) => reader.queued(&batch),
+            Err(e) => return Ok(Err(StoreError::CorruptBatch(e.to_string()))),
         }
-        parts[i].0.push(s.samples);
-        parts[i].1.push(s.histograms);
     }
-    if let Some((start, end)) = range {
-        for (data, (samples, histograms)) in out.iter_mut().zip(parts) {
-            data.samples = store::merge_samples(samples);
-            data.samples.retain(|s| (start..=end).contains(&s.timestamp));
-            data.histograms = store::merge_histograms(histograms);
-            data.histograms.retain(|h| (start..=end).contains(&h.timestamp));
-        }
-        out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty());
-    }
-    Ok(store::results::encode(&out))
+    Ok(Ok(reader.finish()))
 }

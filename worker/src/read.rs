@@ -113,16 +113,26 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
         asks.push(async move {
             let mut r = stub.fetch_with_str(&url).await?;
             if r.status_code() != 200 {
-                return Err(Error::RustError(r.text().await.unwrap_or_default()));
+                return Ok(Err((r.status_code(), r.text().await.unwrap_or_default())));
             }
             let bytes = r.bytes().await?;
-            results::decode(&bytes).map_err(|e| Error::RustError(e.to_string()))
+            // The shard's own frame: one that does not decode is the server's fault.
+            Ok::<_, Error>(results::decode(&bytes).map_err(|e| (500, format!("a shard's answer does not decode: {e}"))))
         });
     }
     let mut answers = Vec::new();
     for answer in futures_util::future::join_all(asks).await {
         match answer {
-            Ok(a) => answers.push(a),
+            Ok(Ok(a)) => answers.push(a),
+            // Stored data that cannot be read: a retry will not help.
+            Ok(Err((500, message))) => {
+                console_error!("read from a shard failed: {message}");
+                return json(500, render::error("internal", &format!("stored data could not be read: {message}")));
+            }
+            Ok(Err((_, e))) => {
+                console_error!("read from a shard failed: {e}");
+                return json(503, render::error("unavailable", "a shard could not be read; try again"));
+            }
             Err(e) => {
                 console_error!("read from a shard failed: {e}");
                 return json(503, render::error("unavailable", "a shard could not be read; try again"));

@@ -5,9 +5,11 @@
 use crate::config::{self, Backend};
 use crate::queue::{self, count, decode};
 use crate::{deliver, embedded};
+use edgewrite::error::HttpStatus;
 use edgewrite::receiver::config::{ConfigError, WorkerConfig};
 use edgewrite::sender::forward::Forwarder;
 use edgewrite::store::Selector;
+use edgewrite::store::read::Reader;
 use std::cell::RefCell;
 use std::time::Duration;
 use worker::*;
@@ -161,9 +163,12 @@ impl DurableObject for Shard {
                         _ => {}
                     }
                 }
-                let range = start.zip(end);
-                let frame = embedded::read(&self.sql, &selectors, range, with_data)?;
-                Ok(Response::from_bytes(frame)?)
+                let reader = Reader::new(&selectors, start.zip(end), with_data);
+                match embedded::read(&self.sql, reader, with_data)? {
+                    Ok(frame) => Ok(Response::from_bytes(frame)?),
+                    // The store's own fault: said as such, never as the client's.
+                    Err(e) => Response::error(e.to_string(), e.status()),
+                }
             }
             (Method::Get, "/stats") => {
                 let queue: Vec<QueueRow> = self

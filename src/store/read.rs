@@ -1,0 +1,278 @@
+//! One shard's answer to a read, sans-I/O: which stored series a read selects, and how their
+//! compacted chunks and still-queued batches merge into one series each. The shard feeds it
+//! rows from SQLite ([`Reader::series`], then the chunks of [`Reader::chunk_series`], then
+//! the queue's batches in order) and sends [`Reader::finish`]'s frame to the Worker.
+//!
+//! ```
+//! use edgewrite::store::read::Reader;
+//! use edgewrite::store::{Selector, chunk, results};
+//! use edgewrite::{Metadata, Sample};
+//!
+//! let selectors = [Selector::parse("up").unwrap()];
+//! let mut reader = Reader::new(&selectors, Some((0, 100)), true);
+//! reader.series(7, r#"{"__name__":"up"}"#, Metadata::default()).unwrap();
+//! assert_eq!(reader.chunk_series(), [7]);
+//! reader.chunk(7, &chunk::encode_samples(&[Sample::new(1.0, 10)]), &chunk::encode_histograms(&[])).unwrap();
+//! let answer = results::decode(&reader.finish()).unwrap();
+//! assert_eq!(answer[0].samples, [Sample::new(1.0, 10)]);
+//! ```
+
+use super::{Grouper, Selector, SeriesData, chunk, merge_histograms, merge_samples, parse_key, results};
+use crate::error::HttpStatus;
+use crate::model::{Histogram, Label, Metadata, Sample, WriteRequest};
+use std::collections::HashMap;
+use std::fmt;
+
+/// Stored data that cannot be read: the store's own fault (500), never the client's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// A series key is not the JSON object of strings the store writes.
+    CorruptKey(String),
+    /// A chunk of series `series` does not decode.
+    CorruptChunk {
+        /// The series' id.
+        series: i64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A chunk names a series the read did not ask for.
+    UnknownSeries(i64),
+    /// A queued batch does not decode.
+    CorruptBatch(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::CorruptKey(why) => write!(f, "stored series key is corrupt: {why}"),
+            StoreError::CorruptChunk { series, reason } => write!(f, "a chunk of series {series} is corrupt: {reason}"),
+            StoreError::UnknownSeries(id) => write!(f, "a chunk of series {id} came back unasked"),
+            StoreError::CorruptBatch(why) => write!(f, "a queued batch is corrupt: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl HttpStatus for StoreError {
+    fn status(&self) -> u16 {
+        500
+    }
+}
+
+/// One series' data in write order, before merging: chunk by chunk, then batch by batch.
+type Parts = (Vec<Vec<Sample>>, Vec<Vec<Histogram>>);
+
+/// A read in progress. See the [module docs](self).
+pub struct Reader<'s> {
+    selectors: &'s [Selector],
+    range: Option<(i64, i64)>,
+    with_data: bool,
+    out: Vec<SeriesData>,
+    parts: Vec<Parts>,
+    by_key: HashMap<String, usize>,
+    by_id: HashMap<i64, usize>,
+    queued: Grouper,
+}
+
+impl<'s> Reader<'s> {
+    /// A read of the series any of `selectors` selects, with their data in `range` (inclusive
+    /// ms), or only their labels and metadata when `range` is `None`. `with_data` leaves out
+    /// series that hold no data (those that only carry a 1.0 family's metadata): for listing
+    /// series, not for metadata.
+    pub fn new(selectors: &'s [Selector], range: Option<(i64, i64)>, with_data: bool) -> Self {
+        Reader {
+            selectors,
+            range,
+            with_data,
+            out: Vec::new(),
+            parts: Vec::new(),
+            by_key: HashMap::new(),
+            by_id: HashMap::new(),
+            queued: Grouper::default(),
+        }
+    }
+
+    fn selected(&self, labels: &[Label<'_>]) -> bool {
+        self.selectors.iter().any(|s| s.matches(labels))
+    }
+
+    /// A compacted series (its id, key and metadata): kept if the read selects it.
+    ///
+    /// # Errors
+    /// [`StoreError::CorruptKey`].
+    pub fn series(&mut self, id: i64, key: &str, metadata: Metadata<'static>) -> Result<(), StoreError> {
+        let labels = parse_key(key).map_err(StoreError::CorruptKey)?;
+        if self.selected(&labels) {
+            self.by_id.insert(id, self.out.len());
+            self.by_key.insert(key.to_string(), self.out.len());
+            self.out.push(SeriesData { metadata, key: key.to_string(), ..SeriesData::default() });
+            self.parts.push(Parts::default());
+        }
+        Ok(())
+    }
+
+    /// The range to read chunks in, if the read wants data.
+    pub fn range(&self) -> Option<(i64, i64)> {
+        self.range
+    }
+
+    /// The ids of the selected series whose chunks to read (none when the read wants no data).
+    pub fn chunk_series(&self) -> Vec<i64> {
+        if self.range.is_none() {
+            return Vec::new();
+        }
+        let mut ids: Vec<i64> = self.by_id.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A chunk of series `id` (chunks in the order they were written).
+    ///
+    /// # Errors
+    /// [`StoreError::CorruptChunk`] or [`StoreError::UnknownSeries`].
+    pub fn chunk(&mut self, id: i64, samples: &[u8], histograms: &[u8]) -> Result<(), StoreError> {
+        let i = *self.by_id.get(&id).ok_or(StoreError::UnknownSeries(id))?;
+        let corrupt = |e: crate::codec::DecodeError| StoreError::CorruptChunk { series: id, reason: e.to_string() };
+        if let chunk::Chunk::Samples(s) = chunk::decode(samples).map_err(corrupt)? {
+            self.parts[i].0.push(s);
+        }
+        if let chunk::Chunk::Histograms(h) = chunk::decode(histograms).map_err(corrupt)? {
+            self.parts[i].1.push(h);
+        }
+        Ok(())
+    }
+
+    /// A batch still in the queue (batches in queue order, after every chunk).
+    pub fn queued(&mut self, batch: &WriteRequest<'_>) {
+        self.queued.add(batch);
+    }
+
+    /// The answer, as a [`results`] frame: each selected series once, its data merged in
+    /// timestamp order (the first write of a timestamp wins) and cut to the range.
+    pub fn finish(mut self) -> Vec<u8> {
+        let grouper = std::mem::take(&mut self.queued);
+        let wanted: Vec<bool> =
+            (0..grouper.len()).map(|i| self.selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
+        let has_data = |s: &SeriesData| !(s.samples.is_empty() && s.histograms.is_empty());
+        for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!self.with_data || has_data(s))) {
+            let i = match self.by_key.get(&s.key) {
+                Some(&i) => i,
+                None => {
+                    self.by_key.insert(s.key.clone(), self.out.len());
+                    self.out.push(SeriesData { key: s.key.clone(), ..SeriesData::default() });
+                    self.parts.push(Parts::default());
+                    self.out.len() - 1
+                }
+            };
+            if !s.metadata.is_empty() {
+                self.out[i].metadata = s.metadata;
+            }
+            self.parts[i].0.push(s.samples);
+            self.parts[i].1.push(s.histograms);
+        }
+        if let Some((start, end)) = self.range {
+            for (data, (samples, histograms)) in self.out.iter_mut().zip(self.parts) {
+                data.samples = merge_samples(samples);
+                data.samples.retain(|s| (start..=end).contains(&s.timestamp));
+                data.histograms = merge_histograms(histograms);
+                data.histograms.retain(|h| (start..=end).contains(&h.timestamp));
+            }
+            self.out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty());
+        }
+        results::encode(&self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{MetricType, STALE_NAN, Series};
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn batch(name: &str, samples: &[(f64, i64)]) -> WriteRequest<'static> {
+        let mut req = WriteRequest::default();
+        req.series.push(Series {
+            samples: samples.iter().map(|&(v, t)| Sample::new(v, t)).collect(),
+            ..Series::from_pairs([("__name__", name.to_string())])
+        });
+        req
+    }
+
+    fn answer(reader: Reader<'_>) -> Vec<SeriesData> {
+        results::decode(&reader.finish()).unwrap()
+    }
+
+    #[test]
+    fn chunks_then_queue_merge_in_time_order_and_the_first_write_wins() {
+        let selectors = [Selector::parse("{__name__=~\"a|b\"}").unwrap()];
+        let mut r = Reader::new(&selectors, Some((0, 50)), true);
+        let counter = Metadata { metric_type: MetricType::Counter, help: "A.".into(), unit: "".into() };
+        r.series(1, r#"{"__name__":"a"}"#, counter.clone()).unwrap();
+        r.series(2, r#"{"__name__":"c"}"#, Metadata::default()).unwrap(); // not selected
+        assert_eq!(r.chunk_series(), [1]);
+        r.chunk(
+            1,
+            &chunk::encode_samples(&[Sample::new(1.0, 10), Sample::new(2.0, 30)]),
+            &chunk::encode_histograms(&[]),
+        )
+        .unwrap();
+        r.chunk(1, &chunk::encode_samples(&[Sample::new(3.0, 20)]), &chunk::encode_histograms(&[])).unwrap();
+        // Queued after every chunk: a retried 10 does not replace the first write; 60 is out
+        // of range; b lives only in the queue; c is not selected.
+        r.queued(&batch("a", &[(9.0, 10), (4.0, 40), (5.0, 60)]));
+        r.queued(&batch("b", &[(7.0, 5)]));
+        r.queued(&batch("c", &[(8.0, 5)]));
+        let got = answer(r);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].key, r#"{"__name__":"a"}"#);
+        let a: Vec<(f64, i64)> = got[0].samples.iter().map(|s| (s.value, s.timestamp)).collect();
+        assert_eq!(a, [(1.0, 10), (3.0, 20), (2.0, 30), (4.0, 40)]);
+        assert_eq!(got[0].metadata, counter);
+        assert_eq!(got[1].samples, [Sample::new(7.0, 5)]);
+    }
+
+    #[test]
+    fn a_read_without_range_lists_series_and_metadata_only() {
+        let selectors = [Selector::parse("{__name__=~\".+\"}").unwrap()];
+        let mut r = Reader::new(&selectors, None, false);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        assert!(r.chunk_series().is_empty(), "no chunks are read");
+        // A metadata-only series (1.0 family metadata) is listed when data is not required.
+        let mut meta = batch("family", &[]);
+        meta.series[0].metadata.help = "Family.".into();
+        r.queued(&meta);
+        let got = answer(r);
+        assert_eq!(
+            got.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+            [r#"{"__name__":"a"}"#, r#"{"__name__":"family"}"#]
+        );
+        assert_eq!(got[1].metadata.help, "Family.");
+        let mut listing = Reader::new(&selectors, None, true);
+        listing.queued(&meta);
+        assert!(answer(listing).is_empty(), "with_data leaves data-less series out");
+    }
+
+    #[test]
+    fn stale_markers_survive_the_merge() {
+        let selectors = [Selector::parse("a").unwrap()];
+        let mut r = Reader::new(&selectors, Some((0, 100)), true);
+        r.queued(&batch("a", &[(1.0, 1), (f64::from_bits(STALE_NAN.to_bits()), 2)]));
+        let got = answer(r);
+        assert!(got[0].samples[1].is_stale());
+    }
+
+    #[test]
+    fn corrupt_stored_data_is_the_stores_fault() {
+        let selectors = [Selector::parse("a").unwrap()];
+        let mut r = Reader::new(&selectors, Some((0, 100)), true);
+        let e = r.series(1, "{not json", Metadata::default()).unwrap_err();
+        assert!(matches!(e, StoreError::CorruptKey(_)));
+        assert_eq!(e.status(), 500);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        let e = r.chunk(1, &[0xff, 1, 2], &[]).unwrap_err();
+        assert!(matches!(e, StoreError::CorruptChunk { series: 1, .. }), "{e}");
+        assert_eq!(r.chunk(9, &[], &[]), Err(StoreError::UnknownSeries(9)));
+    }
+}
