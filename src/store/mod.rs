@@ -2,15 +2,15 @@
 //! `BACKEND = "embedded"`, and how the read API answers. The shard Durable Object does the
 //! SQLite calls; everything it decides comes from here, tested natively.
 //!
-//! How a shard stores (see `worker/src/shard.rs` for the SQL):
+//! How a shard stores (see `worker/src/embedded.rs` for the SQL):
 //! - The write path only appends the batch (a remote-write 2.0 body) to the shard's durable
 //!   queue: one row per request, so acknowledging is cheap.
 //! - An alarm compacts the queue: [`group`] gathers each series' samples from the queued
 //!   batches in arrival order, and each series gets one [`chunk`] row per compaction (its labels
 //!   are a row of their own, keyed by [`series_key`]). Old chunks go after the retention
 //!   ([`parse_duration`]).
-//! - A read selects series with a [`Selector`], takes their chunks and the still-queued batches
-//!   in write order, and [`merge_samples`] sorts them; for a timestamp written twice the first
+//! - A read ([`read::Reader`]) selects series with a [`Selector`], takes their chunks and the
+//!   still-queued batches in write order, and [`merge_samples`] sorts them; for a timestamp written twice the first
 //!   write wins, so a batch stored twice (a 503 after some shards had stored it, then the
 //!   sender's retry) reads back once.
 //! - Shards answer the Worker in [`results`] frames; the Worker merges the shards' answers and
