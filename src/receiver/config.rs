@@ -208,7 +208,8 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 
     fn duration(&self, name: &'static str, default: &str) -> Result<u64, ConfigError> {
-        parse_duration(&self.get(name).unwrap_or_else(|| default.into())).map_err(|e| Self::invalid(name, e))
+        parse_duration(&self.get(name).unwrap_or_else(|| default.into()))
+            .map_err(|e| Self::invalid(name, e.to_string()))
     }
 
     fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {

@@ -48,16 +48,53 @@ pub fn series_key(labels: &[Label<'_>]) -> String {
 /// The labels of a [`series_key`].
 ///
 /// # Errors
-/// If `key` is not a JSON object of strings (storage corruption).
-pub fn parse_key(key: &str) -> Result<Vec<Label<'static>>, String> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(key).map_err(|e| format!("bad series key {key:?}: {e}"))?;
+/// [`read::StoreError::CorruptKey`] if `key` is not a JSON object of strings (the store's own
+/// data is corrupt).
+pub fn parse_key(key: &str) -> Result<Vec<Label<'static>>, read::StoreError> {
+    let bad = |why: String| read::StoreError::CorruptKey(format!("bad series key {key:?}: {why}"));
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(key).map_err(|e| bad(e.to_string()))?;
     map.into_iter()
         .map(|(n, v)| match v {
             serde_json::Value::String(v) => Ok(Label::new(n, v)),
-            _ => Err(format!("bad series key {key:?}: a label value is not a string")),
+            _ => Err(bad("a label value is not a string".into())),
         })
         .collect()
+}
+
+/// A duration or time that does not parse: the text of a setting or of a read's parameter,
+/// so the fault of whoever wrote it (400 for a read; a named setting for the Worker).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimeError {
+    /// Not a Prometheus duration.
+    Duration(String),
+    /// Not Unix seconds (with up to millisecond decimals).
+    Time {
+        /// The parameter (`start`, `end`).
+        name: String,
+        /// Its text.
+        text: String,
+    },
+}
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeError::Duration(text) => {
+                write!(f, "bad duration {text:?}: write it as Prometheus does, e.g. 15d, 12h, 90m, 30s")
+            }
+            TimeError::Time { name, text } => {
+                write!(f, "bad {name} {text:?}: give Unix seconds, e.g. {name}=1700000000 or 1700000000.250")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TimeError {}
+
+impl crate::error::HttpStatus for TimeError {
+    fn status(&self) -> u16 {
+        400
+    }
 }
 
 /// One series' data gathered from queued batches.
@@ -183,9 +220,9 @@ pub fn merge_histograms(parts: impl IntoIterator<Item = Vec<Histogram>>) -> Vec<
 /// Parses a Prometheus duration (`15d`, `1h30m`, `90s`, `500ms`, `2w`, `1y`) to milliseconds.
 ///
 /// # Errors
-/// A message naming the bad text.
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    let bad = || format!("bad duration {text:?}: write it as Prometheus does, e.g. 15d, 12h, 90m, 30s");
+/// [`TimeError::Duration`].
+pub fn parse_duration(text: &str) -> Result<u64, TimeError> {
+    let bad = || TimeError::Duration(text.to_string());
     let mut rest = text.trim();
     if rest.is_empty() {
         return Err(bad());
@@ -216,9 +253,9 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 /// Prometheus's API takes it. Returns milliseconds.
 ///
 /// # Errors
-/// A message naming the parameter and the bad text.
-pub fn parse_time(name: &str, text: &str) -> Result<i64, String> {
-    let bad = || format!("bad {name} {text:?}: give Unix seconds, e.g. {name}=1700000000 or 1700000000.250");
+/// [`TimeError::Time`].
+pub fn parse_time(name: &str, text: &str) -> Result<i64, TimeError> {
+    let bad = || TimeError::Time { name: name.to_string(), text: text.to_string() };
     let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -275,13 +312,13 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
         assert_eq!(parse_duration("500ms"), Ok(500));
         for bad in ["", "15", "d", "1x", "99999999999999999999y"] {
-            assert!(parse_duration(bad).unwrap_err().contains("bad duration"), "{bad}");
+            assert!(parse_duration(bad).unwrap_err().to_string().contains("bad duration"), "{bad}");
         }
         assert_eq!(parse_time("start", "1700000000"), Ok(1_700_000_000_000));
         assert_eq!(parse_time("start", "1700000000.25"), Ok(1_700_000_000_250));
         assert_eq!(parse_time("start", "-1.5"), Ok(-1_500));
         for bad in ["", "x", "1.2345", "1e9", "1.-5"] {
-            assert!(parse_time("end", bad).unwrap_err().contains("bad end"), "{bad}");
+            assert!(parse_time("end", bad).unwrap_err().to_string().contains("bad end"), "{bad}");
         }
     }
 }

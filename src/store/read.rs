@@ -102,7 +102,7 @@ impl<'s> Reader<'s> {
     /// # Errors
     /// [`StoreError::CorruptKey`].
     pub fn series(&mut self, id: i64, key: &str, metadata: Metadata<'static>) -> Result<(), StoreError> {
-        let labels = parse_key(key).map_err(StoreError::CorruptKey)?;
+        let labels = parse_key(key)?;
         if self.selected(&labels) {
             self.by_id.insert(id, self.out.len());
             self.by_key.insert(key.to_string(), self.out.len());
