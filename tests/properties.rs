@@ -233,12 +233,18 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-        let _ = v1::decode(&bytes, &Limits::default());
-        let _ = v2::decode(&bytes, &Limits::default());
+    fn arbitrary_bytes_never_panic_and_are_the_clients_fault(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        use edgewrite::error::HttpStatus;
         let mut d = Decoder::new(Limits::default());
-        let _ = d.decode(&bytes, Version::V1).map(|_| ());
-        let _ = d.decode(&bytes, Version::V2).map(|_| ());
+        let statuses = [
+            v1::decode(&bytes, &Limits::default()).err().map(|e| e.status()),
+            v2::decode(&bytes, &Limits::default()).err().map(|e| e.status()),
+            d.decode(&bytes, Version::V1).err().map(|e| e.status()),
+            d.decode(&bytes, Version::V2).err().map(|e| e.status()),
+        ];
+        for status in statuses.into_iter().flatten() {
+            prop_assert!(status == 400 || status == 413, "status {}", status);
+        }
     }
 }
 
