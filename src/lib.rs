@@ -61,6 +61,7 @@ pub mod js;
 pub mod limits;
 pub mod model;
 pub mod proto;
+pub mod query;
 pub mod receiver;
 pub mod sender;
 pub mod store;

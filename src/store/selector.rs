@@ -61,6 +61,13 @@ impl Matcher {
     }
 }
 
+impl PartialEq for Matcher {
+    /// Equal when they say the same: name, operator and value (the regex follows from them).
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.op == other.op && self.value == other.value
+    }
+}
+
 /// A parsed selector: every matcher must hold.
 #[derive(Clone, Debug)]
 pub struct Selector {
