@@ -74,7 +74,7 @@ const KEYWORDS: &[&str] =
 
 impl Parser<'_> {
     fn peek(&self) -> &Tok {
-        &self.tokens[self.at].0
+        &self.tokens[self.at.min(self.tokens.len() - 1)].0
     }
 
     fn peek_at(&self, k: usize) -> &Tok {
@@ -82,14 +82,14 @@ impl Parser<'_> {
     }
 
     fn pos(&self) -> usize {
-        self.tokens[self.at].1
+        self.tokens[self.at.min(self.tokens.len() - 1)].1
     }
 
+    /// The token at the cursor, and the cursor past it (past `Eof` too, so that stepping back
+    /// with `self.at -= 1` always returns to it).
     fn next(&mut self) -> Tok {
-        let t = self.tokens[self.at].0.clone();
-        if self.at < self.tokens.len() - 1 {
-            self.at += 1;
-        }
+        let t = self.peek().clone();
+        self.at += 1;
         t
     }
 

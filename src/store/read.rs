@@ -5,10 +5,10 @@
 //!
 //! ```
 //! use edgewrite::store::read::Reader;
-//! use edgewrite::store::{Selector, chunk, results};
-//! use edgewrite::{Metadata, Sample};
+//! use edgewrite::store::{chunk, results};
+//! use edgewrite::{Metadata, Sample, query};
 //!
-//! let selectors = [Selector::parse("up").unwrap()];
+//! let selectors = [query::parse_selector("up").unwrap()];
 //! let mut reader = Reader::new(&selectors, Some((0, 100)), true);
 //! reader.series(7, r#"{"__name__":"up"}"#, Metadata::default()).unwrap();
 //! assert_eq!(reader.chunk_series(), [7]);
@@ -188,6 +188,7 @@ impl<'s> Reader<'s> {
 mod tests {
     use super::*;
     use crate::model::{MetricType, STALE_NAN, Series};
+    use crate::store::{Matcher, Op};
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -200,13 +201,17 @@ mod tests {
         req
     }
 
+    fn by_name(op: Op, value: &str) -> Selector {
+        Selector { matchers: vec![Matcher::new("__name__", op, value).unwrap()] }
+    }
+
     fn answer(reader: Reader<'_>) -> Vec<SeriesData> {
         results::decode(&reader.finish()).unwrap()
     }
 
     #[test]
     fn chunks_then_queue_merge_in_time_order_and_the_first_write_wins() {
-        let selectors = [Selector::parse("{__name__=~\"a|b\"}").unwrap()];
+        let selectors = [by_name(Op::Regex, "a|b")];
         let mut r = Reader::new(&selectors, Some((0, 50)), true);
         let counter = Metadata { metric_type: MetricType::Counter, help: "A.".into(), unit: "".into() };
         r.series(1, r#"{"__name__":"a"}"#, counter.clone()).unwrap();
@@ -235,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_read_without_range_lists_series_and_metadata_only() {
-        let selectors = [Selector::parse("{__name__=~\".+\"}").unwrap()];
+        let selectors = [by_name(Op::Regex, ".+")];
         let mut r = Reader::new(&selectors, None, false);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
         assert!(r.chunk_series().is_empty(), "no chunks are read");
@@ -256,7 +261,7 @@ mod tests {
 
     #[test]
     fn stale_markers_survive_the_merge() {
-        let selectors = [Selector::parse("a").unwrap()];
+        let selectors = [by_name(Op::Equal, "a")];
         let mut r = Reader::new(&selectors, Some((0, 100)), true);
         r.queued(&batch("a", &[(1.0, 1), (f64::from_bits(STALE_NAN.to_bits()), 2)]));
         let got = answer(r);
@@ -265,7 +270,7 @@ mod tests {
 
     #[test]
     fn corrupt_stored_data_is_the_stores_fault() {
-        let selectors = [Selector::parse("a").unwrap()];
+        let selectors = [by_name(Op::Equal, "a")];
         let mut r = Reader::new(&selectors, Some((0, 100)), true);
         let e = r.series(1, "{not json", Metadata::default()).unwrap_err();
         assert!(matches!(e, StoreError::CorruptKey(_)));

@@ -1,7 +1,6 @@
-//! Series selectors, as PromQL writes them: `up`, `up{job="api"}`, `{__name__=~"http_.*",
-//! code!~"2.."}`, `{"my.dotted.name", "quoted.label"="v"}`. Regexes are fully anchored, as in
-//! Prometheus, and a selector needs at least one matcher that does not match the empty string
-//! (Prometheus's rule, so `{job=~".*"}` cannot select everything by accident).
+//! Series selectors: the matchers of a PromQL vector selector (`up{job="api"}`), and whether a
+//! series' labels satisfy them. Regexes are fully anchored, as in Prometheus. Parsing is
+//! PromQL's (`crate::query::parse_selector`), so `match[]` reads as Prometheus reads it.
 
 use crate::error::HttpStatus;
 use crate::model::Label;
@@ -99,51 +98,6 @@ impl HttpStatus for SelectorError {
 }
 
 impl Selector {
-    /// Parses a selector.
-    ///
-    /// # Errors
-    /// [`SelectorError`] with the offset of the problem.
-    pub fn parse(text: &str) -> Result<Self, SelectorError> {
-        let mut p = Parser { s: text, at: 0 };
-        let mut matchers = Vec::new();
-        p.ws();
-        if p.peek().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':') {
-            let name = p.ident(true);
-            matchers.push(Matcher::new("__name__", Op::Equal, name)?);
-            p.ws();
-        }
-        if p.eat('{') {
-            loop {
-                p.ws();
-                if p.eat('}') {
-                    break;
-                }
-                matchers.push(p.matcher()?);
-                p.ws();
-                if p.eat('}') {
-                    break;
-                }
-                if !p.eat(',') {
-                    return Err(p.error("expected ',' or '}' after a matcher"));
-                }
-            }
-            p.ws();
-        }
-        if p.at < text.len() {
-            return Err(p.error("unexpected text; a selector looks like name{label=\"value\", ...}"));
-        }
-        if matchers.is_empty() {
-            return Err(SelectorError { at: 0, reason: "empty selector".into() });
-        }
-        if matchers.iter().all(|m| m.matches_value("")) {
-            return Err(SelectorError {
-                at: 0,
-                reason: "a selector must contain at least one matcher that does not match the empty string".into(),
-            });
-        }
-        Ok(Selector { matchers })
-    }
-
     /// Whether a series with these labels (sorted or not) is selected.
     pub fn matches(&self, labels: &[Label<'_>]) -> bool {
         self.matchers.iter().all(|m| {
@@ -153,178 +107,25 @@ impl Selector {
     }
 }
 
-struct Parser<'a> {
-    s: &'a str,
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<char> {
-        self.s[self.at..].chars().next()
-    }
-
-    fn eat(&mut self, c: char) -> bool {
-        let hit = self.peek() == Some(c);
-        if hit {
-            self.at += c.len_utf8();
-        }
-        hit
-    }
-
-    fn ws(&mut self) {
-        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
-            self.at += c.len_utf8();
-        }
-    }
-
-    fn error(&self, reason: &str) -> SelectorError {
-        SelectorError { at: self.at, reason: reason.into() }
-    }
-
-    /// A bare metric (`colons`) or label name.
-    fn ident(&mut self, colons: bool) -> String {
-        let start = self.at;
-        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || (colons && c == ':')) {
-            self.at += 1;
-        }
-        self.s[start..self.at].to_string()
-    }
-
-    /// `name op "value"`, or a lone quoted string: the metric name.
-    fn matcher(&mut self) -> Result<Matcher, SelectorError> {
-        let start = self.at;
-        let name = match self.peek() {
-            Some('"' | '\'' | '`') => self.string()?,
-            Some(c) if c.is_ascii_alphabetic() || c == '_' => self.ident(false),
-            _ => return Err(self.error("expected a label name")),
-        };
-        self.ws();
-        let op = if self.s[self.at..].starts_with("=~") {
-            Op::Regex
-        } else if self.s[self.at..].starts_with("!~") {
-            Op::NotRegex
-        } else if self.s[self.at..].starts_with("!=") {
-            Op::NotEqual
-        } else if self.s[self.at..].starts_with('=') {
-            Op::Equal
-        } else if matches!(self.s.as_bytes()[start], b'"' | b'\'' | b'`') {
-            return Matcher::new("__name__", Op::Equal, name);
-        } else {
-            return Err(self.error("expected one of = != =~ !~"));
-        };
-        self.at += if op == Op::Equal { 1 } else { 2 };
-        self.ws();
-        let value_at = self.at;
-        let value = self.string()?;
-        Matcher::new(name, op, value).map_err(|e| SelectorError { at: value_at, ..e })
-    }
-
-    /// A quoted string: "..." or '...' with Go's escapes, or `raw`.
-    fn string(&mut self) -> Result<String, SelectorError> {
-        let Some(quote) = self.peek().filter(|c| matches!(c, '"' | '\'' | '`')) else {
-            return Err(self.error("expected a quoted string"));
-        };
-        let start = self.at;
-        self.at += 1;
-        let mut out = String::new();
-        loop {
-            let Some(c) = self.peek() else {
-                return Err(SelectorError { at: start, reason: "unterminated string".into() });
-            };
-            self.at += c.len_utf8();
-            match c {
-                c if c == quote => return Ok(out),
-                '\\' if quote != '`' => {
-                    let e = self.peek().ok_or_else(|| self.error("unterminated escape"))?;
-                    self.at += e.len_utf8();
-                    out.push(match e {
-                        'n' => '\n',
-                        't' => '\t',
-                        'r' => '\r',
-                        '\\' | '"' | '\'' => e,
-                        'u' => {
-                            let hex = self.s.get(self.at..self.at + 4).ok_or_else(|| self.error("short \\u escape"))?;
-                            self.at += 4;
-                            u32::from_str_radix(hex, 16)
-                                .ok()
-                                .and_then(char::from_u32)
-                                .ok_or_else(|| self.error("bad \\u escape"))?
-                        }
-                        _ => return Err(self.error("unknown escape")),
-                    });
-                }
-                c => out.push(c),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn labels(pairs: &[(&'static str, &'static str)]) -> Vec<Label<'static>> {
-        pairs.iter().map(|&(n, v)| Label::new(n, v)).collect()
-    }
-
     #[test]
-    fn selects_as_promql_does() {
-        let up = labels(&[("__name__", "up"), ("instance", "a:9090"), ("job", "prometheus")]);
-        let http = labels(&[("__name__", "http_requests_total"), ("code", "503"), ("job", "api")]);
-        let dotted = labels(&[("__name__", "my.metric"), ("le.x", "1")]);
-        let cases: &[(&str, [bool; 3])] = &[
-            ("up", [true, false, false]),
-            ("  up { job = \"prometheus\" , } ", [true, false, false]),
-            ("{job=~\"api|prometheus\"}", [true, true, false]),
-            ("{__name__=~\"http_.*\", code!~\"2..\"}", [false, true, false]),
-            ("{job!=\"api\", job=~'.+'}", [true, false, false]),
-            ("{__name__=~\"up|http\"}", [true, false, false]),
-            ("{\"my.metric\"}", [false, false, true]),
-            ("{\"my.metric\", \"le.x\"=`1`}", [false, false, true]),
-            ("{job=\"\", __name__=~\".+\"}", [false, false, true]),
-        ];
-        for (text, want) in cases {
-            let sel = Selector::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            let got = [sel.matches(&up), sel.matches(&http), sel.matches(&dotted)];
-            assert_eq!(&got, want, "{text}");
-        }
-    }
-
-    #[test]
-    fn bad_selectors_say_where_and_why() {
-        for (text, at, reason) in [
-            ("", 0, "empty selector"),
-            ("{}", 0, "empty selector"),
-            ("{job=~\".*\"}", 0, "does not match the empty string"),
-            ("up{job=\"a\"", 10, "expected ',' or '}'"),
-            ("up{job:\"a\"}", 6, "expected one of"),
-            ("up{job=\"a}", 7, "unterminated string"),
-            ("up{job=~\"(\"}", 8, "invalid regex"),
-            ("up{job=\"a\\q\"}", 11, "unknown escape"),
-            ("up job", 3, "unexpected text"),
-            ("{9=\"a\"}", 1, "expected a label name"),
-        ] {
-            let e = Selector::parse(text).expect_err(text);
-            assert!(e.reason.contains(reason) && e.at == at, "{text}: {e}");
-            assert_eq!(e.status(), 400);
-        }
-    }
-
-    #[test]
-    fn unicode_whitespace_and_newlines_are_handled() {
-        // A no-break space (two bytes) after the name: skipped as whitespace, no panic.
-        assert!(Selector::parse("up\u{a0}").is_ok());
-        assert!(Selector::parse("up{\u{3000}job=\"a\"}").is_ok());
-        // As in Prometheus, `.` matches a newline.
-        let sel = Selector::parse("{__name__=~\"a.b\"}").unwrap();
-        assert!(sel.matches(&labels(&[("__name__", "a\nb")])));
-    }
-
-    #[test]
-    fn escapes_decode() {
-        let sel = Selector::parse(r#"{a="x\"y\\z\n\u00e9", __name__="m"}"#).unwrap();
-        assert_eq!(sel.matchers[0].value, "x\"y\\z\né");
+    fn matchers_compare_as_promql_does() {
+        let m = |op, v: &str| Matcher::new("job", op, v).unwrap();
+        assert!(m(Op::Equal, "a").matches_value("a") && !m(Op::Equal, "a").matches_value("b"));
+        assert!(m(Op::NotEqual, "a").matches_value("") && !m(Op::NotEqual, "a").matches_value("a"));
+        assert!(m(Op::Regex, "a|b").matches_value("b") && !m(Op::Regex, "a|b").matches_value("ab"), "anchored");
+        assert!(m(Op::NotRegex, "2..").matches_value("500") && !m(Op::NotRegex, "2..").matches_value("200"));
+        assert!(m(Op::Regex, "a.b").matches_value("a\nb"), "`.` matches a newline, as in Prometheus");
+        let e = Matcher::new("job", Op::Regex, "(").unwrap_err();
+        assert!(e.reason.contains("invalid regex") && e.status() == 400, "{e}");
+        let sel = Selector { matchers: vec![m(Op::Equal, "a"), Matcher::new("code", Op::NotEqual, "200").unwrap()] };
+        assert!(sel.matches(&[Label::new("job", "a"), Label::new("code", "500")]));
+        assert!(!sel.matches(&[Label::new("job", "a"), Label::new("code", "200")]));
+        assert!(!sel.matches(&[Label::new("code", "500")]), "a missing label is the empty value");
     }
 }

@@ -145,8 +145,9 @@ test('selectors, time ranges, series and metadata read as Prometheus\'s API does
   assert.deepEqual(meta.body.data.rum_lcp_seconds, [{ type: 'gauge', help: 'Largest contentful paint.', unit: 'seconds' }]);
 
   for (const [params, message] of [
-    [{ 'match[]': 'rum{page="/home"' }, /bad selector at byte 16/],
-    [{ 'match[]': '{page=~".*"}' }, /does not match the empty string/],
+    [{ 'match[]': 'rum{page="/home"' }, /match\[\]=rum\{page="\/home": 1:17: parse error: unexpected end of input/],
+    [{ 'match[]': '{page=~".*"}' }, /vector selector must contain at least one non-empty matcher/],
+    [{ 'match[]': 'rate(rum[5m])' }, /expected a series selector/],
     [{ 'match[]': 'up', start: 'yesterday' }, /bad start "yesterday": give Unix seconds/],
     [{ 'match[]': 'up', start: '10', end: '5' }, /start is after end/],
     [{}, /give at least one series selector/],

@@ -9,7 +9,7 @@
 
 use crate::config::{self, Backend};
 use edgewrite::receiver::config::WorkerConfig;
-use edgewrite::store::{self, Selector, render, results};
+use edgewrite::store::{self, render, results};
 use worker::*;
 
 /// Which read.
@@ -60,7 +60,7 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
     let (mut start, mut end) = (None, None);
     for (k, v) in url.query_pairs() {
         match k.as_ref() {
-            "match[]" => match Selector::parse(&v) {
+            "match[]" => match edgewrite::query::parse_selector(&v) {
                 Ok(_) => matches.push(v.into_owned()),
                 Err(e) => return bad(format!("match[]={v}: {e}")),
             },

@@ -8,7 +8,6 @@ use crate::{deliver, embedded};
 use edgewrite::error::HttpStatus;
 use edgewrite::receiver::config::{ConfigError, WorkerConfig};
 use edgewrite::sender::forward::Forwarder;
-use edgewrite::store::Selector;
 use edgewrite::store::read::Reader;
 use std::cell::RefCell;
 use std::time::Duration;
@@ -156,7 +155,8 @@ impl DurableObject for Shard {
                 let mut with_data = true;
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
-                        "match[]" => selectors.push(Selector::parse(&v).map_err(|e| Error::RustError(e.to_string()))?),
+                        "match[]" => selectors
+                            .push(edgewrite::query::parse_selector(&v).map_err(|e| Error::RustError(e.to_string()))?),
                         "start" => start = v.parse::<i64>().ok(),
                         "end" => end = v.parse::<i64>().ok(),
                         "what" => with_data = v != "metadata",
