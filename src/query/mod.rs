@@ -1,6 +1,6 @@
 //! PromQL for the query API (issue 10), sans-I/O: the parser (this module's [`parse`]), the
-//! expression tree ([`ast`]) and the functions it knows ([`functions`]). The evaluator comes
-//! next, over the data the shards return for pushed-down selectors.
+//! expression tree ([`ast`]), the functions it knows ([`functions`]) and the evaluator
+//! ([`eval`]) over the data the shards return for pushed-down selectors.
 //!
 //! ```
 //! use edgewrite::query::{Expr, parse};
@@ -12,6 +12,7 @@
 //! ```
 
 pub mod ast;
+pub mod eval;
 pub mod functions;
 mod lexer;
 mod parser;

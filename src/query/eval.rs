@@ -1,0 +1,733 @@
+//! Evaluating a parsed PromQL expression over series data, as Prometheus 2.42 does: instant
+//! selectors with the 5-minute lookback and stale markers, range selectors (closed ranges),
+//! subqueries, `offset` and `@`, the rate family with Prometheus's extrapolation, the
+//! `*_over_time` family, math and label functions, aggregations, and binary operators with
+//! vector matching. Sans-I/O: the caller hands in the series the selectors need (from the
+//! shards, pushed down) and gets values out. What is not implemented yet is refused by name
+//! ([`EvalError::Unsupported`]), never answered with a wrong number.
+
+use super::ast::*;
+use crate::error::HttpStatus;
+use crate::model::Sample;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A series' labels, sorted by name.
+pub type Labels = Vec<(String, String)>;
+
+/// A series' points (ms, value) over a range.
+pub type Points = Vec<(i64, f64)>;
+
+/// What an `*_over_time` function makes of one series' points in its range.
+type OverTime<'f> = &'f dyn Fn(&[(i64, f64)]) -> Option<f64>;
+
+/// One series of input: labels and float samples in timestamp order (stale markers included).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Its labels, sorted by name.
+    pub labels: Labels,
+    /// Its samples, in timestamp order.
+    pub samples: Vec<Sample>,
+}
+
+/// A value of an expression at one time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A number.
+    Scalar(f64),
+    /// A string.
+    String(String),
+    /// One value per series.
+    Vector(Vec<(Labels, f64)>),
+    /// Samples (ms, value) per series.
+    Matrix(Vec<(Labels, Vec<(i64, f64)>)>),
+}
+
+/// Why a query could not be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvalError {
+    /// A function or feature this evaluator does not have yet (400).
+    Unsupported(String),
+    /// More samples than the query may load (422, `execution`).
+    TooManySamples(usize),
+    /// Vector matching found several series on the side that must have one (422, `execution`).
+    DuplicateMatch(String),
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::Unsupported(what) => write!(f, "{what} is not supported by this PromQL engine yet"),
+            EvalError::TooManySamples(max) => {
+                write!(f, "query processing would load too many samples into memory in query execution (limit {max})")
+            }
+            EvalError::DuplicateMatch(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+impl HttpStatus for EvalError {
+    fn status(&self) -> u16 {
+        match self {
+            EvalError::Unsupported(_) => 400,
+            EvalError::TooManySamples(_) | EvalError::DuplicateMatch(_) => 422,
+        }
+    }
+}
+
+/// Prometheus's default lookback for instant selectors: 5 minutes.
+pub const LOOKBACK_MS: i64 = 300_000;
+
+/// An evaluation: the data, the query's start and end (for `@ start()` / `@ end()`), and the
+/// limit on samples loaded at once.
+pub struct Evaluator<'d> {
+    data: &'d [Series],
+    start: i64,
+    end: i64,
+    step: i64,
+    /// Most samples held at one step.
+    pub max_samples: usize,
+}
+
+impl<'d> Evaluator<'d> {
+    /// An evaluator over `data` for a query from `start` to `end` (ms; equal for an instant
+    /// query) with `step` (ms, the subquery default).
+    pub fn new(data: &'d [Series], start: i64, end: i64, step: i64) -> Self {
+        Evaluator { data, start, end, step: step.max(1), max_samples: 50_000_000 }
+    }
+
+    /// The value of `expr` at `t` (ms).
+    ///
+    /// # Errors
+    /// [`EvalError`].
+    pub fn at(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        let v = self.eval(expr, t)?;
+        let n = match &v {
+            Value::Vector(v) => v.len(),
+            Value::Matrix(m) => m.iter().map(|s| s.1.len()).sum(),
+            _ => 1,
+        };
+        if n > self.max_samples {
+            return Err(EvalError::TooManySamples(self.max_samples));
+        }
+        Ok(v)
+    }
+
+    /// A range query: the value of `expr` at every step from the start to the end, per series.
+    ///
+    /// # Errors
+    /// [`EvalError`].
+    pub fn range(&self, expr: &Expr) -> Result<Vec<(Labels, Points)>, EvalError> {
+        let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut total = 0;
+        let mut t = self.start;
+        while t <= self.end {
+            match self.at(expr, t)? {
+                Value::Scalar(v) => out.entry(Vec::new()).or_default().push((t, v)),
+                Value::Vector(v) => {
+                    for (labels, x) in v {
+                        out.entry(labels).or_default().push((t, x));
+                    }
+                }
+                _ => return Err(EvalError::Unsupported("a range query of a range vector or string".into())),
+            }
+            total += out.len();
+            if total > self.max_samples {
+                return Err(EvalError::TooManySamples(self.max_samples));
+            }
+            t += self.step;
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn eval(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        Ok(match expr {
+            Expr::Number(n) => Value::Scalar(*n),
+            Expr::String(s) => Value::String(s.clone()),
+            Expr::Paren(e) => self.eval(e, t)?,
+            Expr::Negate(e) => match self.eval(e, t)? {
+                Value::Scalar(v) => Value::Scalar(-v),
+                Value::Vector(v) => Value::Vector(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect()),
+                other => other,
+            },
+            Expr::Vector(s) => Value::Vector(self.instant(s, t)),
+            Expr::Matrix { selector, range_ms } => Value::Matrix(self.matrix(selector, *range_ms, t)),
+            Expr::Subquery { expr, range_ms, step_ms, offset_ms, at } => {
+                let ts = self.time(*at, t) - offset_ms;
+                let step = step_ms.unwrap_or(self.step).max(1);
+                // Steps aligned to multiples of the step, as Prometheus aligns them.
+                let first = (ts - range_ms).div_euclid(step) * step;
+                let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+                let mut u = if first < ts - range_ms { first + step } else { first };
+                while u <= ts {
+                    if let Value::Vector(v) = self.eval(expr, u)? {
+                        for (l, x) in v {
+                            series.entry(l).or_default().push((u, x));
+                        }
+                    }
+                    u += step;
+                }
+                Value::Matrix(series.into_iter().collect())
+            }
+            Expr::Call { func, args } => self.call(func.name, args, t)?,
+            Expr::Aggregate { op, expr, param, grouping } => {
+                self.aggregate(*op, expr, param.as_deref(), grouping, t)?
+            }
+            Expr::Binary { op, lhs, rhs, return_bool, matching } => {
+                let (l, r) = (self.eval(lhs, t)?, self.eval(rhs, t)?);
+                binary(*op, l, r, *return_bool, matching.as_ref())?
+            }
+        })
+    }
+
+    fn time(&self, at: Option<At>, t: i64) -> i64 {
+        match at {
+            None => t,
+            Some(At::Time(ms)) => ms,
+            Some(At::Start) => self.start,
+            Some(At::End) => self.end,
+        }
+    }
+
+    fn selected<'s>(&'s self, s: &'s VectorSelector) -> impl Iterator<Item = &'s Series> + 's {
+        self.data.iter().filter(move |series| {
+            s.matchers.iter().all(|m| {
+                let v = series.labels.iter().find(|(n, _)| *n == m.name).map_or("", |(_, v)| v.as_str());
+                m.matches_value(v)
+            })
+        })
+    }
+
+    /// The newest sample of each selected series at most `LOOKBACK_MS` old; a stale marker
+    /// there ends the series.
+    fn instant(&self, s: &VectorSelector, t: i64) -> Vec<(Labels, f64)> {
+        let ts = self.time(s.at, t) - s.offset_ms;
+        self.selected(s)
+            .filter_map(|series| {
+                let i = series.samples.partition_point(|x| x.timestamp <= ts);
+                let last = series.samples[..i].last()?;
+                (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale()).then(|| (series.labels.clone(), last.value))
+            })
+            .collect()
+    }
+
+    /// The samples of each selected series in `[ts - range, ts]`, stale markers left out.
+    fn matrix(&self, s: &VectorSelector, range: i64, t: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        let ts = self.time(s.at, t) - s.offset_ms;
+        self.selected(s)
+            .filter_map(|series| {
+                let from = series.samples.partition_point(|x| x.timestamp < ts - range);
+                let to = series.samples.partition_point(|x| x.timestamp <= ts);
+                let points: Vec<(i64, f64)> =
+                    series.samples[from..to].iter().filter(|x| !x.is_stale()).map(|x| (x.timestamp, x.value)).collect();
+                (!points.is_empty()).then(|| (series.labels.clone(), points))
+            })
+            .collect()
+    }
+
+    fn call(&self, name: &str, args: &[Expr], t: i64) -> Result<Value, EvalError> {
+        let values = args.iter().map(|a| self.eval(a, t)).collect::<Result<Vec<_>, _>>()?;
+        let scalar = |i: usize| match values.get(i) {
+            Some(Value::Scalar(v)) => *v,
+            _ => f64::NAN,
+        };
+        let vector = |i: usize| match values.get(i) {
+            Some(Value::Vector(v)) => v.clone(),
+            _ => Vec::new(),
+        };
+        let matrix = || match values.first() {
+            Some(Value::Matrix(m)) => m.clone(),
+            _ => Vec::new(),
+        };
+        let range_of = |e: &Expr| match e {
+            Expr::Matrix { range_ms, .. } | Expr::Subquery { range_ms, .. } => *range_ms,
+            _ => 0,
+        };
+        let per_sample =
+            |f: &dyn Fn(f64) -> f64| Value::Vector(vector(0).into_iter().map(|(l, v)| (drop_name(l), f(v))).collect());
+        let over_time = |keep_name: bool, f: OverTime<'_>| {
+            Value::Vector(
+                matrix()
+                    .into_iter()
+                    .filter_map(|(l, pts)| f(&pts).map(|v| (if keep_name { l } else { drop_name(l) }, v)))
+                    .collect(),
+            )
+        };
+        Ok(match name {
+            "rate" | "increase" | "delta" => {
+                let range = range_of(&args[0]);
+                let counter = name != "delta";
+                let ts = match &args[0] {
+                    Expr::Matrix { selector, .. } => self.time(selector.at, t) - selector.offset_ms,
+                    Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
+                    _ => t,
+                };
+                over_time(false, &|p| extrapolated(p, ts - range, ts, counter, name == "rate"))
+            }
+            "irate" | "idelta" => over_time(false, &|p| {
+                let [.., (t1, v1), (t2, v2)] = p else { return None };
+                let d = if name == "irate" && v2 < v1 { *v2 } else { v2 - v1 };
+                Some(if name == "irate" { d / ((t2 - t1) as f64 / 1000.0) } else { d })
+            }),
+            "resets" => over_time(false, &|p| Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64)),
+            "changes" => over_time(false, &|p| Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64)),
+            "deriv" => over_time(false, &|p| regression(p, p.first()?.0).map(|(slope, _)| slope)),
+            "predict_linear" => {
+                let by = scalar(1);
+                over_time(false, &|p| regression(p, t).map(|(slope, icpt)| icpt + slope * by))
+            }
+            "avg_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64)),
+            "sum_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum())),
+            "count_over_time" => over_time(false, &|p| Some(p.len() as f64)),
+            "min_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, min))),
+            "max_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, max))),
+            "last_over_time" => over_time(true, &|p| p.last().map(|x| x.1)),
+            "present_over_time" => over_time(false, &|_| Some(1.0)),
+            "stddev_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)).sqrt())),
+            "stdvar_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)))),
+            "quantile_over_time" => {
+                let q = scalar(0);
+                let m = match values.get(1) {
+                    Some(Value::Matrix(m)) => m.clone(),
+                    _ => Vec::new(),
+                };
+                Value::Vector(
+                    m.into_iter().map(|(l, p)| (drop_name(l), quantile(q, p.iter().map(|x| x.1).collect()))).collect(),
+                )
+            }
+            "abs" => per_sample(&f64::abs),
+            "ceil" => per_sample(&f64::ceil),
+            "floor" => per_sample(&f64::floor),
+            "exp" => per_sample(&f64::exp),
+            "ln" => per_sample(&f64::ln),
+            "log2" => per_sample(&f64::log2),
+            "log10" => per_sample(&f64::log10),
+            "sqrt" => per_sample(&f64::sqrt),
+            "sgn" => per_sample(&|v: f64| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    v
+                }
+            }),
+            "round" => {
+                let to = if args.len() > 1 { scalar(1) } else { 1.0 };
+                per_sample(&|v: f64| (v / to + 0.5).floor() * to)
+            }
+            "clamp" => {
+                let (lo, hi) = (scalar(1), scalar(2));
+                if lo > hi { Value::Vector(Vec::new()) } else { per_sample(&|v: f64| v.max(lo).min(hi)) }
+            }
+            "clamp_min" => {
+                let lo = scalar(1);
+                per_sample(&|v: f64| v.max(lo))
+            }
+            "clamp_max" => {
+                let hi = scalar(1);
+                per_sample(&|v: f64| v.min(hi))
+            }
+            "time" => Value::Scalar(t as f64 / 1000.0),
+            "pi" => Value::Scalar(std::f64::consts::PI),
+            "vector" => Value::Vector(vec![(Vec::new(), scalar(0))]),
+            "scalar" => match vector(0).as_slice() {
+                [(_, v)] => Value::Scalar(*v),
+                _ => Value::Scalar(f64::NAN),
+            },
+            "timestamp" => {
+                // The timestamp of the sample each series' value came from.
+                let Some(Expr::Vector(s)) = args.first().map(strip_parens) else {
+                    return Err(EvalError::Unsupported("timestamp() of an expression other than a selector".into()));
+                };
+                let ts = self.time(s.at, t) - s.offset_ms;
+                Value::Vector(
+                    self.selected(s)
+                        .filter_map(|series| {
+                            let i = series.samples.partition_point(|x| x.timestamp <= ts);
+                            let last = series.samples[..i].last()?;
+                            (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale())
+                                .then(|| (drop_name(series.labels.clone()), last.timestamp as f64 / 1000.0))
+                        })
+                        .collect(),
+                )
+            }
+            "sort" | "sort_desc" => {
+                let mut v = vector(0);
+                v.sort_by(|a, b| if name == "sort" { a.1.total_cmp(&b.1) } else { b.1.total_cmp(&a.1) });
+                Value::Vector(v)
+            }
+            "absent" | "absent_over_time" => {
+                let present = match values.first() {
+                    Some(Value::Vector(v)) => !v.is_empty(),
+                    Some(Value::Matrix(m)) => !m.is_empty(),
+                    _ => true,
+                };
+                if present {
+                    Value::Vector(Vec::new())
+                } else {
+                    // The equality matchers of the selector become the labels.
+                    let mut labels: Labels = Vec::new();
+                    if let Some(Expr::Vector(s) | Expr::Matrix { selector: s, .. }) = args.first().map(strip_parens) {
+                        for m in &s.matchers {
+                            if m.op == crate::store::Op::Equal && m.name != "__name__" {
+                                labels.push((m.name.clone(), m.value.clone()));
+                            }
+                        }
+                    }
+                    labels.sort();
+                    labels.dedup_by(|a, b| a.0 == b.0);
+                    Value::Vector(vec![(labels, 1.0)])
+                }
+            }
+            other => return Err(EvalError::Unsupported(format!("function \"{other}\""))),
+        })
+    }
+
+    fn aggregate(
+        &self,
+        op: AggregateOp,
+        expr: &Expr,
+        param: Option<&Expr>,
+        grouping: &Option<Grouping>,
+        t: i64,
+    ) -> Result<Value, EvalError> {
+        let Value::Vector(input) = self.eval(expr, t)? else { return Ok(Value::Vector(Vec::new())) };
+        let param = param.map(|p| self.eval(p, t)).transpose()?;
+        let key = |l: &Labels| -> Labels {
+            match grouping {
+                Some(Grouping::By(keep)) => l.iter().filter(|(n, _)| keep.contains(n)).cloned().collect(),
+                Some(Grouping::Without(drop)) => {
+                    l.iter().filter(|(n, _)| n != "__name__" && !drop.contains(n)).cloned().collect()
+                }
+                None => Vec::new(),
+            }
+        };
+        let mut groups: BTreeMap<Labels, Vec<(Labels, f64)>> = BTreeMap::new();
+        for (l, v) in input {
+            groups.entry(key(&l)).or_default().push((l, v));
+        }
+        let mut out = Vec::new();
+        for (k, members) in groups {
+            let values = || members.iter().map(|m| m.1);
+            match op {
+                AggregateOp::Sum => out.push((k, values().sum())),
+                AggregateOp::Avg => out.push((k, values().sum::<f64>() / members.len() as f64)),
+                AggregateOp::Count => out.push((k, members.len() as f64)),
+                AggregateOp::Group => out.push((k, 1.0)),
+                AggregateOp::Min => out.push((k, values().fold(f64::NAN, min))),
+                AggregateOp::Max => out.push((k, values().fold(f64::NAN, max))),
+                AggregateOp::Stddev => out.push((k, variance(values()).sqrt())),
+                AggregateOp::Stdvar => out.push((k, variance(values()))),
+                AggregateOp::Quantile => {
+                    let q = match param {
+                        Some(Value::Scalar(q)) => q,
+                        _ => f64::NAN,
+                    };
+                    out.push((k, quantile(q, values().collect())));
+                }
+                AggregateOp::Topk | AggregateOp::Bottomk => {
+                    let n = match param {
+                        Some(Value::Scalar(n)) if n >= 1.0 => n.min(members.len() as f64) as usize,
+                        _ => 0,
+                    };
+                    let mut m = members.clone();
+                    // NaN sorts last either way, as in Prometheus.
+                    m.sort_by(|a, b| {
+                        let (x, y) = if op == AggregateOp::Topk { (b.1, a.1) } else { (a.1, b.1) };
+                        match (x.is_nan(), y.is_nan()) {
+                            (true, false) => std::cmp::Ordering::Greater,
+                            (false, true) => std::cmp::Ordering::Less,
+                            _ => x.total_cmp(&y),
+                        }
+                    });
+                    out.extend(m.into_iter().take(n));
+                }
+                AggregateOp::CountValues => {
+                    let label = match &param {
+                        Some(Value::String(s)) => s.clone(),
+                        _ => String::new(),
+                    };
+                    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
+                    for v in values() {
+                        *counts.entry(format_value(v)).or_default() += 1.0;
+                    }
+                    for (v, n) in counts {
+                        let mut l = k.clone();
+                        l.retain(|(name, _)| *name != label);
+                        l.push((label.clone(), v));
+                        l.sort();
+                        out.push((l, n));
+                    }
+                }
+            }
+        }
+        Ok(Value::Vector(out))
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(inner) => strip_parens(inner),
+        e => e,
+    }
+}
+
+fn drop_name(mut l: Labels) -> Labels {
+    l.retain(|(n, _)| n != "__name__");
+    l
+}
+
+/// Equal as Prometheus compares for `changes` (two NaNs are the same value).
+fn same(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
+/// `min` where a NaN loses to any number, as Prometheus's `min` aggregation.
+fn min(acc: f64, v: f64) -> f64 {
+    if acc.is_nan() || v < acc { v } else { acc }
+}
+
+fn max(acc: f64, v: f64) -> f64 {
+    if acc.is_nan() || v > acc { v } else { acc }
+}
+
+/// Population variance.
+fn variance(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
+    for v in values {
+        n += 1.0;
+        let d = v - mean;
+        mean += d / n;
+        m2 += d * (v - mean);
+    }
+    m2 / n
+}
+
+/// The φ-quantile, interpolated between the nearest ranks as Prometheus does.
+fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
+    if values.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = q * (values.len() - 1) as f64;
+    let lower = rank.floor() as usize;
+    let upper = (lower + 1).min(values.len() - 1);
+    let weight = rank - rank.floor();
+    values[lower] * (1.0 - weight) + values[upper] * weight
+}
+
+/// Least-squares slope and intercept at `at` (ms) of the points, per second.
+fn regression(p: &[(i64, f64)], at: i64) -> Option<(f64, f64)> {
+    if p.len() < 2 {
+        return None;
+    }
+    let n = p.len() as f64;
+    let (mut sx, mut sy, mut sxy, mut sxx) = (0.0, 0.0, 0.0, 0.0);
+    for &(t, v) in p {
+        let x = (t - at) as f64 / 1000.0;
+        sx += x;
+        sy += v;
+        sxy += x * v;
+        sxx += x * x;
+    }
+    let cov = sxy - sx * sy / n;
+    let var = sxx - sx * sx / n;
+    let slope = cov / var;
+    Some((slope, sy / n - slope * sx / n))
+}
+
+/// `rate`, `increase` and `delta`: the change over the samples, extrapolated towards the
+/// range's ends as Prometheus's `extrapolatedRate` does.
+fn extrapolated(p: &[(i64, f64)], range_start: i64, range_end: i64, counter: bool, per_second: bool) -> Option<f64> {
+    if p.len() < 2 {
+        return None;
+    }
+    let (first, last) = (p[0], p[p.len() - 1]);
+    let mut result = last.1 - first.1;
+    if counter {
+        for w in p.windows(2) {
+            if w[1].1 < w[0].1 {
+                result += w[0].1;
+            }
+        }
+    }
+    let mut to_start = (first.0 - range_start) as f64 / 1000.0;
+    let to_end = (range_end - last.0) as f64 / 1000.0;
+    let sampled = (last.0 - first.0) as f64 / 1000.0;
+    let average = sampled / (p.len() - 1) as f64;
+    if counter && result > 0.0 && first.1 >= 0.0 {
+        let to_zero = sampled * (first.1 / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    let threshold = average * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold { to_start } else { average / 2.0 };
+    interval += if to_end < threshold { to_end } else { average / 2.0 };
+    result *= interval / sampled;
+    if per_second {
+        result /= (range_end - range_start) as f64 / 1000.0;
+    }
+    Some(result)
+}
+
+/// A value as Prometheus prints it in labels (`count_values`): shortest round-trip form.
+fn format_value(v: f64) -> String {
+    crate::store::render::format_value(v)
+}
+
+fn arithmetic(op: BinaryOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Mod => a % b,
+        BinaryOp::Pow => a.powf(b),
+        BinaryOp::Atan2 => a.atan2(b),
+        _ => f64::NAN,
+    }
+}
+
+fn compare(op: BinaryOp, a: f64, b: f64) -> bool {
+    match op {
+        BinaryOp::Eql => a == b,
+        BinaryOp::Neq => a != b,
+        BinaryOp::Lss => a < b,
+        BinaryOp::Lte => a <= b,
+        BinaryOp::Gtr => a > b,
+        BinaryOp::Gte => a >= b,
+        _ => false,
+    }
+}
+
+/// The labels a series is matched by.
+fn signature(l: &Labels, m: &VectorMatching) -> Labels {
+    match m.on {
+        Some(true) => l.iter().filter(|(n, _)| m.labels.contains(n)).cloned().collect(),
+        _ => l.iter().filter(|(n, _)| n != "__name__" && !m.labels.contains(n)).cloned().collect(),
+    }
+}
+
+fn binary(
+    op: BinaryOp,
+    lhs: Value,
+    rhs: Value,
+    return_bool: bool,
+    matching: Option<&VectorMatching>,
+) -> Result<Value, EvalError> {
+    let drops_name = !op.is_comparison() || return_bool;
+    // One element: Some(value) to keep, None to filter out.
+    let apply = |a: f64, b: f64, keep: f64| -> Option<f64> {
+        if op.is_comparison() {
+            let yes = compare(op, a, b);
+            if return_bool { Some(if yes { 1.0 } else { 0.0 }) } else { yes.then_some(keep) }
+        } else {
+            Some(arithmetic(op, a, b))
+        }
+    };
+    Ok(match (lhs, rhs) {
+        (Value::Scalar(a), Value::Scalar(b)) => Value::Scalar(apply(a, b, a).unwrap_or(f64::NAN)),
+        (Value::Vector(v), Value::Scalar(b)) => Value::Vector(
+            v.into_iter()
+                .filter_map(|(l, a)| apply(a, b, a).map(|x| (if drops_name { drop_name(l) } else { l }, x)))
+                .collect(),
+        ),
+        (Value::Scalar(a), Value::Vector(v)) => Value::Vector(
+            v.into_iter()
+                .filter_map(|(l, b)| apply(a, b, b).map(|x| (if drops_name { drop_name(l) } else { l }, x)))
+                .collect(),
+        ),
+        (Value::Vector(l), Value::Vector(r)) => {
+            let m = matching.cloned().unwrap_or_default();
+            Value::Vector(match op {
+                BinaryOp::And | BinaryOp::Unless => {
+                    let right: Vec<Labels> = r.iter().map(|x| signature(&x.0, &m)).collect();
+                    l.into_iter().filter(|x| right.contains(&signature(&x.0, &m)) == (op == BinaryOp::And)).collect()
+                }
+                BinaryOp::Or => {
+                    let left: Vec<Labels> = l.iter().map(|x| signature(&x.0, &m)).collect();
+                    let mut out = l;
+                    out.extend(r.into_iter().filter(|x| !left.contains(&signature(&x.0, &m))));
+                    out
+                }
+                _ => vector_vector(l, r, &m, drops_name, &apply)?,
+            })
+        }
+        _ => return Err(EvalError::Unsupported("a binary operation on this type".into())),
+    })
+}
+
+fn vector_vector(
+    l: Vec<(Labels, f64)>,
+    r: Vec<(Labels, f64)>,
+    m: &VectorMatching,
+    drops_name: bool,
+    apply: &dyn Fn(f64, f64, f64) -> Option<f64>,
+) -> Result<Vec<(Labels, f64)>, EvalError> {
+    // The "one" side, by signature; with group_right it is the left.
+    let (many, one, swapped) = match m.card {
+        Cardinality::OneToMany => (r, l, true),
+        _ => (l, r, false),
+    };
+    let mut by_sig: BTreeMap<Labels, (Labels, f64)> = BTreeMap::new();
+    for (labels, v) in one {
+        let sig = signature(&labels, m);
+        if by_sig.insert(sig.clone(), (labels, v)).is_some() {
+            let side = if swapped { "left" } else { "right" };
+            return Err(EvalError::DuplicateMatch(format!(
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: \
+                 many-to-many matching not allowed: matching labels must be unique on one side",
+                render_labels(&sig)
+            )));
+        }
+    }
+    let mut out: Vec<(Labels, f64)> = Vec::new();
+    let mut seen: Vec<Labels> = Vec::new();
+    for (labels, v) in many {
+        let sig = signature(&labels, m);
+        let Some((other_labels, w)) = by_sig.get(&sig) else { continue };
+        let (a, b) = if swapped { (*w, v) } else { (v, *w) };
+        let Some(x) = apply(a, b, a) else { continue };
+        let mut result = if drops_name { drop_name(labels.clone()) } else { labels.clone() };
+        if m.card == Cardinality::OneToOne {
+            result = match m.on {
+                Some(true) => result.into_iter().filter(|(n, _)| m.labels.contains(n)).collect(),
+                _ => result.into_iter().filter(|(n, _)| !m.labels.contains(n)).collect(),
+            };
+            if seen.contains(&sig) {
+                return Err(EvalError::DuplicateMatch(format!(
+                    "found duplicate series for the match group {} on the left hand-side of the operation: \
+                     many-to-many matching not allowed: matching labels must be unique on one side",
+                    render_labels(&sig)
+                )));
+            }
+            seen.push(sig);
+        } else {
+            for name in &m.include {
+                result.retain(|(n, _)| n != name);
+                if let Some(l) = other_labels.iter().find(|(n, _)| n == name) {
+                    result.push(l.clone());
+                }
+            }
+            result.sort();
+        }
+        out.push((result, x));
+    }
+    Ok(out)
+}
+
+fn render_labels(l: &Labels) -> String {
+    let inner: Vec<String> = l.iter().map(|(n, v)| format!("{n}=\"{v}\"")).collect();
+    format!("{{{}}}", inner.join(", "))
+}

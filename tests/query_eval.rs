@@ -1,0 +1,228 @@
+//! The PromQL evaluator (`edgewrite::query::eval`) on small data with values worked out by
+//! hand from Prometheus's definitions (the comparison with a real Prometheus comes with the
+//! query API).
+
+use edgewrite::query::eval::{EvalError, Evaluator, Labels, Series, Value};
+use edgewrite::query::parse;
+use edgewrite::{STALE_NAN, Sample};
+#[cfg(all(target_family = "wasm", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    let mut l: Labels = pairs.iter().map(|&(n, v)| (n.to_string(), v.to_string())).collect();
+    l.sort();
+    l
+}
+
+fn series(pairs: &[(&str, &str)], points: &[(i64, f64)]) -> Series {
+    Series { labels: labels(pairs), samples: points.iter().map(|&(t, v)| Sample::new(v, t * 1000)).collect() }
+}
+
+/// Counters x{job,instance} scraped every 15 s from 0 to 600 s: a goes up 1 per scrape, b 2,
+/// c (job "web") 3; gauge g{job} and a series that goes stale.
+fn data() -> Vec<Series> {
+    let counter = |job: &str, inst: &str, per: f64| {
+        let pts: Vec<(i64, f64)> = (0..=40).map(|i| (i * 15, i as f64 * per)).collect();
+        series(&[("__name__", "x"), ("job", job), ("instance", inst)], &pts)
+    };
+    vec![
+        counter("api", "a", 1.0),
+        counter("api", "b", 2.0),
+        counter("web", "c", 3.0),
+        series(&[("__name__", "g"), ("job", "api")], &[(0, 10.0), (300, 20.0)]),
+        series(&[("__name__", "g"), ("job", "web")], &[(0, 5.0)]),
+        series(&[("__name__", "ends"), ("job", "api")], &[(0, 1.0), (100, STALE_NAN)]),
+        series(&[("__name__", "info"), ("job", "api"), ("team", "core")], &[(0, 1.0)]),
+        series(&[("__name__", "info"), ("job", "web"), ("team", "shop")], &[(0, 1.0)]),
+    ]
+}
+
+fn eval(q: &str, t_s: i64) -> Result<Value, EvalError> {
+    let data = data();
+    let expr = parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+    Evaluator::new(&data, t_s * 1000, t_s * 1000, 15_000).at(&expr, t_s * 1000)
+}
+
+/// The vector at `t_s` as (labels as `k=v,...`, value), sorted.
+fn vector(q: &str, t_s: i64) -> Vec<(String, f64)> {
+    let Value::Vector(v) = eval(q, t_s).unwrap() else { panic!("{q}: not a vector") };
+    let mut out: Vec<(String, f64)> = v
+        .into_iter()
+        .map(|(l, x)| (l.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(","), x))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn assert_vector(q: &str, t_s: i64, want: &[(&str, f64)]) {
+    let got = vector(q, t_s);
+    assert_eq!(got.len(), want.len(), "{q} at {t_s}: {got:?}");
+    for ((gl, gv), (wl, wv)) in got.iter().zip(want) {
+        assert_eq!(gl, wl, "{q} at {t_s}");
+        assert!(close(*gv, *wv) || gv.is_nan() && wv.is_nan(), "{q} at {t_s}: {gl} = {gv}, want {wv}");
+    }
+}
+
+#[test]
+fn instant_selectors_look_back_five_minutes_and_stop_at_stale_markers() {
+    assert_vector("g", 200, &[("__name__=g,job=api", 10.0), ("__name__=g,job=web", 5.0)]);
+    assert_vector("g", 300, &[("__name__=g,job=api", 20.0), ("__name__=g,job=web", 5.0)]);
+    assert_vector("g", 301, &[("__name__=g,job=api", 20.0)]); // web's last sample is 301 s old
+    assert_vector("ends", 99, &[("__name__=ends,job=api", 1.0)]);
+    assert_vector("ends", 100, &[]); // the stale marker ends it
+    assert_vector("g offset 5m", 300, &[("__name__=g,job=api", 10.0), ("__name__=g,job=web", 5.0)]);
+    assert_vector("g @ 0", 600, &[("__name__=g,job=api", 10.0), ("__name__=g,job=web", 5.0)]);
+    assert_vector(
+        "x{instance=~\"a|c\"}",
+        30,
+        &[("__name__=x,instance=a,job=api", 2.0), ("__name__=x,instance=c,job=web", 6.0)],
+    );
+}
+
+#[test]
+fn rate_increase_and_delta_extrapolate_as_prometheus() {
+    // x{a}: 1 per 15 s. Over [240 s, 300 s] the samples at 240..300 rise by 4 in 60 s.
+    assert_vector("rate(x{instance=\"a\"}[1m])", 300, &[("instance=a,job=api", 4.0 / 60.0)]);
+    assert_vector("increase(x{instance=\"a\"}[1m])", 300, &[("instance=a,job=api", 4.0)]);
+    // Samples at 15..60 (1..4) in [10 s, 70 s]: 3 over 45 s, extrapolated by 5 s at the start
+    // (< 1.1 x 15 s) and 10 s at the end: 3 x 60 / 45 = 4.
+    assert_vector("increase(x{instance=\"a\"}[1m] @ 70)", 0, &[("instance=a,job=api", 4.0)]);
+    assert_vector("delta(g[10m])", 600, &[("job=api", 10.0 * 600.0 / 300.0)]);
+    assert_vector("irate(x{job=\"web\"}[1m])", 300, &[("instance=c,job=web", 3.0 / 15.0)]);
+    assert_vector("idelta(x{job=\"web\"}[1m])", 300, &[("instance=c,job=web", 3.0)]);
+}
+
+#[test]
+fn counter_resets_are_added_back() {
+    let data = vec![series(&[("__name__", "r")], &[(0, 5.0), (15, 8.0), (30, 2.0), (45, 4.0), (60, 6.0)])];
+    let expr = parse("increase(r[1m])").unwrap();
+    let Value::Vector(v) = Evaluator::new(&data, 60_000, 60_000, 15_000).at(&expr, 60_000).unwrap() else { panic!() };
+    // 6 - 5 + 8 (the reset) = 9 over the full minute.
+    assert!(close(v[0].1, 9.0), "{v:?}");
+    let expr = parse("resets(r[1m])").unwrap();
+    let Value::Vector(v) = Evaluator::new(&data, 60_000, 60_000, 15_000).at(&expr, 60_000).unwrap() else { panic!() };
+    assert_eq!(v[0].1, 1.0);
+}
+
+#[test]
+fn over_time_functions() {
+    let q = |f: &str| format!("{f}(g{{job=\"api\"}}[10m])");
+    assert_vector(&q("avg_over_time"), 600, &[("job=api", 15.0)]);
+    assert_vector(&q("sum_over_time"), 600, &[("job=api", 30.0)]);
+    assert_vector(&q("count_over_time"), 600, &[("job=api", 2.0)]);
+    assert_vector(&q("min_over_time"), 600, &[("job=api", 10.0)]);
+    assert_vector(&q("max_over_time"), 600, &[("job=api", 20.0)]);
+    assert_vector(&q("stddev_over_time"), 600, &[("job=api", 5.0)]);
+    assert_vector(&q("stdvar_over_time"), 600, &[("job=api", 25.0)]);
+    assert_vector(&q("last_over_time"), 600, &[("__name__=g,job=api", 20.0)]);
+    assert_vector("quantile_over_time(0.5, g{job=\"api\"}[10m])", 600, &[("job=api", 15.0)]);
+    assert_vector("changes(g{job=\"api\"}[10m])", 600, &[("job=api", 1.0)]);
+    assert_vector("deriv(g{job=\"api\"}[10m])", 600, &[("job=api", 10.0 / 300.0)]);
+    // The line through (0, 10) and (300, 20), an hour past 600 s: 10 + (600 + 3600) / 30.
+    assert_vector("predict_linear(g{job=\"api\"}[10m], 3600)", 600, &[("job=api", 10.0 + 4200.0 / 30.0)]);
+    assert_vector("max_over_time(rate(x{instance=\"a\"}[1m])[5m:1m])", 600, &[("instance=a,job=api", 1.0 / 15.0)]);
+}
+
+#[test]
+fn aggregations_group_as_prometheus() {
+    assert_vector("sum(x)", 60, &[("", 4.0 + 8.0 + 12.0)]);
+    assert_vector("sum by (job) (x)", 60, &[("job=api", 12.0), ("job=web", 12.0)]);
+    assert_vector("sum without (instance) (x)", 60, &[("job=api", 12.0), ("job=web", 12.0)]);
+    assert_vector("avg by (job) (x)", 60, &[("job=api", 6.0), ("job=web", 12.0)]);
+    assert_vector("count(x)", 60, &[("", 3.0)]);
+    assert_vector("min(x)", 60, &[("", 4.0)]);
+    assert_vector("max by (job) (x)", 60, &[("job=api", 8.0), ("job=web", 12.0)]);
+    assert_vector("group by (job) (x)", 60, &[("job=api", 1.0), ("job=web", 1.0)]);
+    assert_vector("stddev(x)", 60, &[("", (32.0f64 / 3.0).sqrt())]);
+    assert_vector("topk(1, x)", 60, &[("__name__=x,instance=c,job=web", 12.0)]);
+    assert_vector(
+        "bottomk by (job) (1, x)",
+        60,
+        &[("__name__=x,instance=a,job=api", 4.0), ("__name__=x,instance=c,job=web", 12.0)],
+    );
+    assert_vector("quantile(0.5, x)", 60, &[("", 8.0)]);
+    assert_vector("count_values(\"v\", g)", 0, &[("v=10", 1.0), ("v=5", 1.0)]);
+}
+
+#[test]
+fn binary_operators_match_vectors() {
+    assert_vector("x{instance=\"a\"} * 2", 60, &[("instance=a,job=api", 8.0)]);
+    assert_vector("x > 7", 60, &[("__name__=x,instance=b,job=api", 8.0), ("__name__=x,instance=c,job=web", 12.0)]);
+    assert_vector(
+        "x > bool 7",
+        60,
+        &[("instance=a,job=api", 0.0), ("instance=b,job=api", 1.0), ("instance=c,job=web", 1.0)],
+    );
+    assert_eq!(eval("2 ^ 3 ^ 2", 0).unwrap(), Value::Scalar(512.0));
+    assert_eq!(eval("-2 ^ 2", 0).unwrap(), Value::Scalar(-4.0));
+    assert_eq!(eval("1 < bool 2", 0).unwrap(), Value::Scalar(1.0));
+    // One to one: the instance a of x over the gauge of its job, matched on job.
+    assert_vector("x{instance=\"a\"} / on (job) g", 60, &[("job=api", 4.0 / 10.0)]);
+    assert_vector("x{instance=\"a\"} / ignoring (instance) g", 60, &[("job=api", 4.0 / 10.0)]);
+    // Many to one, with the team copied from info.
+    assert_vector(
+        "x * on (job) group_left (team) info",
+        60,
+        &[
+            ("instance=a,job=api,team=core", 4.0),
+            ("instance=b,job=api,team=core", 8.0),
+            ("instance=c,job=web,team=shop", 12.0),
+        ],
+    );
+    assert_vector(
+        "g * on (job) group_right x",
+        60,
+        &[("instance=a,job=api", 40.0), ("instance=b,job=api", 80.0), ("instance=c,job=web", 60.0)],
+    );
+    assert!(matches!(eval("x / on (job) g", 60), Err(EvalError::DuplicateMatch(_))), "two api series on the left");
+    assert_vector("x and on (job) g{job=\"web\"}", 60, &[("__name__=x,instance=c,job=web", 12.0)]);
+    assert_vector(
+        "x unless on (job) g{job=\"web\"}",
+        60,
+        &[("__name__=x,instance=a,job=api", 4.0), ("__name__=x,instance=b,job=api", 8.0)],
+    );
+    assert_vector("g{job=\"api\"} or g", 0, &[("__name__=g,job=api", 10.0), ("__name__=g,job=web", 5.0)]);
+    assert_vector("-g{job=\"api\"}", 0, &[("job=api", -10.0)]);
+}
+
+#[test]
+fn functions_scalars_and_absence() {
+    assert_eq!(eval("time()", 90).unwrap(), Value::Scalar(90.0));
+    assert_eq!(eval("scalar(g{job=\"api\"})", 0).unwrap(), Value::Scalar(10.0));
+    assert!(matches!(eval("scalar(g)", 0).unwrap(), Value::Scalar(v) if v.is_nan()));
+    assert_vector("vector(3)", 0, &[("", 3.0)]);
+    assert_vector("abs(-g{job=\"api\"})", 0, &[("job=api", 10.0)]);
+    assert_vector("clamp(g, 6, 8)", 0, &[("job=api", 8.0), ("job=web", 6.0)]);
+    assert_vector("round(g / 3)", 0, &[("job=api", 3.0), ("job=web", 2.0)]);
+    assert_vector("sqrt(g{job=\"api\"} * 10)", 0, &[("job=api", 10.0)]);
+    assert_vector("timestamp(g{job=\"api\"})", 200, &[("job=api", 0.0)]);
+    assert_vector("absent(nope{job=\"api\"})", 0, &[("job=api", 1.0)]);
+    assert_vector("absent(g)", 0, &[]);
+    assert_vector("sort_desc(g)", 0, &[("__name__=g,job=api", 10.0), ("__name__=g,job=web", 5.0)]);
+}
+
+#[test]
+fn range_queries_step_through_time() {
+    let data = data();
+    let expr = parse("sum by (job) (rate(x[1m]))").unwrap();
+    let m = Evaluator::new(&data, 60_000, 180_000, 60_000).range(&expr).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0].0, labels(&[("job", "api")]));
+    assert_eq!(m[0].1.iter().map(|p| p.0).collect::<Vec<_>>(), [60_000, 120_000, 180_000]);
+    assert!(m[0].1.iter().all(|p| close(p.1, 3.0 / 15.0)), "{m:?}");
+}
+
+#[test]
+fn what_is_not_there_yet_says_so_and_limits_hold() {
+    let e = eval("label_replace(g, \"a\", \"$1\", \"job\", \"(.*)\")", 0).unwrap_err();
+    assert_eq!(e, EvalError::Unsupported("function \"label_replace\"".into()));
+    assert!(e.to_string().contains("not supported"));
+    let data = data();
+    let mut ev = Evaluator::new(&data, 0, 0, 15_000);
+    ev.max_samples = 2;
+    assert!(matches!(ev.at(&parse("x").unwrap(), 60_000), Err(EvalError::TooManySamples(2))));
+}
