@@ -11,6 +11,7 @@
 //! assert_eq!(err.to_string(), "1:1: parse error: expected type range vector in call to function \"rate\", got instant vector");
 //! ```
 
+pub mod api;
 pub mod ast;
 pub mod eval;
 pub mod functions;
@@ -66,8 +67,12 @@ mod tests {
             let got = [sel.matches(&up), sel.matches(&http), sel.matches(&dotted)];
             assert_eq!(&got, want, "{text}");
         }
-        let sel = parse_selector(r#"{a="x\"y\\z\n\u00e9", __name__="m"}"#).unwrap();
-        assert_eq!(sel.matchers[0].value, "x\"y\\z\né");
+        let sel = parse_selector(r#"{a="x\"y\\z\n\u00e9\u0001", __name__=~"m|n", "odd.name"!="v"}"#).unwrap();
+        assert_eq!(sel.matchers[0].value, "x\"y\\z\né\u{1}");
+        // Written back as PromQL, it reads back the same (the shards get selectors as text).
+        let text = sel.to_string();
+        assert_eq!(text, r#"{a="x\"y\\z\né\u0001",__name__=~"m|n","odd.name"!="v"}"#);
+        assert_eq!(parse_selector(&text).unwrap(), sel);
     }
 
     #[test]

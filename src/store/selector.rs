@@ -68,7 +68,7 @@ impl PartialEq for Matcher {
 }
 
 /// A parsed selector: every matcher must hold.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Selector {
     /// The matchers, the metric name first when it was written before the braces.
     pub matchers: Vec<Matcher>,
@@ -94,6 +94,33 @@ impl std::error::Error for SelectorError {}
 impl HttpStatus for SelectorError {
     fn status(&self) -> u16 {
         400
+    }
+}
+
+impl fmt::Display for Selector {
+    /// As PromQL writes it, `{__name__="up",job=~"a|b"}`: what `query::parse_selector` reads
+    /// back (label names outside the legacy rules are quoted).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::from("{");
+        for (i, m) in self.matchers.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if crate::validate::is_legacy_label_name(&m.name) {
+                out.push_str(&m.name);
+            } else {
+                super::render::json_string(&mut out, &m.name);
+            }
+            out.push_str(match m.op {
+                Op::Equal => "=",
+                Op::NotEqual => "!=",
+                Op::Regex => "=~",
+                Op::NotRegex => "!~",
+            });
+            super::render::json_string(&mut out, &m.value);
+        }
+        out.push('}');
+        f.write_str(&out)
     }
 }
 

@@ -6,6 +6,7 @@
 mod config;
 mod deliver;
 mod embedded;
+mod query;
 mod queue;
 mod read;
 mod shard;
@@ -58,9 +59,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get, "/api/v1/samples") => read::read(&req, &env, &config, read::Read::Samples).await,
         (Method::Get, "/api/v1/metadata") => read::read(&req, &env, &config, read::Read::Metadata).await,
         (Method::Get, "/metrics") => metrics(&req, &env, &config).await,
+        (Method::Get | Method::Post, "/api/v1/query") => query::query(req, &env, &config, false).await,
+        (Method::Get | Method::Post, "/api/v1/query_range") => query::query(req, &env, &config, true).await,
         _ => Response::error(
-            "not found: remote write goes to POST /api/v1/write; reads to /api/v1/series, /api/v1/samples, \
-             /api/v1/metadata; the Worker's metrics are at /metrics\n",
+            "not found: remote write goes to POST /api/v1/write; reads to /api/v1/query, /api/v1/query_range, \
+             /api/v1/series, /api/v1/samples, /api/v1/metadata; the Worker's metrics are at /metrics\n",
             404,
         ),
     }

@@ -23,7 +23,7 @@ pub enum Read {
     Metadata,
 }
 
-fn json(status: u16, body: String) -> Result<Response> {
+pub(crate) fn json(status: u16, body: String) -> Result<Response> {
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     headers.set("Cache-Control", "no-store")?;
@@ -36,25 +36,10 @@ fn bad(message: impl std::fmt::Display) -> Result<Response> {
 
 /// Answers a read request.
 pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -> Result<Response> {
-    let settings = &config.settings;
-    let authorization = req.headers().get("Authorization")?;
-    let Some(tenant) = settings.tenant_of(authorization.as_deref()) else {
-        let r = json(
-            401,
-            render::error("unauthorized", "missing or invalid bearer token (Authorization: Bearer <token>)"),
-        )?;
-        r.headers().set("WWW-Authenticate", "Bearer")?;
-        return Ok(r);
+    let tenant = match authorize(req, config)? {
+        Ok(tenant) => tenant,
+        Err(refusal) => return Ok(refusal),
     };
-    if !matches!(config.backend, Backend::Embedded { .. }) {
-        return json(
-            404,
-            render::error(
-                "not_found",
-                "the read API serves the embedded backend; this Worker forwards to UPSTREAM_URL",
-            ),
-        );
-    }
     let url = req.url()?;
     let mut matches = Vec::new();
     let (mut start, mut end) = (None, None);
@@ -103,12 +88,52 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
             q.append_pair("end", &end.to_string());
         }
     }
-    // Every shard of the tenant, in the previous layout too while it is set: a series written
-    // before a change of SHARD_COUNT lives there (the merge joins the two).
+    let merged = match gather(env, config, &tenant, &shard_url).await? {
+        Ok(merged) => merged,
+        Err(refusal) => return Ok(refusal),
+    };
+    json(
+        200,
+        match what {
+            Read::Series => render::series(&merged),
+            Read::Samples => render::matrix(&merged),
+            Read::Metadata => render::metadata(&merged),
+        },
+    )
+}
+
+/// The tenant a read's bearer token belongs to, or the answer refusing it (401; 404 when the
+/// Worker forwards instead of storing).
+pub(crate) fn authorize(req: &Request, config: &WorkerConfig) -> Result<std::result::Result<String, Response>> {
+    let authorization = req.headers().get("Authorization")?;
+    let Some(tenant) = config.settings.tenant_of(authorization.as_deref()) else {
+        let r = json(
+            401,
+            render::error("unauthorized", "missing or invalid bearer token (Authorization: Bearer <token>)"),
+        )?;
+        r.headers().set("WWW-Authenticate", "Bearer")?;
+        return Ok(Err(r));
+    };
+    if !matches!(config.backend, Backend::Embedded { .. }) {
+        let message = "the read API serves the embedded backend; this Worker forwards to UPSTREAM_URL";
+        return Ok(Err(json(404, render::error("not_found", message))?));
+    }
+    Ok(Ok(tenant))
+}
+
+/// Asks every shard of the tenant (the previous layout's too while it is set: a series
+/// written before a change of SHARD_COUNT lives there) and merges their answers; or the
+/// answer saying why that failed (500 for stored data that cannot be read, 503 otherwise).
+pub(crate) async fn gather(
+    env: &Env,
+    config: &WorkerConfig,
+    tenant: &str,
+    shard_url: &Url,
+) -> Result<std::result::Result<Vec<store::SeriesData>, Response>> {
     let namespace = env.durable_object(crate::SHARDS)?;
     let mut asks = Vec::new();
     for (layout, shard) in config.layouts.shards() {
-        let stub = config::shard_stub(&namespace, &tenant, shard, layout)?;
+        let stub = config::shard_stub(&namespace, tenant, shard, layout)?;
         let url = shard_url.to_string();
         asks.push(async move {
             let mut r = stub.fetch_with_str(&url).await?;
@@ -127,25 +152,18 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
             // Stored data that cannot be read: a retry will not help.
             Ok(Err((500, message))) => {
                 console_error!("read from a shard failed: {message}");
-                return json(500, render::error("internal", &format!("stored data could not be read: {message}")));
+                let body = render::error("internal", &format!("stored data could not be read: {message}"));
+                return Ok(Err(json(500, body)?));
             }
             Ok(Err((_, e))) => {
                 console_error!("read from a shard failed: {e}");
-                return json(503, render::error("unavailable", "a shard could not be read; try again"));
+                return Ok(Err(json(503, render::error("unavailable", "a shard could not be read; try again"))?));
             }
             Err(e) => {
                 console_error!("read from a shard failed: {e}");
-                return json(503, render::error("unavailable", "a shard could not be read; try again"));
+                return Ok(Err(json(503, render::error("unavailable", "a shard could not be read; try again"))?));
             }
         }
     }
-    let merged = results::merge(answers);
-    json(
-        200,
-        match what {
-            Read::Series => render::series(&merged),
-            Read::Samples => render::matrix(&merged),
-            Read::Metadata => render::metadata(&merged),
-        },
-    )
+    Ok(Ok(results::merge(answers)))
 }

@@ -1,0 +1,393 @@
+//! Prometheus's query API (`/api/v1/query`, `/api/v1/query_range`), sans-I/O: the parameters
+//! as Prometheus reads them, what to fetch from the shards for a query (its selectors and the
+//! time window they reach, pushed down), and the JSON answer. The Worker only fetches.
+
+use super::ast::{At, Expr, VectorSelector};
+use super::eval::{self, EvalError, Evaluator, LOOKBACK_MS, Labels, Points, Value};
+use super::{ParseError, parse};
+use crate::error::HttpStatus;
+use crate::store::render::{format_value, json_string};
+use crate::store::{Selector, SeriesData, parse_key};
+use std::fmt;
+use std::fmt::Write as _;
+
+/// Most points a range query may ask per series, as Prometheus refuses more.
+pub const MAX_POINTS: i64 = 11_000;
+
+/// A request the API refuses, in Prometheus's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// A parameter is missing or malformed (400, `bad_data`).
+    BadData(String),
+    /// The query does not parse (400, `bad_data`).
+    Parse(ParseError),
+    /// The query cannot be evaluated.
+    Eval(EvalError),
+}
+
+impl ApiError {
+    /// Prometheus's `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ApiError::Eval(e) if e.status() == 422 => "execution",
+            _ => "bad_data",
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::BadData(m) => f.write_str(m),
+            ApiError::Parse(e) => write!(f, "invalid parameter \"query\": {e}"),
+            ApiError::Eval(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl HttpStatus for ApiError {
+    fn status(&self) -> u16 {
+        match self {
+            ApiError::Eval(e) => e.status(),
+            _ => 400,
+        }
+    }
+}
+
+/// A time parameter: Unix seconds (with decimals) or RFC 3339, in ms.
+///
+/// # Errors
+/// [`ApiError::BadData`] naming the parameter.
+pub fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
+    let bad =
+        || ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"{text}\" to a valid timestamp"));
+    if let Ok(s) = text.parse::<f64>()
+        && s.is_finite()
+    {
+        return Ok((s * 1000.0).round() as i64);
+    }
+    rfc3339(text).ok_or_else(bad)
+}
+
+/// A duration parameter (`step`, `timeout`): seconds with decimals, or a PromQL duration; ms.
+///
+/// # Errors
+/// [`ApiError::BadData`] naming the parameter.
+pub fn parse_duration(name: &str, text: &str) -> Result<i64, ApiError> {
+    let bad =
+        || ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"{text}\" to a valid duration"));
+    if let Ok(s) = text.parse::<f64>() {
+        return if s.is_finite() && s >= 0.0 { Ok((s * 1000.0).round() as i64) } else { Err(bad()) };
+    }
+    super::duration_ms(text).ok_or_else(bad)
+}
+
+/// `2024-01-02T03:04:05.678Z` or with an offset (`+02:00`), in ms.
+fn rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = &s[19..];
+    let mut ms = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        let text = format!("{:0<3}", &frac[..digits.min(3)]);
+        ms = text.parse::<i64>().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (oh, om) = (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            sign * (oh * 60 + om)
+        }
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some((((days * 24 + h) * 60 + mi - offset_min) * 60 + sec) * 1000 + ms)
+}
+
+/// What to fetch from the shards for a query: the series of these selectors, with samples in
+/// `[from, to]` (ms).
+#[derive(Clone, Debug)]
+pub struct Fetch {
+    /// Every vector selector of the query.
+    pub selectors: Vec<Selector>,
+    /// Earliest sample any of them can read.
+    pub from: i64,
+    /// Latest.
+    pub to: i64,
+}
+
+/// What evaluating `expr` from `start` to `end` (ms) needs.
+pub fn fetch(expr: &Expr, start: i64, end: i64) -> Fetch {
+    let mut f = Fetch { selectors: Vec::new(), from: start, to: end };
+    walk(expr, start, end, 0, 0, &mut f);
+    f
+}
+
+/// Walks the tree with the evaluation window shifted by what encloses each node: `back` ms
+/// of range reached before, `shift` ms of offset.
+fn walk(e: &Expr, start: i64, end: i64, back: i64, shift: i64, f: &mut Fetch) {
+    let reach = |s: &VectorSelector, range: i64, f: &mut Fetch| {
+        let (lo, hi) = match s.at {
+            Some(At::Time(t)) => (t, t),
+            _ => (start, end),
+        };
+        f.from = f.from.min(lo - back - shift - s.offset_ms - range - LOOKBACK_MS);
+        f.to = f.to.max(hi - shift - s.offset_ms);
+        f.selectors.push(Selector { matchers: s.matchers.clone() });
+    };
+    match e {
+        Expr::Vector(s) => reach(s, 0, f),
+        Expr::Matrix { selector, range_ms } => reach(selector, *range_ms, f),
+        Expr::Subquery { expr, range_ms, offset_ms, .. } => {
+            walk(expr, start, end, back + range_ms, shift + offset_ms, f)
+        }
+        Expr::Call { args, .. } => args.iter().for_each(|a| walk(a, start, end, back, shift, f)),
+        Expr::Aggregate { expr, param, .. } => {
+            walk(expr, start, end, back, shift, f);
+            if let Some(p) = param {
+                walk(p, start, end, back, shift, f);
+            }
+        }
+        Expr::Negate(x) | Expr::Paren(x) => walk(x, start, end, back, shift, f),
+        Expr::Binary { lhs, rhs, .. } => {
+            walk(lhs, start, end, back, shift, f);
+            walk(rhs, start, end, back, shift, f);
+        }
+        Expr::Number(_) | Expr::String(_) => {}
+    }
+}
+
+/// The shards' series in the evaluator's terms (float samples; histograms are not evaluated
+/// yet).
+pub fn series(data: Vec<SeriesData>) -> Vec<eval::Series> {
+    data.into_iter()
+        .filter_map(|d| {
+            let mut labels: Labels =
+                parse_key(&d.key).ok()?.into_iter().map(|l| (l.name.into_owned(), l.value.into_owned())).collect();
+            labels.sort();
+            Some(eval::Series { labels, samples: d.samples })
+        })
+        .collect()
+}
+
+/// Parses a query for an instant (`end` = `start`) or range evaluation, refusing a range that
+/// asks too many points per series.
+///
+/// # Errors
+/// [`ApiError`].
+pub fn prepare(query: &str, start: i64, end: i64, step: i64) -> Result<Expr, ApiError> {
+    if end < start {
+        return Err(ApiError::BadData("invalid parameter \"end\": end timestamp must not be before start time".into()));
+    }
+    if start != end || step != 0 {
+        if step <= 0 {
+            return Err(ApiError::BadData(
+                "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if (end - start) / step > MAX_POINTS {
+            return Err(ApiError::BadData(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+            ));
+        }
+    }
+    parse(query).map_err(ApiError::Parse)
+}
+
+/// Evaluates `expr` at `t` and answers as `/api/v1/query` does.
+///
+/// # Errors
+/// [`ApiError::Eval`].
+pub fn instant(expr: &Expr, data: &[eval::Series], t: i64) -> Result<String, ApiError> {
+    let value = Evaluator::new(data, t, t, 60_000).at(expr, t).map_err(ApiError::Eval)?;
+    let mut out = String::from(r#"{"status":"success","data":{"resultType":"#);
+    let point = |out: &mut String, t: i64, v: f64| {
+        let _ = write!(out, "[{},\"{}\"]", crate::store::render::format_time(t), format_value(v));
+    };
+    match value {
+        Value::Scalar(v) => {
+            out.push_str(r#""scalar","result":"#);
+            point(&mut out, t, v);
+        }
+        Value::String(s) => {
+            let _ = write!(out, r#""string","result":[{},"#, crate::store::render::format_time(t));
+            json_string(&mut out, &s);
+            out.push(']');
+        }
+        Value::Vector(v) => {
+            out.push_str(r#""vector","result":["#);
+            for (i, (labels, x)) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"metric":"#);
+                metric(&mut out, labels);
+                out.push_str(r#","value":"#);
+                point(&mut out, t, *x);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(m) => {
+            out.push_str(r#""matrix","result":"#);
+            series_json(&mut out, &m);
+        }
+    }
+    out.push_str("}}");
+    Ok(out)
+}
+
+/// Evaluates `expr` from `start` to `end` every `step` and answers as `/api/v1/query_range`.
+///
+/// # Errors
+/// [`ApiError::Eval`].
+pub fn range(expr: &Expr, data: &[eval::Series], start: i64, end: i64, step: i64) -> Result<String, ApiError> {
+    let m = Evaluator::new(data, start, end, step).range(expr).map_err(ApiError::Eval)?;
+    let mut out = String::from(r#"{"status":"success","data":{"resultType":"matrix","result":"#);
+    series_json(&mut out, &m);
+    out.push_str("}}");
+    Ok(out)
+}
+
+fn metric(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, (n, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, n);
+        out.push(':');
+        json_string(out, v);
+    }
+    out.push('}');
+}
+
+fn series_json(out: &mut String, m: &[(Labels, Points)]) {
+    out.push('[');
+    for (i, (labels, points)) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"metric":"#);
+        metric(out, labels);
+        out.push_str(r#","values":["#);
+        for (k, (t, v)) in points.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "[{},\"{}\"]", crate::store::render::format_time(*t), format_value(*v));
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Sample;
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn times_and_steps_read_as_prometheus_reads_them() {
+        assert_eq!(parse_time("time", "1700000000"), Ok(1_700_000_000_000));
+        assert_eq!(parse_time("time", "1700000000.123"), Ok(1_700_000_000_123));
+        assert_eq!(parse_time("time", "2023-11-14T22:13:20Z"), Ok(1_700_000_000_000));
+        assert_eq!(parse_time("time", "2023-11-14T22:13:20.5Z"), Ok(1_700_000_000_500));
+        assert_eq!(parse_time("time", "2023-11-15T00:13:20+02:00"), Ok(1_700_000_000_000));
+        assert!(parse_time("start", "yesterday").unwrap_err().to_string().contains("invalid parameter \"start\""));
+        assert_eq!(parse_duration("step", "15"), Ok(15_000));
+        assert_eq!(parse_duration("step", "0.5"), Ok(500));
+        assert_eq!(parse_duration("step", "60s"), Ok(60_000));
+        assert_eq!(parse_duration("step", "1m30s"), Ok(90_000));
+        assert!(parse_duration("step", "-1").is_err());
+    }
+
+    #[test]
+    fn ranges_are_checked_before_anything_runs() {
+        assert!(prepare("up", 0, 10_000, 1000).is_ok());
+        let e = prepare("up", 0, 12_000_000, 1000).unwrap_err();
+        assert!(e.to_string().starts_with("exceeded maximum resolution of 11,000 points"), "{e}");
+        assert_eq!(e.status(), 400);
+        assert!(prepare("up", 10, 0, 1).is_err());
+        assert!(prepare("up", 0, 10, 0).unwrap_err().to_string().contains("step"));
+        let e = prepare("rate(up)", 0, 0, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameter \"query\": 1:1: parse error: expected type range vector in call to function \"rate\", got instant vector"
+        );
+        assert_eq!((e.status(), e.error_type()), (400, "bad_data"));
+        assert_eq!(ApiError::Eval(EvalError::TooManySamples(1)).error_type(), "execution");
+    }
+
+    #[test]
+    fn fetch_reaches_back_over_ranges_offsets_and_lookback() {
+        let e = parse("rate(x[5m] offset 1h) + max_over_time(y[10m:1m] offset -2h)").unwrap();
+        let f = fetch(&e, 10_000_000, 20_000_000);
+        assert_eq!(f.selectors.len(), 2);
+        assert_eq!(f.from, 10_000_000 - 3_600_000 - 300_000 - LOOKBACK_MS);
+        assert_eq!(f.to, 20_000_000 + 7_200_000, "a negative offset reads ahead");
+        let f = fetch(&parse("z @ 1000").unwrap(), 10_000_000, 10_000_000);
+        assert_eq!(f.from, 1_000_000 - LOOKBACK_MS);
+    }
+
+    #[test]
+    fn answers_in_prometheus_shapes() {
+        let data = series(vec![SeriesData {
+            key: r#"{"__name__":"up","job":"a\"b"}"#.into(),
+            samples: vec![Sample::new(1.0, 1_000), Sample::new(0.5, 61_000)],
+            ..SeriesData::default()
+        }]);
+        let q = |s: &str| parse(s).unwrap();
+        assert_eq!(
+            instant(&q("1+1"), &data, 1_500).unwrap(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1.5,"2"]}}"#
+        );
+        assert_eq!(
+            instant(&q("up"), &data, 61_000).unwrap(),
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\"b"},"value":[61,"0.5"]}]}}"#
+        );
+        assert_eq!(
+            instant(&q("\"hi\""), &data, 0).unwrap(),
+            r#"{"status":"success","data":{"resultType":"string","result":[0,"hi"]}}"#
+        );
+        assert_eq!(
+            instant(&q("up[1m]"), &data, 61_000).unwrap(),
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\"b"},"values":[[1,"1"],[61,"0.5"]]}]}}"#
+        );
+        assert_eq!(
+            range(&q("up * 2"), &data, 1_000, 61_000, 60_000).unwrap(),
+            r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a\"b"},"values":[[1,"2"],[61,"1"]]}]}}"#
+        );
+    }
+}

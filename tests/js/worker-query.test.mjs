@@ -1,0 +1,95 @@
+// The Prometheus query API on the Worker's embedded store, as Grafana, promtool and vmalert
+// call it: GET and form POST, instant and range queries, and Prometheus's errors.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { encode } from '../../pkg/node.js';
+import { startWorker } from './helpers.mjs';
+
+let worker;
+// Ten minutes of counters scraped every 15 s, ending on a whole minute.
+const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+const base = end - 600_000;
+
+before(async () => {
+  worker = await startWorker({ COMPACT_EVERY: '1h' });
+  const counter = (instance, job, per) => ({
+    labels: { __name__: 'qx_total', job, instance },
+    samples: Array.from({ length: 41 }, (_, i) => ({ value: i * per, timestamp: base + i * 15_000 })),
+  });
+  const body = encode({ series: [counter('a', 'api', 1), counter('b', 'api', 2), counter('c', 'web', 3)] });
+  const res = await fetch(`${worker.url}/api/v1/write`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+  });
+  assert.equal(res.status, 204, await res.text());
+});
+
+after(async () => {
+  await worker?.stop();
+});
+
+const get = async (path, params) => {
+  const res = await fetch(`${worker.url}${path}?${new URLSearchParams(params)}`);
+  return { status: res.status, body: await res.json() };
+};
+
+const post = async (path, params) => {
+  const res = await fetch(`${worker.url}${path}`, {
+    method: 'POST',
+    body: new URLSearchParams(params).toString(),
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+  });
+  return { status: res.status, body: await res.json() };
+};
+
+const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+test("Grafana's health check: 1+1 is the scalar 2", async () => {
+  const r = await get('/api/v1/query', { query: '1+1', time: String(end / 1000) });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body, { status: 'success', data: { resultType: 'scalar', result: [end / 1000, '2'] } });
+});
+
+test('instant queries, GET and form POST, read what was written', async () => {
+  for (const call of [get, post]) {
+    const r = await call('/api/v1/query', { query: 'sum by (job) (qx_total)', time: new Date(end).toISOString() });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.data.resultType, 'vector');
+    const byJob = Object.fromEntries(r.body.data.result.map((s) => [s.metric.job, Number(s.value[1])]));
+    assert.deepEqual(byJob, { api: 40 * 3, web: 40 * 3 });
+  }
+  const r = await get('/api/v1/query', { query: 'rate(qx_total{instance="b"}[1m])', time: String(end / 1000) });
+  assert.deepEqual(r.body.data.result.map((s) => s.metric), [{ instance: 'b', job: 'api', tenant: 'anonymous' }]);
+  assert.ok(close(Number(r.body.data.result[0].value[1]), 2 / 15));
+});
+
+test('range queries step through time, as vmalert and Grafana ask them', async () => {
+  const params = { query: 'sum(rate(qx_total[1m]))', start: String((end - 300_000) / 1000), end: String(end / 1000), step: '60s' };
+  const r = await post('/api/v1/query_range', params);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.data.resultType, 'matrix');
+  const [series] = r.body.data.result;
+  assert.deepEqual(series.metric, {});
+  assert.deepEqual(series.values.map(([t]) => t * 1000), [0, 1, 2, 3, 4, 5].map((i) => end - 300_000 + i * 60_000));
+  for (const [, v] of series.values) assert.ok(close(Number(v), 6 / 15), v);
+});
+
+test('errors as Prometheus gives them', async () => {
+  let r = await get('/api/v1/query', { query: 'sum(rate(qx_total[1m])', time: String(end / 1000) });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errorType, 'bad_data');
+  assert.match(r.body.error, /^invalid parameter "query": 1:23: parse error: unexpected end of input/);
+  r = await get('/api/v1/query', { query: 'histogram_quantile(0.9, qx_total)', time: String(end / 1000) });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /function "histogram_quantile" is not supported/);
+  r = await get('/api/v1/query_range', { query: 'qx_total', start: '0', end: '100000', step: '1' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /exceeded maximum resolution of 11,000 points per timeseries/);
+  r = await get('/api/v1/query_range', { query: 'qx_total', start: '0', end: '10' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /invalid parameter "step"/);
+  r = await get('/api/v1/query', { query: 'qx_total', time: 'soon' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /invalid parameter "time"/);
+});
