@@ -226,3 +226,59 @@ fn what_is_not_there_yet_says_so_and_limits_hold() {
     ev.max_samples = 2;
     assert!(matches!(ev.at(&parse("x").unwrap(), 60_000), Err(EvalError::TooManySamples(2))));
 }
+
+#[test]
+fn second_reading_fixes_hold() {
+    let data = vec![
+        series(&[("__name__", "n"), ("k", "nan")], &[(0, f64::NAN)]),
+        series(&[("__name__", "n"), ("k", "five")], &[(0, 5.0)]),
+        series(&[("__name__", "y"), ("nan", "x")], &[(0, 1.23)]),
+    ];
+    let at0 = |q: &str| Evaluator::new(&data, 0, 0, 15_000).at(&parse(q).unwrap(), 0);
+    let one = |q: &str| match at0(q).unwrap() {
+        Value::Vector(v) => v,
+        other => panic!("{q}: {other:?}"),
+    };
+    // topk and bottomk leave NaN for last, as Prometheus.
+    assert_eq!(one("topk(1, n)")[0].0, labels(&[("__name__", "n"), ("k", "five")]));
+    assert_eq!(one("bottomk(1, n)")[0].0, labels(&[("__name__", "n"), ("k", "five")]));
+    // clamp keeps NaN (Go's math.Max), round works by the inverse step.
+    assert!(one("clamp_min(n{k=\"nan\"}, 0)")[0].1.is_nan());
+    assert_eq!(one("round(y, 0.1)")[0].1, 1.2);
+    // {nan="x"} is a label name inside braces.
+    assert_eq!(one("y{nan=\"x\"}").len(), 1);
+    // atan2 keeps the metric name (Prometheus 2.42), arithmetic drops it.
+    assert_eq!(one("y atan2 y")[0].0, labels(&[("__name__", "y"), ("nan", "x")]));
+    assert_eq!(one("y + y")[0].0, labels(&[("nan", "x")]));
+    // A bracketed range is still a range.
+    let data = self::data();
+    let ev = Evaluator::new(&data, 300_000, 300_000, 15_000);
+    assert_eq!(
+        ev.at(&parse("rate((x{instance=\"a\"}[1m]))").unwrap(), 300_000),
+        ev.at(&parse("rate(x{instance=\"a\"}[1m])").unwrap(), 300_000)
+    );
+    // A subquery without a step steps by a minute, whatever the query's step.
+    let ev = Evaluator::new(&data, 600_000, 600_000, 15_000);
+    assert_eq!(
+        ev.at(&parse("count_over_time(vector(1)[10m:])").unwrap(), 600_000),
+        Ok(Value::Vector(vec![(Vec::new(), 11.0)]))
+    );
+    // No query holds the engine for long: a year at 1 ms steps runs out of budget at once.
+    let ev = Evaluator::new(&data, 0, 0, 15_000).with_budget(1_000_000);
+    assert!(matches!(
+        ev.at(&parse("count_over_time(vector(1)[1y:1ms])").unwrap(), 0),
+        Err(EvalError::TooManySamples(_))
+    ));
+}
+
+#[test]
+fn queries_that_would_exhaust_a_stack_or_a_clock_are_refused() {
+    let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert!(parse(&deep).unwrap_err().to_string().contains("nests deeper"));
+    let long = vec!["1"; 5_000].join("+");
+    assert!(parse(&long).unwrap_err().to_string().contains("nests deeper"));
+    assert!(parse(&vec!["-"; 5_000].concat()).is_err());
+    assert!(parse("x @ 1e300").unwrap_err().to_string().contains("timestamp out of bounds"));
+    assert!(parse("x offset 100000000y").is_err());
+    assert!(parse(&vec!["1"; 150].join("+")).is_ok(), "ordinary lengths still parse");
+}

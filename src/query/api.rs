@@ -63,12 +63,15 @@ impl HttpStatus for ApiError {
 pub fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
     let bad =
         || ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"{text}\" to a valid timestamp"));
-    if let Ok(s) = text.parse::<f64>()
-        && s.is_finite()
-    {
-        return Ok((s * 1000.0).round() as i64);
+    let ms = match text.parse::<f64>() {
+        Ok(s) if s.is_finite() => (s * 1000.0).round(),
+        Ok(_) => return Err(bad()),
+        Err(_) => rfc3339(text).ok_or_else(bad)? as f64,
+    };
+    if ms.abs() > super::parser::MAX_TIME_MS as f64 {
+        return Err(ApiError::BadData(format!("invalid parameter \"{name}\": \"{text}\" is out of range")));
     }
-    rfc3339(text).ok_or_else(bad)
+    Ok(ms as i64)
 }
 
 /// A duration parameter (`step`, `timeout`): seconds with decimals, or a PromQL duration; ms.
@@ -78,10 +81,15 @@ pub fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
 pub fn parse_duration(name: &str, text: &str) -> Result<i64, ApiError> {
     let bad =
         || ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"{text}\" to a valid duration"));
-    if let Ok(s) = text.parse::<f64>() {
-        return if s.is_finite() && s >= 0.0 { Ok((s * 1000.0).round() as i64) } else { Err(bad()) };
+    let ms = match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => (s * 1000.0).round(),
+        Ok(_) => return Err(bad()),
+        Err(_) => super::duration_ms(text).ok_or_else(bad)? as f64,
+    };
+    if ms > super::parser::MAX_TIME_MS as f64 {
+        return Err(bad());
     }
-    super::duration_ms(text).ok_or_else(bad)
+    Ok(ms as i64)
 }
 
 /// `2024-01-02T03:04:05.678Z` or with an offset (`+02:00`), in ms.
@@ -148,39 +156,43 @@ pub struct Fetch {
 /// What evaluating `expr` from `start` to `end` (ms) needs.
 pub fn fetch(expr: &Expr, start: i64, end: i64) -> Fetch {
     let mut f = Fetch { selectors: Vec::new(), from: start, to: end };
-    walk(expr, start, end, 0, 0, &mut f);
+    walk(expr, (start, end), (start, end), &mut f);
     f
 }
 
-/// Walks the tree with the evaluation window shifted by what encloses each node: `back` ms
-/// of range reached before, `shift` ms of offset.
-fn walk(e: &Expr, start: i64, end: i64, back: i64, shift: i64, f: &mut Fetch) {
+/// Walks the tree: `window` is when the node is evaluated (a subquery moves it), `query` the
+/// query's own start and end (for `@ start()` / `@ end()`).
+fn walk(e: &Expr, window: (i64, i64), query: (i64, i64), f: &mut Fetch) {
+    let at = |a: Option<At>| match a {
+        None => window,
+        Some(At::Time(t)) => (t, t),
+        Some(At::Start) => (query.0, query.0),
+        Some(At::End) => (query.1, query.1),
+    };
     let reach = |s: &VectorSelector, range: i64, f: &mut Fetch| {
-        let (lo, hi) = match s.at {
-            Some(At::Time(t)) => (t, t),
-            _ => (start, end),
-        };
-        f.from = f.from.min(lo - back - shift - s.offset_ms - range - LOOKBACK_MS);
-        f.to = f.to.max(hi - shift - s.offset_ms);
+        let (lo, hi) = at(s.at);
+        f.from = f.from.min(lo - s.offset_ms - range - LOOKBACK_MS);
+        f.to = f.to.max(hi - s.offset_ms);
         f.selectors.push(Selector { matchers: s.matchers.clone() });
     };
     match e {
         Expr::Vector(s) => reach(s, 0, f),
         Expr::Matrix { selector, range_ms } => reach(selector, *range_ms, f),
-        Expr::Subquery { expr, range_ms, offset_ms, .. } => {
-            walk(expr, start, end, back + range_ms, shift + offset_ms, f)
+        Expr::Subquery { expr, range_ms, offset_ms, at: when, .. } => {
+            let (lo, hi) = at(*when);
+            walk(expr, (lo - offset_ms - range_ms, hi - offset_ms), query, f);
         }
-        Expr::Call { args, .. } => args.iter().for_each(|a| walk(a, start, end, back, shift, f)),
+        Expr::Call { args, .. } => args.iter().for_each(|a| walk(a, window, query, f)),
         Expr::Aggregate { expr, param, .. } => {
-            walk(expr, start, end, back, shift, f);
+            walk(expr, window, query, f);
             if let Some(p) = param {
-                walk(p, start, end, back, shift, f);
+                walk(p, window, query, f);
             }
         }
-        Expr::Negate(x) | Expr::Paren(x) => walk(x, start, end, back, shift, f),
+        Expr::Negate(x) | Expr::Paren(x) => walk(x, window, query, f),
         Expr::Binary { lhs, rhs, .. } => {
-            walk(lhs, start, end, back, shift, f);
-            walk(rhs, start, end, back, shift, f);
+            walk(lhs, window, query, f);
+            walk(rhs, window, query, f);
         }
         Expr::Number(_) | Expr::String(_) => {}
     }
@@ -359,6 +371,10 @@ mod tests {
         assert_eq!(f.to, 20_000_000 + 7_200_000, "a negative offset reads ahead");
         let f = fetch(&parse("z @ 1000").unwrap(), 10_000_000, 10_000_000);
         assert_eq!(f.from, 1_000_000 - LOOKBACK_MS);
+        // A subquery's @ moves everything inside it.
+        let f = fetch(&parse("max_over_time(x[10m:1m] @ 1000)").unwrap(), 10_000_000, 10_000_000);
+        assert_eq!((f.from, f.to), (1_000_000 - 600_000 - LOOKBACK_MS, 10_000_000));
+        assert!(parse_time("time", "1e300").is_err() && parse_duration("step", "1e300").is_err());
     }
 
     #[test]

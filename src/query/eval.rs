@@ -87,15 +87,47 @@ pub struct Evaluator<'d> {
     start: i64,
     end: i64,
     step: i64,
-    /// Most samples held at one step.
+    /// Most samples in one step's result.
     pub max_samples: usize,
+    /// Work left for the whole evaluation: each sample a selector reads and each subquery or
+    /// range step counts one, so no query (`x[1y:1ms]`, say) can hold the Worker for long.
+    budget: std::cell::Cell<u64>,
 }
+
+/// Default work budget of one evaluation (samples read plus steps taken).
+pub const MAX_WORK: u64 = 50_000_000;
+
+/// The evaluation interval a subquery without a step uses, as Prometheus's default.
+pub const SUBQUERY_STEP_MS: i64 = 60_000;
 
 impl<'d> Evaluator<'d> {
     /// An evaluator over `data` for a query from `start` to `end` (ms; equal for an instant
     /// query) with `step` (ms, the subquery default).
     pub fn new(data: &'d [Series], start: i64, end: i64, step: i64) -> Self {
-        Evaluator { data, start, end, step: step.max(1), max_samples: 50_000_000 }
+        Evaluator {
+            data,
+            start,
+            end,
+            step: step.max(1),
+            max_samples: 5_000_000,
+            budget: std::cell::Cell::new(MAX_WORK),
+        }
+    }
+
+    /// Sets the work budget (see [`MAX_WORK`]).
+    pub fn with_budget(self, work: u64) -> Self {
+        self.budget.set(work);
+        self
+    }
+
+    /// Spends `n` units of the budget.
+    fn spend(&self, n: usize) -> Result<(), EvalError> {
+        let left = self.budget.get();
+        if (n as u64) > left {
+            return Err(EvalError::TooManySamples(self.max_samples));
+        }
+        self.budget.set(left - n as u64);
+        Ok(())
     }
 
     /// The value of `expr` at `t` (ms).
@@ -124,6 +156,7 @@ impl<'d> Evaluator<'d> {
         let mut total = 0;
         let mut t = self.start;
         while t <= self.end {
+            self.spend(1)?;
             match self.at(expr, t)? {
                 Value::Scalar(v) => out.entry(Vec::new()).or_default().push((t, v)),
                 Value::Vector(v) => {
@@ -137,7 +170,8 @@ impl<'d> Evaluator<'d> {
             if total > self.max_samples {
                 return Err(EvalError::TooManySamples(self.max_samples));
             }
-            t += self.step;
+            let Some(next) = t.checked_add(self.step) else { break };
+            t = next;
         }
         Ok(out.into_iter().collect())
     }
@@ -152,22 +186,32 @@ impl<'d> Evaluator<'d> {
                 Value::Vector(v) => Value::Vector(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect()),
                 other => other,
             },
-            Expr::Vector(s) => Value::Vector(self.instant(s, t)),
-            Expr::Matrix { selector, range_ms } => Value::Matrix(self.matrix(selector, *range_ms, t)),
+            Expr::Vector(s) => {
+                let v = self.instant(s, t);
+                self.spend(v.len())?;
+                Value::Vector(v)
+            }
+            Expr::Matrix { selector, range_ms } => {
+                let m = self.matrix(selector, *range_ms, t);
+                self.spend(m.iter().map(|s| s.1.len()).sum())?;
+                Value::Matrix(m)
+            }
             Expr::Subquery { expr, range_ms, step_ms, offset_ms, at } => {
                 let ts = self.time(*at, t) - offset_ms;
-                let step = step_ms.unwrap_or(self.step).max(1);
+                let step = step_ms.unwrap_or(SUBQUERY_STEP_MS).max(1);
                 // Steps aligned to multiples of the step, as Prometheus aligns them.
                 let first = (ts - range_ms).div_euclid(step) * step;
                 let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
                 let mut u = if first < ts - range_ms { first + step } else { first };
                 while u <= ts {
+                    self.spend(1)?;
                     if let Value::Vector(v) = self.eval(expr, u)? {
                         for (l, x) in v {
                             series.entry(l).or_default().push((u, x));
                         }
                     }
-                    u += step;
+                    let Some(next) = u.checked_add(step) else { break };
+                    u = next;
                 }
                 Value::Matrix(series.into_iter().collect())
             }
@@ -241,7 +285,7 @@ impl<'d> Evaluator<'d> {
             Some(Value::Matrix(m)) => m.clone(),
             _ => Vec::new(),
         };
-        let range_of = |e: &Expr| match e {
+        let range_of = |e: &Expr| match strip_parens(e) {
             Expr::Matrix { range_ms, .. } | Expr::Subquery { range_ms, .. } => *range_ms,
             _ => 0,
         };
@@ -259,7 +303,7 @@ impl<'d> Evaluator<'d> {
             "rate" | "increase" | "delta" => {
                 let range = range_of(&args[0]);
                 let counter = name != "delta";
-                let ts = match &args[0] {
+                let ts = match strip_parens(&args[0]) {
                     Expr::Matrix { selector, .. } => self.time(selector.at, t) - selector.offset_ms,
                     Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
                     _ => t,
@@ -315,20 +359,21 @@ impl<'d> Evaluator<'d> {
                 }
             }),
             "round" => {
-                let to = if args.len() > 1 { scalar(1) } else { 1.0 };
-                per_sample(&|v: f64| (v / to + 0.5).floor() * to)
+                // As Prometheus: by the inverse of the step, so round(1.23, 0.1) is 1.2.
+                let inverse = 1.0 / if args.len() > 1 { scalar(1) } else { 1.0 };
+                per_sample(&|v: f64| (v * inverse + 0.5).floor() / inverse)
             }
             "clamp" => {
                 let (lo, hi) = (scalar(1), scalar(2));
-                if lo > hi { Value::Vector(Vec::new()) } else { per_sample(&|v: f64| v.max(lo).min(hi)) }
+                if lo > hi { Value::Vector(Vec::new()) } else { per_sample(&|v: f64| go_min(go_max(v, lo), hi)) }
             }
             "clamp_min" => {
                 let lo = scalar(1);
-                per_sample(&|v: f64| v.max(lo))
+                per_sample(&|v: f64| go_max(v, lo))
             }
             "clamp_max" => {
                 let hi = scalar(1);
-                per_sample(&|v: f64| v.min(hi))
+                per_sample(&|v: f64| go_min(v, hi))
             }
             "time" => Value::Scalar(t as f64 / 1000.0),
             "pi" => Value::Scalar(std::f64::consts::PI),
@@ -435,13 +480,11 @@ impl<'d> Evaluator<'d> {
                     };
                     let mut m = members.clone();
                     // NaN sorts last either way, as in Prometheus.
-                    m.sort_by(|a, b| {
-                        let (x, y) = if op == AggregateOp::Topk { (b.1, a.1) } else { (a.1, b.1) };
-                        match (x.is_nan(), y.is_nan()) {
-                            (true, false) => std::cmp::Ordering::Greater,
-                            (false, true) => std::cmp::Ordering::Less,
-                            _ => x.total_cmp(&y),
-                        }
+                    m.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+                        (true, false) => std::cmp::Ordering::Greater,
+                        (false, true) => std::cmp::Ordering::Less,
+                        _ if op == AggregateOp::Topk => b.1.total_cmp(&a.1),
+                        _ => a.1.total_cmp(&b.1),
                     });
                     out.extend(m.into_iter().take(n));
                 }
@@ -478,6 +521,16 @@ fn strip_parens(e: &Expr) -> &Expr {
 fn drop_name(mut l: Labels) -> Labels {
     l.retain(|(n, _)| n != "__name__");
     l
+}
+
+/// Go's `math.Max`: a NaN wins (Rust's `f64::max` would drop it).
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+}
+
+/// Go's `math.Min`.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
 }
 
 /// Equal as Prometheus compares for `changes` (two NaNs are the same value).
@@ -626,7 +679,10 @@ fn binary(
     return_bool: bool,
     matching: Option<&VectorMatching>,
 ) -> Result<Value, EvalError> {
-    let drops_name = !op.is_comparison() || return_bool;
+    // As Prometheus 2.42: arithmetic (not atan2) and `bool` comparisons drop the name.
+    let drops_name =
+        matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Pow)
+            || (op.is_comparison() && return_bool);
     // One element: Some(value) to keep, None to filter out.
     let apply = |a: f64, b: f64, keep: f64| -> Option<f64> {
         if op.is_comparison() {

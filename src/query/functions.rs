@@ -11,7 +11,7 @@ pub struct Function {
     /// The types of its arguments.
     pub args: &'static [ValueType],
     /// How many of the last arguments may be left out (`Some(n)`), or `None` when the last
-    /// argument may repeat (`label_join`).
+    /// argument may be left out or repeat (`label_join`).
     pub optional: Option<usize>,
     /// What it returns.
     pub returns: ValueType,

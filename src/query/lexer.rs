@@ -66,6 +66,8 @@ pub(crate) fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
     let b = input.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
+    // Inside braces every word is a label name (`{nan="x"}`), as in Prometheus's lexer.
+    let mut braces = 0usize;
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -83,8 +85,14 @@ pub(crate) fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             }
             b'(' => one(&mut i, Tok::LParen),
             b')' => one(&mut i, Tok::RParen),
-            b'{' => one(&mut i, Tok::LBrace),
-            b'}' => one(&mut i, Tok::RBrace),
+            b'{' => {
+                braces += 1;
+                one(&mut i, Tok::LBrace)
+            }
+            b'}' => {
+                braces = braces.saturating_sub(1);
+                one(&mut i, Tok::RBrace)
+            }
             b'[' => one(&mut i, Tok::LBracket),
             b']' => one(&mut i, Tok::RBracket),
             b',' => one(&mut i, Tok::Comma),
@@ -126,7 +134,7 @@ pub(crate) fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 }
                 let word = &input[start..i];
                 let lower = word.to_ascii_lowercase();
-                if lower == "inf" || lower == "nan" {
+                if braces == 0 && (lower == "inf" || lower == "nan") {
                     Tok::Number(if lower == "inf" { f64::INFINITY } else { f64::NAN })
                 } else {
                     Tok::Ident { name: word.to_string(), colon: word.contains(':') }

@@ -46,13 +46,20 @@ impl HttpStatus for ParseError {
     }
 }
 
+/// Deepest expression tree accepted: evaluation recurses over it, and a Worker's stack is small.
+pub const MAX_DEPTH: usize = 200;
+
+/// Latest (and, negated, earliest) time a query may name, in ms: about 31,700 years from 1970,
+/// far inside `i64`, so that time arithmetic cannot overflow.
+pub const MAX_TIME_MS: i64 = 1_000_000_000_000_000;
+
 /// Parses a PromQL expression.
 ///
 /// # Errors
 /// [`ParseError`] with the position and Prometheus's message.
 pub fn parse(input: &str) -> Result<Expr, ParseError> {
     let tokens = lex(input)?;
-    let mut p = Parser { input, tokens, at: 0 };
+    let mut p = Parser { input, tokens, at: 0, depth: 0 };
     if matches!(p.peek(), Tok::Eof) {
         return Err(p.error_here("no expression found in input"));
     }
@@ -60,13 +67,43 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     if !matches!(p.peek(), Tok::Eof) {
         return Err(p.unexpected("end of input"));
     }
+    if depth(&expr) > MAX_DEPTH {
+        return Err(p.error_at(0, format!("expression nests deeper than {MAX_DEPTH} levels")));
+    }
     Ok(expr)
+}
+
+/// The depth of the tree, found without recursion (the tree may be deeper than the stack).
+fn depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match e {
+            Expr::Subquery { expr, .. } | Expr::Negate(expr) | Expr::Paren(expr) => stack.push((expr, d + 1)),
+            Expr::Aggregate { expr, param, .. } => {
+                stack.push((expr, d + 1));
+                if let Some(p) = param {
+                    stack.push((p, d + 1));
+                }
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                stack.push((lhs, d + 1));
+                stack.push((rhs, d + 1));
+            }
+            Expr::Call { args, .. } => stack.extend(args.iter().map(|a| (a, d + 1))),
+            Expr::Number(_) | Expr::String(_) | Expr::Vector(_) | Expr::Matrix { .. } => {}
+        }
+    }
+    deepest
 }
 
 struct Parser<'a> {
     input: &'a str,
     tokens: Vec<(Tok, usize)>,
     at: usize,
+    /// Nesting of `expr` calls: bounded, so a query of ten thousand "(" cannot exhaust the stack.
+    depth: usize,
 }
 
 const KEYWORDS: &[&str] =
@@ -159,6 +196,16 @@ impl Parser<'_> {
 
     /// Binary operations whose operators bind at least as tightly as `min`.
     fn expr(&mut self, min: u8) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_here(format!("expression nests deeper than {MAX_DEPTH} levels")));
+        }
+        let e = self.expr_inner(min);
+        self.depth -= 1;
+        e
+    }
+
+    fn expr_inner(&mut self, min: u8) -> Result<Expr, ParseError> {
         let mut lhs = self.unary()?;
         while let Some(op) = self.binary_op().filter(|op| op.precedence() >= min) {
             let op_at = self.pos();
@@ -385,6 +432,15 @@ impl Parser<'_> {
     }
 
     fn duration(&mut self, what: &str) -> Result<i64, ParseError> {
+        let at = self.pos();
+        let d = self.duration_unbounded(what)?;
+        if d > MAX_TIME_MS {
+            return Err(self.error_at(at, format!("{what} duration is out of bounds")));
+        }
+        Ok(d)
+    }
+
+    fn duration_unbounded(&mut self, what: &str) -> Result<i64, ParseError> {
         match self.next() {
             Tok::Duration(ms) if ms > 0 || what == "offset" => Ok(ms),
             // A number where a duration goes is seconds (as in Prometheus 3).
@@ -411,7 +467,7 @@ impl Parser<'_> {
         match self.next() {
             Tok::Number(n) => {
                 let n = if negative { -n } else { n };
-                if !n.is_finite() {
+                if !n.is_finite() || (n * 1000.0).abs() > MAX_TIME_MS as f64 {
                     return Err(self.error_at(at, format!("timestamp out of bounds for @ modifier: {n}")));
                 }
                 Ok(At::Time((n * 1000.0).round() as i64))
@@ -507,7 +563,7 @@ impl Parser<'_> {
         let n = args.len();
         let (min, max) = match func.optional {
             Some(k) => (func.args.len() - k, func.args.len()),
-            None => (func.args.len(), usize::MAX),
+            None => (func.args.len() - 1, usize::MAX),
         };
         if n < min || n > max {
             let expected = if min == max {

@@ -59,6 +59,9 @@ test('instant queries, GET and form POST, read what was written', async () => {
     const byJob = Object.fromEntries(r.body.data.result.map((s) => [s.metric.job, Number(s.value[1])]));
     assert.deepEqual(byJob, { api: 40 * 3, web: 40 * 3 });
   }
+  // A PromQL comment (#) in a form body is part of the query, not a URL fragment.
+  const commented = await post('/api/v1/query', { query: 'count(qx_total) # how many\n', time: String(end / 1000) });
+  assert.equal(commented.body.data.result[0].value[1], '3', JSON.stringify(commented.body));
   const r = await get('/api/v1/query', { query: 'rate(qx_total{instance="b"}[1m])', time: String(end / 1000) });
   assert.deepEqual(r.body.data.result.map((s) => s.metric), [{ instance: 'b', job: 'api', tenant: 'anonymous' }]);
   assert.ok(close(Number(r.body.data.result[0].value[1]), 2 / 15));

@@ -17,14 +17,18 @@ pub async fn query(mut req: Request, env: &Env, config: &WorkerConfig, range: bo
         Ok(tenant) => tenant,
         Err(refusal) => return Ok(refusal),
     };
-    // Parameters from the URL, then from a form body (both, as Prometheus reads them).
-    let mut params: HashMap<String, String> =
-        req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    // Parameters from a form body, then the URL (as Go's ParseForm: the body's come first, and
+    // the first value of a repeated key is the one read).
+    let mut params: HashMap<String, String> = HashMap::new();
     let form = req.headers().get("Content-Type")?.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if req.method() == Method::Post && form {
-        let body = req.text().await?;
-        let parsed = Url::parse(&format!("http://form/?{body}")).map_err(|e| Error::RustError(e.to_string()))?;
-        params.extend(parsed.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())));
+        let body = req.bytes().await?;
+        for (k, v) in url::form_urlencoded::parse(&body) {
+            params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+    }
+    for (k, v) in req.url()?.query_pairs() {
+        params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
     }
     match answer(env, config, &tenant, &params, range).await? {
         Ok(body) => json(200, body),
