@@ -66,6 +66,7 @@ pub mod receiver;
 pub mod sender;
 pub mod store;
 pub mod synth;
+mod time;
 pub mod validate;
 
 /// The README's examples, compiled and run as doctests.

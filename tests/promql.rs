@@ -118,6 +118,8 @@ fn mine(e: &pp::Expr) -> Expr {
     }
 }
 
+/// The operator table written apart from `BinaryOp::from_text`: the oracle must not share the
+/// code it checks.
 fn binary_op(s: &str) -> BinaryOp {
     use BinaryOp::*;
     match s.to_ascii_lowercase().as_str() {

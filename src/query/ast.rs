@@ -158,6 +158,18 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Every operator.
+    pub const ALL: [BinaryOp; 16] = {
+        use BinaryOp::*;
+        [Or, And, Unless, Eql, Neq, Lss, Lte, Gtr, Gte, Add, Sub, Mul, Div, Mod, Atan2, Pow]
+    };
+
+    /// The operator written `text` (lower-case for the word operators), the inverse of
+    /// [`BinaryOp::as_str`].
+    pub fn from_text(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.as_str() == text)
+    }
+
     /// Binding strength: higher binds tighter.
     pub fn precedence(self) -> u8 {
         use BinaryOp::*;

@@ -9,8 +9,11 @@
 use super::ast::*;
 use crate::error::HttpStatus;
 use crate::model::Sample;
+use binary::binary;
 use std::collections::BTreeMap;
 use std::fmt;
+
+mod binary;
 
 /// A series' labels, sorted by name.
 pub type Labels = Vec<(String, String)>;
@@ -247,14 +250,17 @@ impl<'d> Evaluator<'d> {
     /// The newest sample of each selected series at most `LOOKBACK_MS` old; a stale marker
     /// there ends the series.
     fn instant(&self, s: &VectorSelector, t: i64) -> Vec<(Labels, f64)> {
+        self.latest(s, t).map(|(series, sample)| (series.labels.clone(), sample.value)).collect()
+    }
+
+    /// Each selected series with the sample an instant selector reads at `t`.
+    fn latest<'s>(&'s self, s: &'s VectorSelector, t: i64) -> impl Iterator<Item = (&'s Series, &'s Sample)> + 's {
         let ts = self.time(s.at, t) - s.offset_ms;
-        self.selected(s)
-            .filter_map(|series| {
-                let i = series.samples.partition_point(|x| x.timestamp <= ts);
-                let last = series.samples[..i].last()?;
-                (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale()).then(|| (series.labels.clone(), last.value))
-            })
-            .collect()
+        self.selected(s).filter_map(move |series| {
+            let i = series.samples.partition_point(|x| x.timestamp <= ts);
+            let last = series.samples[..i].last()?;
+            (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale()).then_some((series, last))
+        })
     }
 
     /// The samples of each selected series in `[ts - range, ts]`, stale markers left out.
@@ -387,15 +393,9 @@ impl<'d> Evaluator<'d> {
                 let Some(Expr::Vector(s)) = args.first().map(strip_parens) else {
                     return Err(EvalError::Unsupported("timestamp() of an expression other than a selector".into()));
                 };
-                let ts = self.time(s.at, t) - s.offset_ms;
                 Value::Vector(
-                    self.selected(s)
-                        .filter_map(|series| {
-                            let i = series.samples.partition_point(|x| x.timestamp <= ts);
-                            let last = series.samples[..i].last()?;
-                            (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale())
-                                .then(|| (drop_name(series.labels.clone()), last.timestamp as f64 / 1000.0))
-                        })
+                    self.latest(s, t)
+                        .map(|(series, sample)| (drop_name(series.labels.clone()), sample.timestamp as f64 / 1000.0))
                         .collect(),
                 )
             }
@@ -495,7 +495,7 @@ impl<'d> Evaluator<'d> {
                     };
                     let mut counts: BTreeMap<String, f64> = BTreeMap::new();
                     for v in values() {
-                        *counts.entry(format_value(v)).or_default() += 1.0;
+                        *counts.entry(crate::store::render::format_value(v)).or_default() += 1.0;
                     }
                     for (v, n) in counts {
                         let mut l = k.clone();
@@ -632,158 +632,4 @@ fn extrapolated(p: &[(i64, f64)], range_start: i64, range_end: i64, counter: boo
         result /= (range_end - range_start) as f64 / 1000.0;
     }
     Some(result)
-}
-
-/// A value as Prometheus prints it in labels (`count_values`): shortest round-trip form.
-fn format_value(v: f64) -> String {
-    crate::store::render::format_value(v)
-}
-
-fn arithmetic(op: BinaryOp, a: f64, b: f64) -> f64 {
-    match op {
-        BinaryOp::Add => a + b,
-        BinaryOp::Sub => a - b,
-        BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
-        BinaryOp::Mod => a % b,
-        BinaryOp::Pow => a.powf(b),
-        BinaryOp::Atan2 => a.atan2(b),
-        _ => f64::NAN,
-    }
-}
-
-fn compare(op: BinaryOp, a: f64, b: f64) -> bool {
-    match op {
-        BinaryOp::Eql => a == b,
-        BinaryOp::Neq => a != b,
-        BinaryOp::Lss => a < b,
-        BinaryOp::Lte => a <= b,
-        BinaryOp::Gtr => a > b,
-        BinaryOp::Gte => a >= b,
-        _ => false,
-    }
-}
-
-/// The labels a series is matched by.
-fn signature(l: &Labels, m: &VectorMatching) -> Labels {
-    match m.on {
-        Some(true) => l.iter().filter(|(n, _)| m.labels.contains(n)).cloned().collect(),
-        _ => l.iter().filter(|(n, _)| n != "__name__" && !m.labels.contains(n)).cloned().collect(),
-    }
-}
-
-fn binary(
-    op: BinaryOp,
-    lhs: Value,
-    rhs: Value,
-    return_bool: bool,
-    matching: Option<&VectorMatching>,
-) -> Result<Value, EvalError> {
-    // As Prometheus 2.42: arithmetic (not atan2) and `bool` comparisons drop the name.
-    let drops_name =
-        matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Pow)
-            || (op.is_comparison() && return_bool);
-    // One element: Some(value) to keep, None to filter out.
-    let apply = |a: f64, b: f64, keep: f64| -> Option<f64> {
-        if op.is_comparison() {
-            let yes = compare(op, a, b);
-            if return_bool { Some(if yes { 1.0 } else { 0.0 }) } else { yes.then_some(keep) }
-        } else {
-            Some(arithmetic(op, a, b))
-        }
-    };
-    Ok(match (lhs, rhs) {
-        (Value::Scalar(a), Value::Scalar(b)) => Value::Scalar(apply(a, b, a).unwrap_or(f64::NAN)),
-        (Value::Vector(v), Value::Scalar(b)) => Value::Vector(
-            v.into_iter()
-                .filter_map(|(l, a)| apply(a, b, a).map(|x| (if drops_name { drop_name(l) } else { l }, x)))
-                .collect(),
-        ),
-        (Value::Scalar(a), Value::Vector(v)) => Value::Vector(
-            v.into_iter()
-                .filter_map(|(l, b)| apply(a, b, b).map(|x| (if drops_name { drop_name(l) } else { l }, x)))
-                .collect(),
-        ),
-        (Value::Vector(l), Value::Vector(r)) => {
-            let m = matching.cloned().unwrap_or_default();
-            Value::Vector(match op {
-                BinaryOp::And | BinaryOp::Unless => {
-                    let right: Vec<Labels> = r.iter().map(|x| signature(&x.0, &m)).collect();
-                    l.into_iter().filter(|x| right.contains(&signature(&x.0, &m)) == (op == BinaryOp::And)).collect()
-                }
-                BinaryOp::Or => {
-                    let left: Vec<Labels> = l.iter().map(|x| signature(&x.0, &m)).collect();
-                    let mut out = l;
-                    out.extend(r.into_iter().filter(|x| !left.contains(&signature(&x.0, &m))));
-                    out
-                }
-                _ => vector_vector(l, r, &m, drops_name, &apply)?,
-            })
-        }
-        _ => return Err(EvalError::Unsupported("a binary operation on this type".into())),
-    })
-}
-
-fn vector_vector(
-    l: Vec<(Labels, f64)>,
-    r: Vec<(Labels, f64)>,
-    m: &VectorMatching,
-    drops_name: bool,
-    apply: &dyn Fn(f64, f64, f64) -> Option<f64>,
-) -> Result<Vec<(Labels, f64)>, EvalError> {
-    // The "one" side, by signature; with group_right it is the left.
-    let (many, one, swapped) = match m.card {
-        Cardinality::OneToMany => (r, l, true),
-        _ => (l, r, false),
-    };
-    let mut by_sig: BTreeMap<Labels, (Labels, f64)> = BTreeMap::new();
-    for (labels, v) in one {
-        let sig = signature(&labels, m);
-        if by_sig.insert(sig.clone(), (labels, v)).is_some() {
-            let side = if swapped { "left" } else { "right" };
-            return Err(EvalError::DuplicateMatch(format!(
-                "found duplicate series for the match group {} on the {side} hand-side of the operation: \
-                 many-to-many matching not allowed: matching labels must be unique on one side",
-                render_labels(&sig)
-            )));
-        }
-    }
-    let mut out: Vec<(Labels, f64)> = Vec::new();
-    let mut seen: Vec<Labels> = Vec::new();
-    for (labels, v) in many {
-        let sig = signature(&labels, m);
-        let Some((other_labels, w)) = by_sig.get(&sig) else { continue };
-        let (a, b) = if swapped { (*w, v) } else { (v, *w) };
-        let Some(x) = apply(a, b, a) else { continue };
-        let mut result = if drops_name { drop_name(labels.clone()) } else { labels.clone() };
-        if m.card == Cardinality::OneToOne {
-            result = match m.on {
-                Some(true) => result.into_iter().filter(|(n, _)| m.labels.contains(n)).collect(),
-                _ => result.into_iter().filter(|(n, _)| !m.labels.contains(n)).collect(),
-            };
-            if seen.contains(&sig) {
-                return Err(EvalError::DuplicateMatch(format!(
-                    "found duplicate series for the match group {} on the left hand-side of the operation: \
-                     many-to-many matching not allowed: matching labels must be unique on one side",
-                    render_labels(&sig)
-                )));
-            }
-            seen.push(sig);
-        } else {
-            for name in &m.include {
-                result.retain(|(n, _)| n != name);
-                if let Some(l) = other_labels.iter().find(|(n, _)| n == name) {
-                    result.push(l.clone());
-                }
-            }
-            result.sort();
-        }
-        out.push((result, x));
-    }
-    Ok(out)
-}
-
-fn render_labels(l: &Labels) -> String {
-    let inner: Vec<String> = l.iter().map(|(n, v)| format!("{n}=\"{v}\"")).collect();
-    format!("{{{}}}", inner.join(", "))
 }

@@ -167,31 +167,10 @@ impl Parser<'_> {
     }
 
     fn binary_op(&self) -> Option<BinaryOp> {
-        use BinaryOp::*;
-        Some(match self.peek() {
-            Tok::Op(op) => match *op {
-                "+" => Add,
-                "-" => Sub,
-                "*" => Mul,
-                "/" => Div,
-                "%" => Mod,
-                "^" => Pow,
-                "==" => Eql,
-                "!=" => Neq,
-                "<" => Lss,
-                "<=" => Lte,
-                ">" => Gtr,
-                ">=" => Gte,
-                _ => return None,
-            },
-            _ => match self.keyword()?.as_str() {
-                "and" => And,
-                "or" => Or,
-                "unless" => Unless,
-                "atan2" => Atan2,
-                _ => return None,
-            },
-        })
+        match self.peek() {
+            Tok::Op(op) => BinaryOp::from_text(op),
+            _ => BinaryOp::from_text(&self.keyword()?),
+        }
     }
 
     /// Binary operations whose operators bind at least as tightly as `min`.
@@ -538,28 +517,34 @@ impl Parser<'_> {
         }
     }
 
+    /// One or more comma-separated arguments and the closing ")" (the "(" is taken).
+    fn args(&mut self) -> Result<Vec<Expr>, ParseError> {
+        let mut args = Vec::new();
+        loop {
+            args.push(self.expr(0)?);
+            match self.next() {
+                Tok::Comma if matches!(self.peek(), Tok::RParen) => {
+                    return Err(self.error_here("trailing commas not allowed in function call args"));
+                }
+                Tok::Comma => {}
+                Tok::RParen => return Ok(args),
+                _ => {
+                    self.at -= 1;
+                    return Err(self.unexpected("\",\" or \")\""));
+                }
+            }
+        }
+    }
+
     fn call(&mut self, name: &str, at: usize) -> Result<Expr, ParseError> {
         let func = function(name).ok_or_else(|| self.error_at(at, format!("unknown function with name \"{name}\"")))?;
         self.expect(Tok::LParen, "\"(\"")?;
-        let mut args = Vec::new();
-        if !matches!(self.peek(), Tok::RParen) {
-            loop {
-                args.push(self.expr(0)?);
-                match self.next() {
-                    Tok::Comma if matches!(self.peek(), Tok::RParen) => {
-                        return Err(self.error_here("trailing commas not allowed in function call args"));
-                    }
-                    Tok::Comma => {}
-                    Tok::RParen => break,
-                    _ => {
-                        self.at -= 1;
-                        return Err(self.unexpected("\",\" or \")\""));
-                    }
-                }
-            }
-        } else {
+        let args = if matches!(self.peek(), Tok::RParen) {
             self.next();
-        }
+            Vec::new()
+        } else {
+            self.args()?
+        };
         let n = args.len();
         let (min, max) = match func.optional {
             Some(k) => (func.args.len() - k, func.args.len()),
@@ -606,21 +591,7 @@ impl Parser<'_> {
         };
         let before = grouping(self)?;
         self.expect(Tok::LParen, "\"(\"")?;
-        let mut args = Vec::new();
-        loop {
-            args.push(self.expr(0)?);
-            match self.next() {
-                Tok::Comma if matches!(self.peek(), Tok::RParen) => {
-                    return Err(self.error_here("trailing commas not allowed in function call args"));
-                }
-                Tok::Comma => {}
-                Tok::RParen => break,
-                _ => {
-                    self.at -= 1;
-                    return Err(self.unexpected("\",\" or \")\""));
-                }
-            }
-        }
+        let mut args = self.args()?;
         let after = grouping(self)?;
         if before.is_some() && after.is_some() {
             return Err(self.error_at(at, "aggregation may have one by or without clause"));

@@ -102,7 +102,8 @@ impl DurableObject for Shard {
             _ => None,
         };
         let known = std::cell::Cell::new(false);
-        let retry_at = std::cell::Cell::new(deliver::retry_at(&sql).unwrap_or(0));
+        // Only a forwarding shard waits for retries: the embedded store's start-up skips the read.
+        let retry_at = std::cell::Cell::new(if forwarder.is_some() { deliver::retry_at(&sql).unwrap_or(0) } else { 0 });
         Shard { state, env, sql, series: embedded::SeriesCache::default(), known, config, forwarder, retry_at }
     }
 
