@@ -96,3 +96,16 @@ test('errors as Prometheus gives them', async () => {
   assert.equal(r.status, 400);
   assert.match(r.body.error, /invalid parameter "time"/);
 });
+
+test('promtool, a real client of the API, queries the Worker', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const run = (args) => promisify(execFile)('promtool', args).then((r) => r.stdout, (e) => `${e.stdout}${e.stderr}`);
+  const instant = await run(['query', 'instant', `--time=${end / 1000}`, worker.url, 'sum by (job) (qx_total)']);
+  assert.match(instant, /\{job="api"\} => 120 @\[/);
+  assert.match(instant, /\{job="web"\} => 120 @\[/);
+  const range = await run(['query', 'range', `--start=${(end - 120_000) / 1000}`, `--end=${end / 1000}`, '--step=60s', worker.url, 'count(qx_total)']);
+  assert.deepEqual(range.trim().split('\n').slice(1).map((l) => l.split(' @')[0]), ['3', '3', '3']);
+  const refused = await run(['query', 'instant', worker.url, 'rate(qx_total)']);
+  assert.match(refused, /bad_data: invalid parameter "query": 1:1: parse error: expected type range vector/);
+});
