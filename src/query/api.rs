@@ -56,6 +56,15 @@ impl HttpStatus for ApiError {
     }
 }
 
+/// `/api/v1/status/buildinfo`'s answer. The version is that of the Prometheus whose PromQL
+/// this engine follows (2.42), since clients such as Grafana choose the features they use by
+/// it; the revision names edgewrite's own.
+pub const BUILD_INFO: &str = concat!(
+    r#"{"status":"success","data":{"version":"2.42.0","revision":"edgewrite-"#,
+    env!("CARGO_PKG_VERSION"),
+    r#"","branch":"","buildUser":"edgewrite","buildDate":"","goVersion":"none (Rust)"}}"#
+);
+
 /// A time parameter: Unix seconds (with decimals) or RFC 3339, in ms.
 ///
 /// # Errors

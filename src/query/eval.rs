@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 mod binary;
+mod calendar;
+mod histogram;
+mod labels;
 
 /// A series' labels, sorted by name.
 pub type Labels = Vec<(String, String)>;
@@ -53,8 +56,10 @@ pub enum EvalError {
     Unsupported(String),
     /// More samples than the query may load (422, `execution`).
     TooManySamples(usize),
-    /// Vector matching found several series on the side that must have one (422, `execution`).
-    DuplicateMatch(String),
+    /// The query cannot run on this data, as Prometheus's `execution` errors (422): vector
+    /// matching found several series where one must be, a result holds one label set twice,
+    /// or a function's argument (a regex, a label name) is invalid.
+    Execution(String),
 }
 
 impl fmt::Display for EvalError {
@@ -64,7 +69,7 @@ impl fmt::Display for EvalError {
             EvalError::TooManySamples(max) => {
                 write!(f, "query processing would load too many samples into memory in query execution (limit {max})")
             }
-            EvalError::DuplicateMatch(why) => write!(f, "{why}"),
+            EvalError::Execution(why) => write!(f, "{why}"),
         }
     }
 }
@@ -75,7 +80,7 @@ impl HttpStatus for EvalError {
     fn status(&self) -> u16 {
         match self {
             EvalError::Unsupported(_) => 400,
-            EvalError::TooManySamples(_) | EvalError::DuplicateMatch(_) => 422,
+            EvalError::TooManySamples(_) | EvalError::Execution(_) => 422,
         }
     }
 }
@@ -218,13 +223,13 @@ impl<'d> Evaluator<'d> {
                 }
                 Value::Matrix(series.into_iter().collect())
             }
-            Expr::Call { func, args } => self.call(func.name, args, t)?,
+            Expr::Call { func, args } => distinct(self.call(func.name, args, t)?)?,
             Expr::Aggregate { op, expr, param, grouping } => {
                 self.aggregate(*op, expr, param.as_deref(), grouping, t)?
             }
             Expr::Binary { op, lhs, rhs, return_bool, matching } => {
                 let (l, r) = (self.eval(lhs, t)?, self.eval(rhs, t)?);
-                binary(*op, l, r, *return_bool, matching.as_ref())?
+                distinct(binary(*op, l, r, *return_bool, matching.as_ref())?)?
             }
         })
     }
@@ -286,6 +291,10 @@ impl<'d> Evaluator<'d> {
         let vector = |i: usize| match values.get(i) {
             Some(Value::Vector(v)) => v.clone(),
             _ => Vec::new(),
+        };
+        let string = |i: usize| match values.get(i) {
+            Some(Value::String(s)) => s.clone(),
+            _ => String::new(),
         };
         let matrix = || match values.first() {
             Some(Value::Matrix(m)) => m.clone(),
@@ -355,6 +364,36 @@ impl<'d> Evaluator<'d> {
             "log2" => per_sample(&f64::log2),
             "log10" => per_sample(&f64::log10),
             "sqrt" => per_sample(&f64::sqrt),
+            "sin" => per_sample(&f64::sin),
+            "cos" => per_sample(&f64::cos),
+            "tan" => per_sample(&f64::tan),
+            "asin" => per_sample(&f64::asin),
+            "acos" => per_sample(&f64::acos),
+            "atan" => per_sample(&f64::atan),
+            "sinh" => per_sample(&f64::sinh),
+            "cosh" => per_sample(&f64::cosh),
+            "tanh" => per_sample(&f64::tanh),
+            "asinh" => per_sample(&f64::asinh),
+            "acosh" => per_sample(&f64::acosh),
+            "atanh" => per_sample(&f64::atanh),
+            "deg" => per_sample(&|v: f64| v * 180.0 / std::f64::consts::PI),
+            "rad" => per_sample(&|v: f64| v * std::f64::consts::PI / 180.0),
+            "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute" => {
+                let part = |v: f64| calendar::part(name, v).unwrap_or(f64::NAN);
+                if args.is_empty() {
+                    Value::Vector(vec![(Vec::new(), part(t as f64 / 1000.0))])
+                } else {
+                    per_sample(&part)
+                }
+            }
+            "label_replace" => {
+                Value::Vector(labels::replace(vector(0), &string(1), &string(2), &string(3), &string(4))?)
+            }
+            "label_join" => {
+                let sources: Vec<String> = (3..args.len()).map(string).collect();
+                Value::Vector(labels::join(vector(0), &string(1), &string(2), &sources)?)
+            }
+            "histogram_quantile" => Value::Vector(histogram::quantile(scalar(0), vector(1))),
             "sgn" => per_sample(&|v: f64| {
                 if v > 0.0 {
                     1.0
@@ -400,8 +439,13 @@ impl<'d> Evaluator<'d> {
                 )
             }
             "sort" | "sort_desc" => {
+                // NaN last either way, as Prometheus sorts.
                 let mut v = vector(0);
-                v.sort_by(|a, b| if name == "sort" { a.1.total_cmp(&b.1) } else { b.1.total_cmp(&a.1) });
+                v.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+                    (true, _) | (_, true) => a.1.is_nan().cmp(&b.1.is_nan()),
+                    _ if name == "sort" => a.1.total_cmp(&b.1),
+                    _ => b.1.total_cmp(&a.1),
+                });
                 Value::Vector(v)
             }
             "absent" | "absent_over_time" => {
@@ -511,6 +555,21 @@ impl<'d> Evaluator<'d> {
     }
 }
 
+/// The value, unless it is a vector holding one label set twice (a function or operator
+/// that dropped the names of `a{x="1"}` and `b{x="1"}`, say), which Prometheus refuses.
+fn distinct(value: Value) -> Result<Value, EvalError> {
+    if let Value::Vector(v) = &value
+        && v.len() > 1
+    {
+        let mut sets: Vec<&Labels> = v.iter().map(|(l, _)| l).collect();
+        sets.sort_unstable();
+        if sets.windows(2).any(|w| w[0] == w[1]) {
+            return Err(EvalError::Execution("vector cannot contain metrics with the same labelset".into()));
+        }
+    }
+    Ok(value)
+}
+
 fn strip_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(inner) => strip_parens(inner),
@@ -570,7 +629,11 @@ fn quantile(q: f64, mut values: Vec<f64>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(f64::total_cmp);
+    // NaN first, as Go's sort.Float64s orders them.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, _) | (_, true) => b.is_nan().cmp(&a.is_nan()),
+        _ => a.total_cmp(b),
+    });
     let rank = q * (values.len() - 1) as f64;
     let lower = rank.floor() as usize;
     let upper = (lower + 1).min(values.len() - 1);

@@ -16,6 +16,7 @@ pub mod ast;
 pub mod eval;
 pub mod functions;
 mod lexer;
+pub mod lookup;
 mod parser;
 
 pub use ast::*;

@@ -53,19 +53,6 @@ pub fn format_time(ms: i64) -> String {
     }
 }
 
-/// `/api/v1/series`: the selected series' labels.
-pub fn series(results: &[SeriesData]) -> String {
-    let mut out = String::from(r#"{"status":"success","data":["#);
-    for (i, r) in results.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&r.key);
-    }
-    out.push_str("]}");
-    out
-}
-
 /// `/api/v1/metadata`: type, help and unit per metric name, for series that carried them.
 pub fn metadata(results: &[SeriesData]) -> String {
     let mut by_name: std::collections::BTreeMap<String, (&str, &str, &str)> = Default::default();
@@ -272,7 +259,8 @@ mod tests {
     }
 
     fn series_json(r: &SeriesData) -> String {
-        series(std::slice::from_ref(r))
+        use crate::query::lookup::{Lookup, What};
+        Lookup::from_params(What::Series, []).unwrap().answer(std::slice::from_ref(r))
     }
 
     #[test]

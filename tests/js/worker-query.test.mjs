@@ -83,9 +83,13 @@ test('errors as Prometheus gives them', async () => {
   assert.equal(r.status, 400);
   assert.equal(r.body.errorType, 'bad_data');
   assert.match(r.body.error, /^invalid parameter "query": 1:23: parse error: unexpected end of input/);
-  r = await get('/api/v1/query', { query: 'histogram_quantile(0.9, qx_total)', time: String(end / 1000) });
+  r = await get('/api/v1/query', { query: 'histogram_count(qx_total)', time: String(end / 1000) });
   assert.equal(r.status, 400);
-  assert.match(r.body.error, /function "histogram_quantile" is not supported/);
+  assert.match(r.body.error, /function "histogram_count" is not supported/);
+  r = await get('/api/v1/query', { query: 'label_replace(qx_total, "instance", "", "instance", ".*")', time: String(end / 1000) });
+  assert.equal(r.status, 422, 'two series with one label set');
+  assert.equal(r.body.errorType, 'execution');
+  assert.equal(r.body.error, 'vector cannot contain metrics with the same labelset');
   r = await get('/api/v1/query_range', { query: 'qx_total', start: '0', end: '100000', step: '1' });
   assert.equal(r.status, 400);
   assert.match(r.body.error, /exceeded maximum resolution of 11,000 points per timeseries/);
@@ -97,6 +101,35 @@ test('errors as Prometheus gives them', async () => {
   assert.match(r.body.error, /invalid parameter "time"/);
 });
 
+test("Grafana's pickers: label names, label values with match[], series with limit=40000", async () => {
+  const range = { start: String((end - 3_600_000) / 1000), end: String(end / 1000) };
+  let r = await get('/api/v1/labels', range);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.data, ['__name__', 'instance', 'job', 'tenant']);
+  r = await post('/api/v1/labels', { 'match[]': '{job="web"}' });
+  assert.deepEqual(r.body.data, ['__name__', 'instance', 'job', 'tenant']);
+  r = await get('/api/v1/label/__name__/values', { 'match[]': '{job="api"}', ...range });
+  assert.deepEqual(r.body, { status: 'success', data: ['qx_total'] });
+  r = await get('/api/v1/label/instance/values', {});
+  assert.deepEqual(r.body.data, ['a', 'b', 'c']);
+  r = await get('/api/v1/label/instance/values', { 'match[]': '{job="api"}', limit: '1' });
+  assert.deepEqual(r.body, { status: 'success', data: ['a'], warnings: ['results truncated due to limit'] });
+  r = await post('/api/v1/series', { 'match[]': 'qx_total', limit: '40000', ...range });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.data.map((s) => s.instance), ['a', 'b', 'c']);
+  // A range with no samples lists no series.
+  r = await get('/api/v1/series', { 'match[]': 'qx_total', start: String((base - 7_200_000) / 1000), end: String((base - 3_600_000) / 1000) });
+  assert.deepEqual(r.body.data, []);
+  r = await get('/api/v1/label/1nope/values', {});
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid label name: "1nope"');
+  r = await get('/api/v1/series', { 'match[]': 'qx_total{' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /invalid parameter "match\[\]": 1:10: parse error/);
+  r = await get('/api/v1/status/buildinfo', {});
+  assert.equal(r.body.data.version, '2.42.0');
+});
+
 test('promtool, a real client of the API, queries the Worker', async () => {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
@@ -106,6 +139,10 @@ test('promtool, a real client of the API, queries the Worker', async () => {
   assert.match(instant, /\{job="web"\} => 120 @\[/);
   const range = await run(['query', 'range', `--start=${(end - 120_000) / 1000}`, `--end=${end / 1000}`, '--step=60s', worker.url, 'count(qx_total)']);
   assert.deepEqual(range.trim().split('\n').slice(1).map((l) => l.split(' @')[0]), ['3', '3', '3']);
+  const series = await run(['query', 'series', '--match=qx_total{job="web"}', worker.url]);
+  assert.match(series, /\{__name__="qx_total", instance="c", job="web", tenant="anonymous"\}/);
+  const values = await run(['query', 'labels', worker.url, 'instance']);
+  assert.deepEqual(values.trim().split('\n'), ['a', 'b', 'c']);
   const refused = await run(['query', 'instant', worker.url, 'rate(qx_total)']);
   assert.match(refused, /bad_data: invalid parameter "query": 1:1: parse error: expected type range vector/);
 });

@@ -11,6 +11,7 @@ mod queue;
 mod read;
 mod shard;
 
+use edgewrite::query::lookup::What;
 use edgewrite::receiver::config::{Backend, WorkerConfig};
 use edgewrite::receiver::metrics::{ShardStats, WorkerMetrics};
 use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settings};
@@ -55,7 +56,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Response::ok("ok\n"),
         (_, "/api/v1/write") => write(req, &env, &config).await,
-        (Method::Get, "/api/v1/series") => read::read(&req, &env, &config, read::Read::Series).await,
+        (Method::Get | Method::Post, "/api/v1/series") => read::lookup(req, &env, &config, What::Series).await,
+        (Method::Get | Method::Post, "/api/v1/labels") => read::lookup(req, &env, &config, What::Labels).await,
+        (Method::Get, p) if p.starts_with("/api/v1/label/") && p.ends_with("/values") => {
+            let name = p["/api/v1/label/".len()..p.len() - "/values".len()].to_string();
+            read::lookup(req, &env, &config, What::Values(name)).await
+        }
+        (Method::Get, "/api/v1/status/buildinfo") => read::json(200, edgewrite::query::api::BUILD_INFO.to_string()),
         (Method::Get, "/api/v1/samples") => read::read(&req, &env, &config, read::Read::Samples).await,
         (Method::Get, "/api/v1/metadata") => read::read(&req, &env, &config, read::Read::Metadata).await,
         (Method::Get, "/metrics") => metrics(&req, &env, &config).await,
@@ -63,7 +70,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get | Method::Post, "/api/v1/query_range") => query::query(req, &env, &config, true).await,
         _ => Response::error(
             "not found: remote write goes to POST /api/v1/write; reads to /api/v1/query, /api/v1/query_range, \
-             /api/v1/series, /api/v1/samples, /api/v1/metadata; the Worker's metrics are at /metrics\n",
+             /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values, /api/v1/samples, /api/v1/metadata, \
+             /api/v1/status/buildinfo; the Worker's metrics are at /metrics\n",
             404,
         ),
     }

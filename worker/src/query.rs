@@ -17,18 +17,10 @@ pub async fn query(mut req: Request, env: &Env, config: &WorkerConfig, range: bo
         Ok(tenant) => tenant,
         Err(refusal) => return Ok(refusal),
     };
-    // Parameters from a form body, then the URL (as Go's ParseForm: the body's come first, and
-    // the first value of a repeated key is the one read).
+    // The first value of a repeated key is the one read, as Prometheus reads it.
     let mut params: HashMap<String, String> = HashMap::new();
-    let form = req.headers().get("Content-Type")?.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
-    if req.method() == Method::Post && form {
-        let body = req.bytes().await?;
-        for (k, v) in url::form_urlencoded::parse(&body) {
-            params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-        }
-    }
-    for (k, v) in req.url()?.query_pairs() {
-        params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    for (k, v) in crate::read::params(&mut req).await? {
+        params.entry(k).or_insert(v);
     }
     match answer(env, config, &tenant, &params, range).await? {
         Ok(body) => json(200, body),

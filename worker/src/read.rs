@@ -1,5 +1,6 @@
 //! The read API over the embedded store, in the shapes of Prometheus's HTTP API:
-//! - `GET /api/v1/series?match[]=<selector>`: the selected series' labels;
+//! - `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values` (GET or form POST;
+//!   `match[]`, `start`, `end`, `limit` as `edgewrite::query::lookup` reads them);
 //! - `GET /api/v1/samples?match[]=<selector>&start=<unix s>&end=<unix s>`: their samples in the
 //!   range (default: the last hour), as a range-query matrix; stale markers read `"stale"`;
 //! - `GET /api/v1/metadata`: type, help and unit per metric name.
@@ -8,6 +9,8 @@
 //! tenant at once and merges their answers (`edgewrite::store`).
 
 use crate::config::{self, Backend};
+use edgewrite::error::HttpStatus;
+use edgewrite::query::lookup::{Lookup, What};
 use edgewrite::receiver::config::WorkerConfig;
 use edgewrite::store::{self, render, results};
 use worker::*;
@@ -15,8 +18,6 @@ use worker::*;
 /// Which read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Read {
-    /// `/api/v1/series`
-    Series,
     /// `/api/v1/samples`
     Samples,
     /// `/api/v1/metadata`
@@ -95,11 +96,52 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
     json(
         200,
         match what {
-            Read::Series => render::series(&merged),
             Read::Samples => render::matrix(&merged),
             Read::Metadata => render::metadata(&merged),
         },
     )
+}
+
+/// The request's parameters as Go's `ParseForm` reads them: a form body's first, then the
+/// URL's, each in order (repeated keys kept; readers take the first or all).
+pub(crate) async fn params(req: &mut Request) -> Result<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    let form = req.headers().get("Content-Type")?.is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if req.method() == Method::Post && form {
+        let body = req.bytes().await?;
+        params.extend(url::form_urlencoded::parse(&body).into_owned());
+    }
+    params.extend(req.url()?.query_pairs().into_owned());
+    Ok(params)
+}
+
+/// Answers `/api/v1/series`, `/api/v1/labels` or `/api/v1/label/<name>/values`.
+pub async fn lookup(mut req: Request, env: &Env, config: &WorkerConfig, what: What) -> Result<Response> {
+    let tenant = match authorize(&req, config)? {
+        Ok(tenant) => tenant,
+        Err(refusal) => return Ok(refusal),
+    };
+    let params = params(&mut req).await?;
+    let lookup = match Lookup::from_params(what, params.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(lookup) => lookup,
+        Err(e) => return json(e.status(), render::error(e.error_type(), &e.to_string())),
+    };
+    let mut shard_url = Url::parse("https://shard/read").map_err(|e| Error::RustError(e.to_string()))?;
+    {
+        let mut q = shard_url.query_pairs_mut();
+        for m in &lookup.selectors {
+            q.append_pair("match[]", m);
+        }
+        // With a time range, only series with samples in it (read with their data).
+        if let Some((start, end)) = lookup.range {
+            q.append_pair("start", &start.to_string());
+            q.append_pair("end", &end.to_string());
+        }
+    }
+    match gather(env, config, &tenant, &shard_url).await? {
+        Ok(merged) => json(200, lookup.answer(&merged)),
+        Err(refusal) => Ok(refusal),
+    }
 }
 
 /// The tenant a read's bearer token belongs to, or the answer refusing it (401; 404 when the

@@ -108,7 +108,7 @@ fn vector_vector(
         let sig = signature(&labels, m);
         if by_sig.insert(sig.clone(), (labels, v)).is_some() {
             let side = if swapped { "left" } else { "right" };
-            return Err(EvalError::DuplicateMatch(format!(
+            return Err(EvalError::Execution(format!(
                 "found duplicate series for the match group {} on the {side} hand-side of the operation: \
                  many-to-many matching not allowed: matching labels must be unique on one side",
                 render_labels(&sig)
@@ -129,7 +129,7 @@ fn vector_vector(
                 _ => result.into_iter().filter(|(n, _)| !m.labels.contains(n)).collect(),
             };
             if seen.contains(&sig) {
-                return Err(EvalError::DuplicateMatch(format!(
+                return Err(EvalError::Execution(format!(
                     "found duplicate series for the match group {} on the left hand-side of the operation: \
                      many-to-many matching not allowed: matching labels must be unique on one side",
                     render_labels(&sig)
