@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { encode } from '../../pkg/node.js';
-import { startWorker } from './helpers.mjs';
+import { eventually, freePort, startProcess, startWorker } from './helpers.mjs';
 
 let worker;
 // Ten minutes of counters scraped every 15 s, ending on a whole minute.
@@ -145,4 +145,36 @@ test('promtool, a real client of the API, queries the Worker', async () => {
   assert.deepEqual(values.trim().split('\n'), ['a', 'b', 'c']);
   const refused = await run(['query', 'instant', worker.url, 'rate(qx_total)']);
   assert.match(refused, /bad_data: invalid parameter "query": 1:1: parse error: expected type range vector/);
+});
+
+test('vmalert evaluates recording rules against the Worker and writes their results back', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'edgewrite-vmalert-'));
+  writeFileSync(
+    join(dir, 'rules.yml'),
+    ['groups:', '  - name: edgewrite', '    interval: 1s', '    rules:', '      - record: job:qx_total:count', '        expr: count by (job) (last_over_time(qx_total[1h]))', ''].join('\n'),
+  );
+  const port = await freePort();
+  const vmalert = await startProcess('vmalert', [`-rule=${join(dir, 'rules.yml')}`, `-datasource.url=${worker.url}`, `-remoteWrite.url=${worker.url}`,
+    `-httpListenAddr=127.0.0.1:${port}`, '-evaluationInterval=1s', '-remoteWrite.flushInterval=200ms'], `http://127.0.0.1:${port}/health`);
+  try {
+    // What vmalert recorded comes back from the Worker as a series of its own.
+    const recorded = await eventually(async () => {
+      const r = await get('/api/v1/query', { query: 'job:qx_total:count' });
+      return r.body.data.result.length === 2 && r.body.data.result;
+    }, 30_000, 'the recorded series');
+    const byJob = Object.fromEntries(recorded.map((s) => [s.metric.job, s.value[1]]));
+    assert.deepEqual(byJob, { api: '2', web: '1' });
+    // vmalert's own view: its rule evaluated without errors.
+    const groups = await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json();
+    const rule = groups.data.groups[0].rules[0];
+    assert.equal(rule.lastError ?? '', '', JSON.stringify(rule));
+  } catch (err) {
+    throw new Error(`${err.message}\nvmalert said:\n${vmalert.log()}`);
+  } finally {
+    await vmalert.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
