@@ -218,8 +218,8 @@ fn range_queries_step_through_time() {
 
 #[test]
 fn what_is_not_there_yet_says_so_and_limits_hold() {
-    let e = eval("label_replace(g, \"a\", \"$1\", \"job\", \"(.*)\")", 0).unwrap_err();
-    assert_eq!(e, EvalError::Unsupported("function \"label_replace\"".into()));
+    let e = eval("histogram_count(g)", 0).unwrap_err();
+    assert_eq!(e, EvalError::Unsupported("function \"histogram_count\"".into()));
     assert!(e.to_string().contains("not supported"));
     let data = data();
     let mut ev = Evaluator::new(&data, 0, 0, 15_000);
@@ -265,10 +265,7 @@ fn second_reading_fixes_hold() {
     );
     // No query holds the engine for long: a year at 1 ms steps runs out of budget at once.
     let ev = Evaluator::new(&data, 0, 0, 15_000).with_budget(1_000_000);
-    assert!(matches!(
-        ev.at(&parse("count_over_time(vector(1)[1y:1ms])").unwrap(), 0),
-        Err(EvalError::TooManySamples(_))
-    ));
+    assert!(matches!(ev.at(&parse("count_over_time(vector(1)[1y:1ms])").unwrap(), 0), Err(EvalError::Timeout)));
 }
 
 #[test]

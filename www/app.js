@@ -1,113 +1,151 @@
-// The dashboard: asks the Worker's read API for the selected series and shows what arrived.
-// Plain DOM, no build step; the page is served by the Worker itself (wrangler.toml [assets]).
+// The PromQL page: runs a range query against the Worker's Prometheus API and draws the
+// series with uPlot (loaded beside this file from www/vendor, copied from the npm package
+// by worker/build.sh). Plain DOM, no build step; the Worker serves it (wrangler.toml [assets]).
 
 const $ = (id) => document.getElementById(id);
-const state = { selected: null, result: [], timer: null };
+const state = { plot: null, result: [], timer: null };
 
 $("write-url").textContent = new URL("/api/v1/write", location.href).href;
 $("token").value = sessionStorage.getItem("edgewrite-token") ?? "";
+$("expr").value = new URLSearchParams(location.hash.slice(1)).get("q") ?? "";
 
 /** Prometheus-style text for a label set: name{a="b", ...}. */
 export function seriesName(metric) {
   const { __name__: name = "", ...rest } = metric;
   const pairs = Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return pairs.length ? `${name}{${pairs.join(", ")}}` : name;
+  return pairs.length || !name ? `${name}{${pairs.join(", ")}}` : name;
 }
 
-function points(series) {
-  const values = (series.values ?? []).map(([t, v]) => ({ t, v: v === "stale" ? null : Number(v) }));
-  const histograms = (series.histograms ?? []).map(([t, h]) => ({ t, v: h === "stale" ? null : Number(h.count) }));
-  return values.concat(histograms).sort((a, b) => a.t - b.t);
+/** A step giving about 250 points over the range, in whole seconds (Grafana's habit). */
+export function autoStep(rangeSeconds) {
+  return Math.max(1, Math.round(rangeSeconds / 250));
 }
 
-function ago(t) {
-  const s = Math.max(0, Math.round(Date.now() / 1000 - t));
-  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
-}
-
-async function load() {
+const headers = () => {
   const token = $("token").value.trim();
   sessionStorage.setItem("edgewrite-token", token);
-  const end = Date.now() / 1000;
-  const params = new URLSearchParams({ "match[]": $("selector").value, start: (end - Number($("range").value)).toFixed(3), end: end.toFixed(3) });
-  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  return token ? { Authorization: `Bearer ${token}` } : {};
+};
+
+/** A form POST (as Grafana sends queries), or a GET where Prometheus only takes GET. */
+async function api(path, params, method = "POST") {
+  const response = method === "GET"
+    ? await fetch(`${path}?${new URLSearchParams(params)}`, { headers: headers() })
+    : await fetch(path, {
+      method,
+      headers: { ...headers(), "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(params),
+    });
+  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (body.status !== "success") throw new Error(body.error ?? `HTTP ${response.status}`);
+  return body;
+}
+
+async function loadMetrics() {
   try {
-    const response = await fetch(`/api/v1/samples?${params}`, { headers });
-    const body = await response.json();
-    if (body.status !== "success") throw new Error(body.error ?? `HTTP ${response.status}`);
-    state.result = body.data.result;
-    $("status").textContent = `updated ${new Date().toLocaleTimeString()}`;
-    $("status").className = "";
-    render();
+    const end = Date.now() / 1000;
+    const body = await api("/api/v1/label/__name__/values", { start: (end - 86400).toFixed(3), end: end.toFixed(3) }, "GET");
+    const options = body.data.map((name) => new Option(name, name));
+    $("metric").replaceChildren(new Option("pick a metric…", ""), ...options);
   } catch (e) {
-    $("status").textContent = `could not read: ${e.message}`;
-    $("status").className = "error";
+    status(`could not list metrics: ${e.message}`, true);
   }
 }
 
-function render() {
-  const rows = state.result.map((series) => {
-    const pts = points(series);
-    const last = pts.at(-1);
+function status(text, error = false) {
+  $("status").textContent = text;
+  $("status").className = error ? "error" : "";
+}
+
+async function run() {
+  const query = $("expr").value.trim();
+  if (!query) return status("type a query, or pick a metric");
+  location.hash = new URLSearchParams({ q: query }).toString();
+  const range = Number($("range").value);
+  const end = Date.now() / 1000;
+  const step = $("step").value.trim() || String(autoStep(range));
+  try {
+    const body = await api("/api/v1/query_range", { query, start: (end - range).toFixed(3), end: end.toFixed(3), step });
+    state.result = body.data.result;
+    const warnings = body.warnings?.length ? ` (${body.warnings.join("; ")})` : "";
+    status(`${state.result.length} series, step ${step}, updated ${new Date().toLocaleTimeString()}${warnings}`);
+    render(end - range, end);
+  } catch (e) {
+    status(e.message, true);
+  }
+}
+
+const number = (v) => (v === "NaN" ? NaN : v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : Number(v));
+
+/** The result as uPlot's columns: shared timestamps, one array per series (null where absent). */
+export function columns(result) {
+  const times = [...new Set(result.flatMap((s) => s.values.map(([t]) => t)))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const data = [times];
+  for (const s of result) {
+    const ys = new Array(times.length).fill(null);
+    for (const [t, v] of s.values) {
+      const y = number(v);
+      ys[index.get(t)] = Number.isFinite(y) ? y : null;
+    }
+    data.push(ys);
+  }
+  return data;
+}
+
+const palette = ["#2957d6", "#d65f29", "#2a9d5b", "#9b3fb5", "#b8a02b", "#238a9e", "#c2366b", "#5c6b7a"];
+
+function render(start, end) {
+  const data = columns(state.result);
+  const series = [{}, ...state.result.map((s, i) => ({ label: seriesName(s.metric), stroke: palette[i % palette.length], width: 1.5, spanGaps: false }))];
+  state.plot?.destroy();
+  const width = Math.max(320, $("chart").clientWidth || 640);
+  state.plot = new uPlot({ width, height: 300, series, scales: { x: { time: true, min: start, max: end } }, legend: { show: false } }, data, $("chart"));
+  const rows = state.result.map((s, i) => {
     const tr = document.createElement("tr");
-    const name = seriesName(series.metric);
-    if (name === state.selected) tr.className = "selected";
-    for (const text of [name, pts.length, last ? (last.v === null ? "stale" : String(last.v)) : "", last ? ago(last.t) : ""]) {
+    const last = s.values.at(-1);
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = palette[i % palette.length];
+    const cells = [seriesName(s.metric), last ? last[1] : "", String(s.values.length)].map((text) => {
       const td = document.createElement("td");
       td.textContent = text;
-      tr.append(td);
-    }
+      return td;
+    });
+    cells[0].prepend(swatch);
+    tr.append(...cells);
+    // A click shows or hides the series in the chart.
     tr.addEventListener("click", () => {
-      state.selected = name;
-      render();
+      const shown = !tr.classList.toggle("hidden");
+      state.plot.setSeries(i + 1, { show: shown });
     });
     return tr;
   });
   $("series").tBodies[0].replaceChildren(...rows);
   $("count").textContent = `(${rows.length})`;
-  const chosen = state.result.find((s) => seriesName(s.metric) === state.selected);
-  $("detail").hidden = !chosen;
-  if (chosen) chart(state.selected, points(chosen));
-}
-
-function chart(title, pts) {
-  $("detail-title").textContent = title;
-  const svg = $("chart");
-  const [w, h, pad] = [640, 240, 30];
-  const live = pts.filter((p) => p.v !== null && Number.isFinite(p.v));
-  const t0 = pts[0]?.t ?? 0, t1 = pts.at(-1)?.t ?? 1;
-  const lo = Math.min(...live.map((p) => p.v), 0), hi = Math.max(...live.map((p) => p.v), 1);
-  const x = (t) => pad + ((t - t0) / (t1 - t0 || 1)) * (w - 2 * pad);
-  const y = (v) => h - pad - ((v - lo) / (hi - lo || 1)) * (h - 2 * pad);
-  const ns = "http://www.w3.org/2000/svg";
-  const el = (tag, attrs, text) => {
-    const e = document.createElementNS(ns, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  };
-  const line = el("polyline", { points: live.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ") });
-  const stale = pts.filter((p) => p.v === null).map((p) => el("circle", { class: "stale", cx: x(p.t), cy: h - pad, r: 3 }));
-  svg.replaceChildren(
-    line,
-    ...stale,
-    el("text", { x: 2, y: pad - 8 }, String(hi)),
-    el("text", { x: 2, y: h - pad + 14 }, String(lo)),
-    el("text", { x: pad, y: h - 4 }, new Date(t0 * 1000).toLocaleTimeString()),
-    el("text", { x: w - pad - 50, y: h - 4 }, new Date(t1 * 1000).toLocaleTimeString()),
-  );
-  $("detail-range").textContent = `${pts.length} samples${stale.length ? `, ${stale.length} stale markers (red)` : ""}`;
 }
 
 function schedule() {
   clearInterval(state.timer);
-  if ($("auto").checked) state.timer = setInterval(load, 5000);
+  if ($("auto").checked) state.timer = setInterval(run, 15000);
 }
 
 $("query").addEventListener("submit", (e) => {
   e.preventDefault();
-  load();
+  run();
 });
+$("expr").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey) {
+    e.preventDefault();
+    run();
+  }
+});
+$("metric").addEventListener("change", () => {
+  if (!$("metric").value) return;
+  $("expr").value = $("metric").value;
+  run();
+});
+$("token").addEventListener("change", loadMetrics);
 $("auto").addEventListener("change", schedule);
-schedule();
-load();
+loadMetrics();
+if ($("expr").value) run();

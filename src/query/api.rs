@@ -29,6 +29,7 @@ impl ApiError {
     /// Prometheus's `errorType`.
     pub fn error_type(&self) -> &'static str {
         match self {
+            ApiError::Eval(EvalError::Timeout) => "timeout",
             ApiError::Eval(e) if e.status() == 422 => "execution",
             _ => "bad_data",
         }
@@ -64,6 +65,16 @@ pub const BUILD_INFO: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     r#"","branch":"","buildUser":"edgewrite","buildDate":"","goVersion":"none (Rust)"}}"#
 );
+
+/// Prometheus's default query timeout: 2 minutes.
+pub const DEFAULT_TIMEOUT_MS: i64 = 120_000;
+
+/// The work budget (see [`eval::MAX_WORK`]) of a query with this `timeout` parameter (ms):
+/// the default budget's share, never more than the default.
+pub fn budget(timeout_ms: Option<i64>) -> u64 {
+    let t = timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS).clamp(1, DEFAULT_TIMEOUT_MS) as u64;
+    eval::MAX_WORK * t / DEFAULT_TIMEOUT_MS as u64
+}
 
 /// A time parameter: Unix seconds (with decimals) or RFC 3339, in ms.
 ///
@@ -243,8 +254,8 @@ pub fn prepare(query: &str, start: i64, end: i64, step: i64) -> Result<Expr, Api
 ///
 /// # Errors
 /// [`ApiError::Eval`].
-pub fn instant(expr: &Expr, data: &[eval::Series], t: i64) -> Result<String, ApiError> {
-    let value = Evaluator::new(data, t, t, 60_000).at(expr, t).map_err(ApiError::Eval)?;
+pub fn instant(expr: &Expr, data: &[eval::Series], t: i64, work: u64) -> Result<String, ApiError> {
+    let value = Evaluator::new(data, t, t, 60_000).with_budget(work).at(expr, t).map_err(ApiError::Eval)?;
     let mut out = String::from(r#"{"status":"success","data":{"resultType":"#);
     let point = |out: &mut String, t: i64, v: f64| {
         let _ = write!(out, "[{},\"{}\"]", crate::store::render::format_time(t), format_value(v));
@@ -286,8 +297,15 @@ pub fn instant(expr: &Expr, data: &[eval::Series], t: i64) -> Result<String, Api
 ///
 /// # Errors
 /// [`ApiError::Eval`].
-pub fn range(expr: &Expr, data: &[eval::Series], start: i64, end: i64, step: i64) -> Result<String, ApiError> {
-    let m = Evaluator::new(data, start, end, step).range(expr).map_err(ApiError::Eval)?;
+pub fn range(
+    expr: &Expr,
+    data: &[eval::Series],
+    start: i64,
+    end: i64,
+    step: i64,
+    work: u64,
+) -> Result<String, ApiError> {
+    let m = Evaluator::new(data, start, end, step).with_budget(work).range(expr).map_err(ApiError::Eval)?;
     let mut out = String::from(r#"{"status":"success","data":{"resultType":"matrix","result":"#);
     series_json(&mut out, &m);
     out.push_str("}}");
@@ -364,6 +382,25 @@ mod tests {
         );
         assert_eq!((e.status(), e.error_type()), (400, "bad_data"));
         assert_eq!(ApiError::Eval(EvalError::TooManySamples(1)).error_type(), "execution");
+        let timeout = ApiError::Eval(EvalError::Timeout);
+        assert_eq!((timeout.status(), timeout.error_type()), (503, "timeout"));
+    }
+
+    #[test]
+    fn a_timeout_is_a_share_of_the_work_budget() {
+        assert_eq!(budget(None), eval::MAX_WORK);
+        assert_eq!(budget(Some(60_000)), eval::MAX_WORK / 2);
+        assert_eq!(budget(Some(10 * DEFAULT_TIMEOUT_MS)), eval::MAX_WORK, "never more than the default");
+        assert!(budget(Some(0)) > 0);
+        // A query that fits the default budget but not a 1 ms one times out.
+        let data = vec![eval::Series {
+            labels: vec![("__name__".into(), "up".into())],
+            samples: (0..1000).map(|i| crate::model::Sample::new(1.0, i * 1000)).collect(),
+        }];
+        let q = parse("count_over_time(up[1h:1s])").unwrap();
+        assert!(instant(&q, &data, 1_000_000, budget(None)).is_ok());
+        let e = instant(&q, &data, 1_000_000, budget(Some(1))).unwrap_err();
+        assert_eq!(e.to_string(), "query timed out in expression evaluation");
     }
 
     #[test]
@@ -390,23 +427,23 @@ mod tests {
         }]);
         let q = |s: &str| parse(s).unwrap();
         assert_eq!(
-            instant(&q("1+1"), &data, 1_500).unwrap(),
+            instant(&q("1+1"), &data, 1_500, budget(None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"scalar","result":[1.5,"2"]}}"#
         );
         assert_eq!(
-            instant(&q("up"), &data, 61_000).unwrap(),
+            instant(&q("up"), &data, 61_000, budget(None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\"b"},"value":[61,"0.5"]}]}}"#
         );
         assert_eq!(
-            instant(&q("\"hi\""), &data, 0).unwrap(),
+            instant(&q("\"hi\""), &data, 0, budget(None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"string","result":[0,"hi"]}}"#
         );
         assert_eq!(
-            instant(&q("up[1m]"), &data, 61_000).unwrap(),
+            instant(&q("up[1m]"), &data, 61_000, budget(None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\"b"},"values":[[1,"1"],[61,"0.5"]]}]}}"#
         );
         assert_eq!(
-            range(&q("up * 2"), &data, 1_000, 61_000, 60_000).unwrap(),
+            range(&q("up * 2"), &data, 1_000, 61_000, 60_000, budget(None)).unwrap(),
             r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a\"b"},"values":[[1,"2"],[61,"1"]]}]}}"#
         );
     }

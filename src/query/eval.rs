@@ -56,6 +56,9 @@ pub enum EvalError {
     Unsupported(String),
     /// More samples than the query may load (422, `execution`).
     TooManySamples(usize),
+    /// The evaluation spent its work budget, which stands in for the query's timeout
+    /// (503, `timeout`).
+    Timeout,
     /// The query cannot run on this data, as Prometheus's `execution` errors (422): vector
     /// matching found several series where one must be, a result holds one label set twice,
     /// or a function's argument (a regex, a label name) is invalid.
@@ -70,6 +73,7 @@ impl fmt::Display for EvalError {
                 write!(f, "query processing would load too many samples into memory in query execution (limit {max})")
             }
             EvalError::Execution(why) => write!(f, "{why}"),
+            EvalError::Timeout => write!(f, "query timed out in expression evaluation"),
         }
     }
 }
@@ -81,6 +85,7 @@ impl HttpStatus for EvalError {
         match self {
             EvalError::Unsupported(_) => 400,
             EvalError::TooManySamples(_) | EvalError::Execution(_) => 422,
+            EvalError::Timeout => 503,
         }
     }
 }
@@ -99,10 +104,12 @@ pub struct Evaluator<'d> {
     pub max_samples: usize,
     /// Work left for the whole evaluation: each sample a selector reads and each subquery or
     /// range step counts one, so no query (`x[1y:1ms]`, say) can hold the Worker for long.
+    /// (A Worker's clock stands still while code runs, so work, not time, bounds a query.)
     budget: std::cell::Cell<u64>,
 }
 
-/// Default work budget of one evaluation (samples read plus steps taken).
+/// Default work budget of one evaluation (samples read plus steps taken): the share of
+/// Prometheus's default timeout, 2 minutes.
 pub const MAX_WORK: u64 = 50_000_000;
 
 /// The evaluation interval a subquery without a step uses, as Prometheus's default.
@@ -132,7 +139,7 @@ impl<'d> Evaluator<'d> {
     fn spend(&self, n: usize) -> Result<(), EvalError> {
         let left = self.budget.get();
         if (n as u64) > left {
-            return Err(EvalError::TooManySamples(self.max_samples));
+            return Err(EvalError::Timeout);
         }
         self.budget.set(left - n as u64);
         Ok(())

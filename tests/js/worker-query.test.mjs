@@ -96,6 +96,16 @@ test('errors as Prometheus gives them', async () => {
   r = await get('/api/v1/query_range', { query: 'qx_total', start: '0', end: '10' });
   assert.equal(r.status, 400);
   assert.match(r.body.error, /invalid parameter "step"/);
+  r = await get('/api/v1/query', { query: 'nope(qx_total)' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid parameter "query": 1:1: parse error: unknown function with name "nope"');
+  // A timeout bounds the evaluation's work: an hour at 1 ms steps cannot finish in 10 ms.
+  r = await post('/api/v1/query', { query: 'count_over_time(vector(1)[1h:1ms])', timeout: '10ms' });
+  assert.equal(r.status, 503, JSON.stringify(r.body));
+  assert.deepEqual([r.body.errorType, r.body.error], ['timeout', 'query timed out in expression evaluation']);
+  r = await get('/api/v1/query', { query: '1', timeout: 'never' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /invalid parameter "timeout"/);
   r = await get('/api/v1/query', { query: 'qx_total', time: 'soon' });
   assert.equal(r.status, 400);
   assert.match(r.body.error, /invalid parameter "time"/);

@@ -60,6 +60,10 @@ async fn answer(
             Err(e) => return Ok(Err(Ok(e))),
         }
     };
+    let timeout = match get("timeout").map(|t| api::parse_duration("timeout", t)).transpose() {
+        Ok(t) => t,
+        Err(e) => return Ok(Err(Ok(e))),
+    };
     let expr = match api::prepare(text, start, end, step) {
         Ok(expr) => expr,
         Err(e) => return Ok(Err(Ok(e))),
@@ -82,6 +86,8 @@ async fn answer(
             Err(refusal) => return Ok(Err(Err(refusal))),
         }
     };
-    let result = if range { api::range(&expr, &data, start, end, step) } else { api::instant(&expr, &data, start) };
+    let work = api::budget(timeout);
+    let result =
+        if range { api::range(&expr, &data, start, end, step, work) } else { api::instant(&expr, &data, start, work) };
     Ok(result.map_err(Ok))
 }
