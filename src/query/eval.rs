@@ -24,6 +24,9 @@ pub type Labels = Vec<(String, String)>;
 /// A series' points (ms, value) over a range.
 pub type Points = Vec<(i64, f64)>;
 
+/// An aggregation's groups: each group's labels (borrowed) and its members.
+type Groups<'v> = BTreeMap<Vec<(&'v str, &'v str)>, Vec<&'v (Labels, f64)>>;
+
 /// What an `*_over_time` function makes of one series' points in its range.
 type OverTime<'f> = &'f dyn Fn(&[(i64, f64)]) -> Option<f64>;
 
@@ -230,7 +233,8 @@ impl<'d> Evaluator<'d> {
                 }
                 Value::Matrix(series.into_iter().collect())
             }
-            Expr::Call { func, args } => distinct(self.call(func.name, args, t)?)?,
+            Expr::Call { func, args } if may_repeat(func.name, args) => distinct(self.call(func.name, args, t)?)?,
+            Expr::Call { func, args } => self.call(func.name, args, t)?,
             Expr::Aggregate { op, expr, param, grouping } => {
                 self.aggregate(*op, expr, param.as_deref(), grouping, t)?
             }
@@ -291,22 +295,26 @@ impl<'d> Evaluator<'d> {
 
     fn call(&self, name: &str, args: &[Expr], t: i64) -> Result<Value, EvalError> {
         let values = args.iter().map(|a| self.eval(a, t)).collect::<Result<Vec<_>, _>>()?;
-        let scalar = |i: usize| match values.get(i) {
+        // Each argument is read once: vectors, matrices and strings are moved out, not copied.
+        let values = std::cell::RefCell::new(values);
+        let take = |i: usize| values.borrow_mut().get_mut(i).map(|v| std::mem::replace(v, Value::Scalar(f64::NAN)));
+        let scalar = |i: usize| match values.borrow().get(i) {
             Some(Value::Scalar(v)) => *v,
             _ => f64::NAN,
         };
-        let vector = |i: usize| match values.get(i) {
-            Some(Value::Vector(v)) => v.clone(),
+        let vector = |i: usize| match take(i) {
+            Some(Value::Vector(v)) => v,
             _ => Vec::new(),
         };
-        let string = |i: usize| match values.get(i) {
-            Some(Value::String(s)) => s.clone(),
+        let string = |i: usize| match take(i) {
+            Some(Value::String(s)) => s,
             _ => String::new(),
         };
-        let matrix = || match values.first() {
-            Some(Value::Matrix(m)) => m.clone(),
+        let matrix_at = |i: usize| match take(i) {
+            Some(Value::Matrix(m)) => m,
             _ => Vec::new(),
         };
+        let matrix = || matrix_at(0);
         let range_of = |e: &Expr| match strip_parens(e) {
             Expr::Matrix { range_ms, .. } | Expr::Subquery { range_ms, .. } => *range_ms,
             _ => 0,
@@ -355,12 +363,11 @@ impl<'d> Evaluator<'d> {
             "stdvar_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)))),
             "quantile_over_time" => {
                 let q = scalar(0);
-                let m = match values.get(1) {
-                    Some(Value::Matrix(m)) => m.clone(),
-                    _ => Vec::new(),
-                };
                 Value::Vector(
-                    m.into_iter().map(|(l, p)| (drop_name(l), quantile(q, p.iter().map(|x| x.1).collect()))).collect(),
+                    matrix_at(1)
+                        .into_iter()
+                        .map(|(l, p)| (drop_name(l), quantile(q, p.iter().map(|x| x.1).collect())))
+                        .collect(),
                 )
             }
             "abs" => per_sample(&f64::abs),
@@ -456,7 +463,7 @@ impl<'d> Evaluator<'d> {
                 Value::Vector(v)
             }
             "absent" | "absent_over_time" => {
-                let present = match values.first() {
+                let present = match values.borrow().first() {
                     Some(Value::Vector(v)) => !v.is_empty(),
                     Some(Value::Matrix(m)) => !m.is_empty(),
                     _ => true,
@@ -492,21 +499,14 @@ impl<'d> Evaluator<'d> {
     ) -> Result<Value, EvalError> {
         let Value::Vector(input) = self.eval(expr, t)? else { return Ok(Value::Vector(Vec::new())) };
         let param = param.map(|p| self.eval(p, t)).transpose()?;
-        let key = |l: &Labels| -> Labels {
-            match grouping {
-                Some(Grouping::By(keep)) => l.iter().filter(|(n, _)| keep.contains(n)).cloned().collect(),
-                Some(Grouping::Without(drop)) => {
-                    l.iter().filter(|(n, _)| n != "__name__" && !drop.contains(n)).cloned().collect()
-                }
-                None => Vec::new(),
-            }
-        };
-        let mut groups: BTreeMap<Labels, Vec<(Labels, f64)>> = BTreeMap::new();
-        for (l, v) in input {
-            groups.entry(key(&l)).or_default().push((l, v));
+        // Groups keyed by borrowed label pairs: one owned key per group, not one per member.
+        let mut groups: Groups<'_> = BTreeMap::new();
+        for member in &input {
+            groups.entry(group_key(&member.0, grouping)).or_default().push(member);
         }
         let mut out = Vec::new();
         for (k, members) in groups {
+            let k: Labels = k.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
             let values = || members.iter().map(|m| m.1);
             match op {
                 AggregateOp::Sum => out.push((k, values().sum())),
@@ -537,7 +537,7 @@ impl<'d> Evaluator<'d> {
                         _ if op == AggregateOp::Topk => b.1.total_cmp(&a.1),
                         _ => a.1.total_cmp(&b.1),
                     });
-                    out.extend(m.into_iter().take(n));
+                    out.extend(m.into_iter().take(n).cloned());
                 }
                 AggregateOp::CountValues => {
                     let label = match &param {
@@ -575,6 +575,32 @@ fn distinct(value: Value) -> Result<Value, EvalError> {
         }
     }
     Ok(value)
+}
+
+/// Whether a call's result may hold one label set twice (and must be checked): it rewrites
+/// labels, or one of its vector arguments is more than series of one metric name (whose
+/// label sets stay distinct when the name is dropped).
+fn may_repeat(name: &str, args: &[Expr]) -> bool {
+    let one_metric = |e: &Expr| match strip_parens(e) {
+        Expr::Vector(s) | Expr::Matrix { selector: s, .. } => {
+            s.matchers.iter().any(|m| m.name == "__name__" && m.op == crate::store::Op::Equal)
+        }
+        Expr::Number(_) | Expr::String(_) => true,
+        _ => false,
+    };
+    matches!(name, "label_replace" | "label_join") || !args.iter().all(one_metric)
+}
+
+/// The labels a series is aggregated by, borrowed from it.
+fn group_key<'l>(l: &'l Labels, grouping: &Option<Grouping>) -> Vec<(&'l str, &'l str)> {
+    let pairs = l.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    match grouping {
+        Some(Grouping::By(keep)) => pairs.filter(|(n, _)| keep.iter().any(|k| k == n)).collect(),
+        Some(Grouping::Without(drop)) => {
+            pairs.filter(|(n, _)| *n != "__name__" && !drop.iter().any(|d| d == n)).collect()
+        }
+        None => Vec::new(),
+    }
 }
 
 fn strip_parens(e: &Expr) -> &Expr {
