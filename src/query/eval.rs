@@ -109,7 +109,40 @@ pub struct Evaluator<'d> {
     /// range step counts one, so no query (`x[1y:1ms]`, say) can hold the Worker for long.
     /// (A Worker's clock stands still while code runs, so work, not time, bounds a query.)
     budget: std::cell::Cell<u64>,
+    /// Per selector (by address): the series it selects, and where each one's last window
+    /// began and ended, so that the next step of a range query moves on from there instead
+    /// of searching each series again.
+    selections: std::cell::RefCell<std::collections::HashMap<usize, Selection>>,
 }
+
+/// A selector's series (indexes into the data) and their window cursors.
+struct Selection {
+    series: Vec<usize>,
+    cursors: Vec<(usize, usize)>,
+}
+
+/// Functions of a range vector that see one series' window at a time: they read the windows
+/// straight from the data (see [`Evaluator::windows`]) instead of a materialized matrix.
+const WINDOWED: &[&str] = &[
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "resets",
+    "changes",
+    "deriv",
+    "predict_linear",
+    "avg_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "min_over_time",
+    "max_over_time",
+    "last_over_time",
+    "present_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+];
 
 /// Default work budget of one evaluation (samples read plus steps taken): the share of
 /// Prometheus's default timeout, 2 minutes.
@@ -129,6 +162,7 @@ impl<'d> Evaluator<'d> {
             step: step.max(1),
             max_samples: 5_000_000,
             budget: std::cell::Cell::new(MAX_WORK),
+            selections: Default::default(),
         }
     }
 
@@ -254,47 +288,83 @@ impl<'d> Evaluator<'d> {
         }
     }
 
-    fn selected<'s>(&'s self, s: &'s VectorSelector) -> impl Iterator<Item = &'s Series> + 's {
-        self.data.iter().filter(move |series| {
-            s.matchers.iter().all(|m| {
-                let v = series.labels.iter().find(|(n, _)| *n == m.name).map_or("", |(_, v)| v.as_str());
-                m.matches_value(v)
-            })
-        })
-    }
-
     /// The newest sample of each selected series at most `LOOKBACK_MS` old; a stale marker
     /// there ends the series.
     fn instant(&self, s: &VectorSelector, t: i64) -> Vec<(Labels, f64)> {
-        self.latest(s, t).map(|(series, sample)| (series.labels.clone(), sample.value)).collect()
+        self.latest(s, t).into_iter().map(|(series, sample)| (series.labels.clone(), sample.value)).collect()
     }
 
     /// Each selected series with the sample an instant selector reads at `t`.
-    fn latest<'s>(&'s self, s: &'s VectorSelector, t: i64) -> impl Iterator<Item = (&'s Series, &'s Sample)> + 's {
+    fn latest(&self, s: &VectorSelector, t: i64) -> Vec<(&'d Series, &'d Sample)> {
         let ts = self.time(s.at, t) - s.offset_ms;
-        self.selected(s).filter_map(move |series| {
-            let i = series.samples.partition_point(|x| x.timestamp <= ts);
-            let last = series.samples[..i].last()?;
-            (last.timestamp >= ts - LOOKBACK_MS && !last.is_stale()).then_some((series, last))
-        })
+        let mut out = Vec::new();
+        self.with_selection(s, |selection| {
+            for (&i, cursor) in selection.series.iter().zip(&mut selection.cursors) {
+                let series = &self.data[i];
+                cursor.1 = seek(&series.samples, cursor.1, |x| x.timestamp <= ts);
+                if let Some(last) = series.samples[..cursor.1].last()
+                    && last.timestamp >= ts - LOOKBACK_MS
+                    && !last.is_stale()
+                {
+                    out.push((series, last));
+                }
+            }
+        });
+        out
+    }
+
+    /// Runs `f` with the selector's selection (made on first use).
+    fn with_selection<R>(&self, s: &VectorSelector, f: impl FnOnce(&mut Selection) -> R) -> R {
+        let mut selections = self.selections.borrow_mut();
+        let selection = selections.entry(s as *const VectorSelector as usize).or_insert_with(|| {
+            let series: Vec<usize> = (0..self.data.len()).filter(|&i| selects(s, &self.data[i])).collect();
+            Selection { cursors: vec![(0, 0); series.len()], series }
+        });
+        f(selection)
     }
 
     /// The samples of each selected series in `[ts - range, ts]`, stale markers left out.
     fn matrix(&self, s: &VectorSelector, range: i64, t: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+        let mut out = Vec::new();
+        self.windows(s, range, t, |series, points| out.push((series.labels.clone(), points.to_vec())));
+        out
+    }
+
+    /// Calls `f` with each selected series and its window `[ts - range, ts]` (stale markers
+    /// left out; series with an empty window skipped). Returns how many samples it read.
+    fn windows(&self, s: &VectorSelector, range: i64, t: i64, mut f: impl FnMut(&Series, &[(i64, f64)])) -> usize {
         let ts = self.time(s.at, t) - s.offset_ms;
-        self.selected(s)
-            .filter_map(|series| {
-                let from = series.samples.partition_point(|x| x.timestamp < ts - range);
-                let to = series.samples.partition_point(|x| x.timestamp <= ts);
-                let points: Vec<(i64, f64)> =
-                    series.samples[from..to].iter().filter(|x| !x.is_stale()).map(|x| (x.timestamp, x.value)).collect();
-                (!points.is_empty()).then(|| (series.labels.clone(), points))
-            })
-            .collect()
+        let mut points = Vec::new();
+        let mut read = 0;
+        self.with_selection(s, |selection| {
+            for (&i, cursor) in selection.series.iter().zip(&mut selection.cursors) {
+                let samples = &self.data[i].samples;
+                cursor.0 = seek(samples, cursor.0, |x| x.timestamp < ts - range);
+                cursor.1 = seek(samples, cursor.1.max(cursor.0), |x| x.timestamp <= ts);
+                points.clear();
+                points.extend(
+                    samples[cursor.0..cursor.1].iter().filter(|x| !x.is_stale()).map(|x| (x.timestamp, x.value)),
+                );
+                read += points.len();
+                if !points.is_empty() {
+                    f(&self.data[i], &points);
+                }
+            }
+        });
+        read
     }
 
     fn call(&self, name: &str, args: &[Expr], t: i64) -> Result<Value, EvalError> {
-        let values = args.iter().map(|a| self.eval(a, t)).collect::<Result<Vec<_>, _>>()?;
+        // A windowed function's range selector is read window by window, never materialized.
+        let direct = match args.first().map(strip_parens) {
+            Some(Expr::Matrix { selector, range_ms }) if WINDOWED.contains(&name) => Some((selector, *range_ms)),
+            _ => None,
+        };
+        let values = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if i == 0 && direct.is_some() { Ok(Value::Matrix(Vec::new())) } else { self.eval(a, t) })
+            .collect::<Result<Vec<_>, _>>()?;
         // Each argument is read once: vectors, matrices and strings are moved out, not copied.
         let values = std::cell::RefCell::new(values);
         let take = |i: usize| values.borrow_mut().get_mut(i).map(|v| std::mem::replace(v, Value::Scalar(f64::NAN)));
@@ -321,13 +391,23 @@ impl<'d> Evaluator<'d> {
         };
         let per_sample =
             |f: &dyn Fn(f64) -> f64| Value::Vector(vector(0).into_iter().map(|(l, v)| (drop_name(l), f(v))).collect());
-        let over_time = |keep_name: bool, f: OverTime<'_>| {
-            Value::Vector(
-                matrix()
-                    .into_iter()
-                    .filter_map(|(l, pts)| f(&pts).map(|v| (if keep_name { l } else { drop_name(l) }, v)))
-                    .collect(),
-            )
+        let over_time = |keep_name: bool, f: OverTime<'_>| -> Result<Value, EvalError> {
+            let label = |l: &Labels| {
+                if keep_name { l.clone() } else { l.iter().filter(|(n, _)| n != "__name__").cloned().collect() }
+            };
+            let mut out = Vec::new();
+            match direct {
+                Some((selector, range)) => {
+                    let read = self.windows(selector, range, t, |series, points| {
+                        if let Some(v) = f(points) {
+                            out.push((label(&series.labels), v));
+                        }
+                    });
+                    self.spend(read)?;
+                }
+                None => out.extend(matrix().into_iter().filter_map(|(l, pts)| f(&pts).map(|v| (label(&l), v)))),
+            }
+            Ok(Value::Vector(out))
         };
         Ok(match name {
             "rate" | "increase" | "delta" => {
@@ -338,29 +418,29 @@ impl<'d> Evaluator<'d> {
                     Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
                     _ => t,
                 };
-                over_time(false, &|p| extrapolated(p, ts - range, ts, counter, name == "rate"))
+                over_time(false, &|p| extrapolated(p, ts - range, ts, counter, name == "rate"))?
             }
             "irate" | "idelta" => over_time(false, &|p| {
                 let [.., (t1, v1), (t2, v2)] = p else { return None };
                 let d = if name == "irate" && v2 < v1 { *v2 } else { v2 - v1 };
                 Some(if name == "irate" { d / ((t2 - t1) as f64 / 1000.0) } else { d })
-            }),
-            "resets" => over_time(false, &|p| Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64)),
-            "changes" => over_time(false, &|p| Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64)),
-            "deriv" => over_time(false, &|p| regression(p, p.first()?.0).map(|(slope, _)| slope)),
+            })?,
+            "resets" => over_time(false, &|p| Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64))?,
+            "changes" => over_time(false, &|p| Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64))?,
+            "deriv" => over_time(false, &|p| regression(p, p.first()?.0).map(|(slope, _)| slope))?,
             "predict_linear" => {
                 let by = scalar(1);
-                over_time(false, &|p| regression(p, t).map(|(slope, icpt)| icpt + slope * by))
+                over_time(false, &|p| regression(p, t).map(|(slope, icpt)| icpt + slope * by))?
             }
-            "avg_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64)),
-            "sum_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum())),
-            "count_over_time" => over_time(false, &|p| Some(p.len() as f64)),
-            "min_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, min))),
-            "max_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, max))),
-            "last_over_time" => over_time(true, &|p| p.last().map(|x| x.1)),
-            "present_over_time" => over_time(false, &|_| Some(1.0)),
-            "stddev_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)).sqrt())),
-            "stdvar_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)))),
+            "avg_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64))?,
+            "sum_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum()))?,
+            "count_over_time" => over_time(false, &|p| Some(p.len() as f64))?,
+            "min_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, min)))?,
+            "max_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, max)))?,
+            "last_over_time" => over_time(true, &|p| p.last().map(|x| x.1))?,
+            "present_over_time" => over_time(false, &|_| Some(1.0))?,
+            "stddev_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)).sqrt()))?,
+            "stdvar_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1))))?,
             "quantile_over_time" => {
                 let q = scalar(0);
                 Value::Vector(
@@ -448,6 +528,7 @@ impl<'d> Evaluator<'d> {
                 };
                 Value::Vector(
                     self.latest(s, t)
+                        .into_iter()
                         .map(|(series, sample)| (drop_name(series.labels.clone()), sample.timestamp as f64 / 1000.0))
                         .collect(),
                 )
@@ -575,6 +656,32 @@ fn distinct(value: Value) -> Result<Value, EvalError> {
         }
     }
     Ok(value)
+}
+
+/// Whether the selector selects the series.
+fn selects(s: &VectorSelector, series: &Series) -> bool {
+    s.matchers.iter().all(|m| {
+        let v = series.labels.iter().find(|(n, _)| *n == m.name).map_or("", |(_, v)| v.as_str());
+        m.matches_value(v)
+    })
+}
+
+/// The partition point of `before` in `samples` (true, then false), searched from `hint`:
+/// forward a few samples from it when the answer lies just ahead (a range query's next step),
+/// by binary search otherwise.
+fn seek(samples: &[Sample], hint: usize, before: impl Fn(&Sample) -> bool) -> usize {
+    let hint = hint.min(samples.len());
+    if hint > 0 && !before(&samples[hint - 1]) {
+        return samples[..hint].partition_point(before);
+    }
+    let mut i = hint;
+    for _ in 0..8 {
+        if i == samples.len() || !before(&samples[i]) {
+            return i;
+        }
+        i += 1;
+    }
+    i + samples[i..].partition_point(before)
 }
 
 /// Whether a call's result may hold one label set twice (and must be checked): it rewrites
