@@ -552,17 +552,21 @@ impl<'d> Evaluator<'d> {
                 if present {
                     Value::Vector(Vec::new())
                 } else {
-                    // The equality matchers of the selector become the labels.
+                    // A label the selector pins with one equality matcher becomes a label; one
+                    // it also matches otherwise (or pins twice) is left out, as Prometheus does.
                     let mut labels: Labels = Vec::new();
+                    let mut unsure: Vec<&str> = Vec::new();
                     if let Some(Expr::Vector(s) | Expr::Matrix { selector: s, .. }) = args.first().map(strip_parens) {
-                        for m in &s.matchers {
-                            if m.op == crate::store::Op::Equal && m.name != "__name__" {
+                        for m in s.matchers.iter().filter(|m| m.name != "__name__") {
+                            if m.op == crate::store::Op::Equal && !labels.iter().any(|(n, _)| *n == m.name) {
                                 labels.push((m.name.clone(), m.value.clone()));
+                            } else {
+                                unsure.push(&m.name);
                             }
                         }
                     }
+                    labels.retain(|(n, _)| !unsure.contains(&n.as_str()));
                     labels.sort();
-                    labels.dedup_by(|a, b| a.0 == b.0);
                     Value::Vector(vec![(labels, 1.0)])
                 }
             }
@@ -580,6 +584,11 @@ impl<'d> Evaluator<'d> {
     ) -> Result<Value, EvalError> {
         let Value::Vector(input) = self.eval(expr, t)? else { return Ok(Value::Vector(Vec::new())) };
         let param = param.map(|p| self.eval(p, t)).transpose()?;
+        if let (AggregateOp::CountValues, Some(Value::String(label))) = (op, &param)
+            && !crate::query::lookup::valid_label_name(label)
+        {
+            return Err(EvalError::Execution(format!("invalid label name {label:?}")));
+        }
         // Groups keyed by borrowed label pairs: one owned key per group, not one per member.
         let mut groups: Groups<'_> = BTreeMap::new();
         for member in &input {
