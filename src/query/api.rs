@@ -66,6 +66,23 @@ pub const BUILD_INFO: &str = concat!(
     r#"","branch":"","buildUser":"edgewrite","buildDate":"","goVersion":"none (Rust)"}}"#
 );
 
+/// Most samples (and histograms) one query may load from the shards. Far below Prometheus's
+/// `--query.max-samples` (50 million, counted differently: at once during evaluation), since
+/// a Worker has 128 MB: at 24 bytes a sample, 2 million take 48 MB.
+pub const MAX_LOADED_SAMPLES: usize = 2_000_000;
+
+/// What each of `shards` shards may return for one query: twice its even share of
+/// [`MAX_LOADED_SAMPLES`] (series spread by hash, not evenly), never more than the whole.
+/// The Worker checks the sum of their answers against the whole.
+pub fn shard_limit(shards: usize) -> usize {
+    (MAX_LOADED_SAMPLES * 2).div_ceil(shards.max(1)).min(MAX_LOADED_SAMPLES)
+}
+
+/// The refusal of a query whose data is over [`MAX_LOADED_SAMPLES`] (422, `execution`).
+pub fn too_many_loaded() -> ApiError {
+    ApiError::Eval(EvalError::TooManySamples(MAX_LOADED_SAMPLES))
+}
+
 /// Prometheus's default query timeout: 2 minutes.
 pub const DEFAULT_TIMEOUT_MS: i64 = 120_000;
 
@@ -384,6 +401,16 @@ mod tests {
         assert_eq!(ApiError::Eval(EvalError::TooManySamples(1)).error_type(), "execution");
         let timeout = ApiError::Eval(EvalError::Timeout);
         assert_eq!((timeout.status(), timeout.error_type()), (503, "timeout"));
+    }
+
+    #[test]
+    fn shards_share_the_sample_limit() {
+        assert_eq!(shard_limit(1), MAX_LOADED_SAMPLES);
+        assert_eq!(shard_limit(2), MAX_LOADED_SAMPLES);
+        assert_eq!(shard_limit(4), MAX_LOADED_SAMPLES / 2);
+        assert_eq!(shard_limit(3), 1_333_334);
+        assert_eq!(shard_limit(0), MAX_LOADED_SAMPLES);
+        assert_eq!(too_many_loaded().status(), 422);
     }
 
     #[test]

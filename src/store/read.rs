@@ -13,7 +13,7 @@
 //! reader.series(7, r#"{"__name__":"up"}"#, Metadata::default()).unwrap();
 //! assert_eq!(reader.chunk_series(), [7]);
 //! reader.chunk(7, &chunk::encode_samples(&[Sample::new(1.0, 10)]), &chunk::encode_histograms(&[])).unwrap();
-//! let answer = results::decode(&reader.finish()).unwrap();
+//! let answer = results::decode(&reader.finish().unwrap()).unwrap();
 //! assert_eq!(answer[0].samples, [Sample::new(1.0, 10)]);
 //! ```
 
@@ -23,9 +23,12 @@ use crate::model::{Histogram, Label, Metadata, Sample, WriteRequest};
 use std::collections::HashMap;
 use std::fmt;
 
-/// Stored data that cannot be read: the store's own fault (500), never the client's.
+/// Why a read failed: stored data that cannot be read (the store's own fault, 500, never the
+/// client's), or a read larger than it may be (422).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreError {
+    /// The read would load more samples than its limit (422, `execution`).
+    TooManySamples(usize),
     /// A series key is not the JSON object of strings the store writes.
     CorruptKey(String),
     /// A chunk of series `series` does not decode.
@@ -48,6 +51,10 @@ impl fmt::Display for StoreError {
             StoreError::CorruptChunk { series, reason } => write!(f, "a chunk of series {series} is corrupt: {reason}"),
             StoreError::UnknownSeries(id) => write!(f, "a chunk of series {id} came back unasked"),
             StoreError::CorruptBatch(why) => write!(f, "a queued batch is corrupt: {why}"),
+            StoreError::TooManySamples(limit) => write!(
+                f,
+                "query processing would load too many samples into memory in query execution (at most {limit} per query)"
+            ),
         }
     }
 }
@@ -56,7 +63,10 @@ impl std::error::Error for StoreError {}
 
 impl HttpStatus for StoreError {
     fn status(&self) -> u16 {
-        500
+        match self {
+            StoreError::TooManySamples(_) => 422,
+            _ => 500,
+        }
     }
 }
 
@@ -73,6 +83,8 @@ pub struct Reader<'s> {
     by_key: HashMap<String, usize>,
     by_id: HashMap<i64, usize>,
     queued: Grouper,
+    limit: usize,
+    loaded: usize,
 }
 
 impl<'s> Reader<'s> {
@@ -90,7 +102,21 @@ impl<'s> Reader<'s> {
             by_key: HashMap::new(),
             by_id: HashMap::new(),
             queued: Grouper::default(),
+            limit: usize::MAX,
+            loaded: 0,
         }
+    }
+
+    /// Refuses the read ([`StoreError::TooManySamples`]) once it would load more than `limit`
+    /// samples and histograms.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    fn load(&mut self, n: usize) -> Result<(), StoreError> {
+        self.loaded += n;
+        if self.loaded > self.limit { Err(StoreError::TooManySamples(self.limit)) } else { Ok(()) }
     }
 
     fn selected(&self, labels: &[Label<'_>]) -> bool {
@@ -135,9 +161,11 @@ impl<'s> Reader<'s> {
         let i = *self.by_id.get(&id).ok_or(StoreError::UnknownSeries(id))?;
         let corrupt = |e: crate::codec::DecodeError| StoreError::CorruptChunk { series: id, reason: e.to_string() };
         if let chunk::Chunk::Samples(s) = chunk::decode(samples).map_err(corrupt)? {
+            self.load(s.len())?;
             self.parts[i].0.push(s);
         }
         if let chunk::Chunk::Histograms(h) = chunk::decode(histograms).map_err(corrupt)? {
+            self.load(h.len())?;
             self.parts[i].1.push(h);
         }
         Ok(())
@@ -150,7 +178,10 @@ impl<'s> Reader<'s> {
 
     /// The answer, as a [`results`] frame: each selected series once, its data merged in
     /// timestamp order (the first write of a timestamp wins) and cut to the range.
-    pub fn finish(mut self) -> Vec<u8> {
+    ///
+    /// # Errors
+    /// [`StoreError::TooManySamples`] when the queued data takes the read over its limit.
+    pub fn finish(mut self) -> Result<Vec<u8>, StoreError> {
         let grouper = std::mem::take(&mut self.queued);
         let wanted: Vec<bool> =
             (0..grouper.len()).map(|i| self.selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
@@ -168,6 +199,7 @@ impl<'s> Reader<'s> {
             if !s.metadata.is_empty() {
                 self.out[i].metadata = s.metadata;
             }
+            self.loaded += s.samples.len() + s.histograms.len();
             self.parts[i].0.push(s.samples);
             self.parts[i].1.push(s.histograms);
         }
@@ -180,7 +212,10 @@ impl<'s> Reader<'s> {
             }
             self.out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty());
         }
-        results::encode(&self.out)
+        if self.loaded > self.limit {
+            return Err(StoreError::TooManySamples(self.limit));
+        }
+        Ok(results::encode(&self.out))
     }
 }
 
@@ -206,7 +241,7 @@ mod tests {
     }
 
     fn answer(reader: Reader<'_>) -> Vec<SeriesData> {
-        results::decode(&reader.finish()).unwrap()
+        results::decode(&reader.finish().unwrap()).unwrap()
     }
 
     #[test]
@@ -236,6 +271,28 @@ mod tests {
         assert_eq!(a, [(1.0, 10), (3.0, 20), (2.0, 30), (4.0, 40)]);
         assert_eq!(got[0].metadata, counter);
         assert_eq!(got[1].samples, [Sample::new(7.0, 5)]);
+    }
+
+    #[test]
+    fn a_read_stops_at_its_sample_limit() {
+        let selectors = [by_name(Op::Equal, "a")];
+        let two = chunk::encode_samples(&[Sample::new(1.0, 10), Sample::new(2.0, 20)]);
+        let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(3);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
+        let e = r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap_err();
+        assert_eq!((e.clone(), e.status()), (StoreError::TooManySamples(3), 422));
+        // Queued samples count too.
+        let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(3);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
+        r.queued(&batch("a", &[(3.0, 30), (4.0, 40)]));
+        assert_eq!(r.finish().unwrap_err(), StoreError::TooManySamples(3));
+        let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(4);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
+        r.queued(&batch("a", &[(3.0, 30), (4.0, 40)]));
+        assert_eq!(answer(r)[0].samples.len(), 4, "at the limit is within it");
     }
 
     #[test]

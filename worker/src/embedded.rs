@@ -218,5 +218,5 @@ pub fn read(
             Err(e) => return Ok(Err(StoreError::CorruptBatch(e.to_string()))),
         }
     }
-    Ok(Ok(reader.finish()))
+    Ok(reader.finish())
 }

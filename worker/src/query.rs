@@ -80,6 +80,7 @@ async fn answer(
             }
             q.append_pair("start", &fetch.from.to_string());
             q.append_pair("end", &fetch.to.to_string());
+            q.append_pair("limit", &crate::read::shard_limit(config).to_string());
         }
         match gather(env, config, tenant, &shard_url).await? {
             Ok(merged) => api::series(merged),

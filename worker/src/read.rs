@@ -87,6 +87,7 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
             }
             q.append_pair("start", &start.to_string());
             q.append_pair("end", &end.to_string());
+            q.append_pair("limit", &shard_limit(config).to_string());
         }
     }
     let merged = match gather(env, config, &tenant, &shard_url).await? {
@@ -100,6 +101,11 @@ pub async fn read(req: &Request, env: &Env, config: &WorkerConfig, what: Read) -
             Read::Metadata => render::metadata(&merged),
         },
     )
+}
+
+/// The samples each shard may return for one read (`edgewrite::query::api::shard_limit`).
+pub(crate) fn shard_limit(config: &WorkerConfig) -> usize {
+    edgewrite::query::api::shard_limit(config.layouts.shards().len())
 }
 
 /// The request's parameters as Go's `ParseForm` reads them: a form body's first, then the
@@ -136,6 +142,7 @@ pub async fn lookup(mut req: Request, env: &Env, config: &WorkerConfig, what: Wh
         if let Some((start, end)) = lookup.range {
             q.append_pair("start", &start.to_string());
             q.append_pair("end", &end.to_string());
+            q.append_pair("limit", &shard_limit(config).to_string());
         }
     }
     match gather(env, config, &tenant, &shard_url).await? {
@@ -165,7 +172,8 @@ pub(crate) fn authorize(req: &Request, config: &WorkerConfig) -> Result<std::res
 
 /// Asks every shard of the tenant (the previous layout's too while it is set: a series
 /// written before a change of SHARD_COUNT lives there) and merges their answers; or the
-/// answer saying why that failed (500 for stored data that cannot be read, 503 otherwise).
+/// answer saying why that failed (422 for a read over its sample limit, 500 for stored data
+/// that cannot be read, 503 otherwise).
 pub(crate) async fn gather(
     env: &Env,
     config: &WorkerConfig,
@@ -192,6 +200,8 @@ pub(crate) async fn gather(
         match answer {
             Ok(Ok(a)) => answers.push(a),
             // Stored data that cannot be read: a retry will not help.
+            // A read over its sample limit: the query's to change, not a fault.
+            Ok(Err((422, message))) => return Ok(Err(json(422, render::error("execution", &message))?)),
             Ok(Err((500, message))) => {
                 console_error!("read from a shard failed: {message}");
                 let body = render::error("internal", &format!("stored data could not be read: {message}"));
@@ -207,5 +217,12 @@ pub(crate) async fn gather(
             }
         }
     }
-    Ok(Ok(results::merge(answers)))
+    let merged = results::merge(answers);
+    // Each shard kept to its share; the whole kept to the query's limit.
+    let loaded: usize = merged.iter().map(|s| s.samples.len() + s.histograms.len()).sum();
+    if loaded > edgewrite::query::api::MAX_LOADED_SAMPLES {
+        let e = edgewrite::query::api::too_many_loaded();
+        return Ok(Err(json(e.status(), render::error(e.error_type(), &e.to_string()))?));
+    }
+    Ok(Ok(merged))
 }

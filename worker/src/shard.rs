@@ -154,6 +154,7 @@ impl DurableObject for Shard {
                 let mut selectors = Vec::new();
                 let (mut start, mut end) = (None, None);
                 let mut with_data = true;
+                let mut limit = usize::MAX;
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
                         "match[]" => selectors
@@ -161,10 +162,11 @@ impl DurableObject for Shard {
                         "start" => start = v.parse::<i64>().ok(),
                         "end" => end = v.parse::<i64>().ok(),
                         "what" => with_data = v != "metadata",
+                        "limit" => limit = v.parse().unwrap_or(usize::MAX),
                         _ => {}
                     }
                 }
-                let reader = Reader::new(&selectors, start.zip(end), with_data);
+                let reader = Reader::new(&selectors, start.zip(end), with_data).with_limit(limit);
                 match embedded::read(&self.sql, reader, with_data)? {
                     Ok(frame) => Ok(Response::from_bytes(frame)?),
                     // The store's own fault: said as such, never as the client's.
