@@ -32,7 +32,7 @@ fn data() -> Vec<Series> {
     for i in 0..1000 {
         let l = labels(&[("__name__", "x".into()), ("job", format!("job-{}", i % 10)), ("instance", format!("i-{i}"))]);
         let samples = times.iter().enumerate().map(|(k, &t)| Sample::new((k * (1 + i % 7)) as f64, t)).collect();
-        out.push(Series { labels: l, samples });
+        out.push(Series { labels: l, samples, histograms: Vec::new() });
     }
     let bounds = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
     for i in 0..100 {
@@ -40,7 +40,7 @@ fn data() -> Vec<Series> {
             let l = labels(&[("__name__", "h_bucket".into()), ("instance", format!("i-{i}")), ("le", le.to_string())]);
             let samples =
                 times.iter().enumerate().map(|(k, &t)| Sample::new((k * (j + 1) * (1 + i % 3)) as f64, t)).collect();
-            out.push(Series { labels: l, samples });
+            out.push(Series { labels: l, samples, histograms: Vec::new() });
         }
     }
     out

@@ -15,7 +15,11 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 }
 
 fn series(pairs: &[(&str, &str)], points: &[(i64, f64)]) -> Series {
-    Series { labels: labels(pairs), samples: points.iter().map(|&(t, v)| Sample::new(v, t * 1000)).collect() }
+    Series {
+        labels: labels(pairs),
+        samples: points.iter().map(|&(t, v)| Sample::new(v, t * 1000)).collect(),
+        histograms: Vec::new(),
+    }
 }
 
 /// Counters x{job,instance} scraped every 15 s from 0 to 600 s: a goes up 1 per scrape, b 2,
@@ -211,15 +215,15 @@ fn range_queries_step_through_time() {
     let expr = parse("sum by (job) (rate(x[1m]))").unwrap();
     let m = Evaluator::new(&data, 60_000, 180_000, 60_000).range(&expr).unwrap();
     assert_eq!(m.len(), 2);
-    assert_eq!(m[0].0, labels(&[("job", "api")]));
-    assert_eq!(m[0].1.iter().map(|p| p.0).collect::<Vec<_>>(), [60_000, 120_000, 180_000]);
-    assert!(m[0].1.iter().all(|p| close(p.1, 3.0 / 15.0)), "{m:?}");
+    assert_eq!(m[0].labels, labels(&[("job", "api")]));
+    assert_eq!(m[0].floats.iter().map(|p| p.0).collect::<Vec<_>>(), [60_000, 120_000, 180_000]);
+    assert!(m[0].floats.iter().all(|p| close(p.1, 3.0 / 15.0)), "{m:?}");
 }
 
 #[test]
 fn what_is_not_there_yet_says_so_and_limits_hold() {
-    let e = eval("histogram_count(g)", 0).unwrap_err();
-    assert_eq!(e, EvalError::Unsupported("function \"histogram_count\"".into()));
+    let e = eval("holt_winters(g[5m], 0.5, 0.5)", 0).unwrap_err();
+    assert_eq!(e, EvalError::Unsupported("function \"holt_winters\"".into()));
     assert!(e.to_string().contains("not supported"));
     let data = data();
     let mut ev = Evaluator::new(&data, 0, 0, 15_000);
@@ -278,4 +282,83 @@ fn queries_that_would_exhaust_a_stack_or_a_clock_are_refused() {
     assert!(parse("x @ 1e300").unwrap_err().to_string().contains("timestamp out of bounds"));
     assert!(parse("x offset 100000000y").is_err());
     assert!(parse(&vec!["1"; 150].join("+")).is_ok(), "ordinary lengths still parse");
+}
+
+/// Native histograms (schema 0: buckets (1,2], (2,4], (4,8], ...), one a minute from 0 s:
+/// `h{job}` with `n` observations per minute in (1, 2] and `2n` in (2, 4], zero bucket empty.
+fn native_data() -> Vec<Series> {
+    use edgewrite::model::{BucketSpan, Count, Histogram};
+    let histogram = |minute: i64, n: i64| Histogram {
+        count: Count::Int((3 * n * (minute + 1)) as u64),
+        sum: (5 * n * (minute + 1)) as f64,
+        schema: 0,
+        zero_threshold: 0.001,
+        zero_count: Count::Int(0),
+        positive_spans: vec![BucketSpan { offset: 1, length: 2 }],
+        positive_deltas: vec![n * (minute + 1), n * (minute + 1)],
+        timestamp: minute * 60_000,
+        ..Histogram::default()
+    };
+    ["api", "web"]
+        .iter()
+        .zip([1, 2])
+        .map(|(job, n)| Series {
+            labels: labels(&[("__name__", "h"), ("job", job)]),
+            samples: Vec::new(),
+            histograms: (0..=10).map(|m| histogram(m, n)).collect(),
+        })
+        .collect()
+}
+
+fn native(query: &str, t: i64) -> Result<Value, EvalError> {
+    let data = native_data();
+    Evaluator::new(&data, t, t, 60_000).at(&parse(query).unwrap(), t)
+}
+
+fn floats(v: Value) -> Vec<(String, f64)> {
+    let Value::Vector(v) = v else { panic!("not a vector: {v:?}") };
+    v.into_iter().map(|(l, x)| (l.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(","), x)).collect()
+}
+
+#[test]
+fn native_histograms_answer_values_computed_by_hand() {
+    // At 10 min, api's histogram holds 11 in (1,2] and 22 in (2,4]; web's twice that.
+    assert_eq!(
+        floats(native("histogram_count(h)", 600_000).unwrap()),
+        [("job=api".into(), 33.0), ("job=web".into(), 66.0)]
+    );
+    assert_eq!(floats(native("histogram_sum(h{job=\"api\"})", 600_000).unwrap()), [("job=api".into(), 55.0)]);
+    // Median: rank 16.5 of 33; (1,2] holds 11, so 5.5 of (2,4]'s 22: 2 + 2 * 0.25.
+    assert_eq!(floats(native("histogram_quantile(0.5, h{job=\"api\"})", 600_000).unwrap()), [("job=api".into(), 2.5)]);
+    // Up to 3: 11 + half of 22 = 22 of 33.
+    let f = floats(native("histogram_fraction(0, 3, h{job=\"api\"})", 600_000).unwrap());
+    assert!((f[0].1 - 2.0 / 3.0).abs() < 1e-12, "{f:?}");
+    // sum by nothing: 33 + 66 observations; the quantile of the sum.
+    assert_eq!(floats(native("histogram_count(sum(h))", 600_000).unwrap()), [(String::new(), 99.0)]);
+    assert_eq!(floats(native("count(h)", 600_000).unwrap()), [(String::new(), 2.0)]);
+    // rate over 5m at 10 min: samples at 5..10 min (6, the first exactly at the range's
+    // start); api gains 3 observations a minute, 15 over the 5 sampled minutes: 0.05/s.
+    let r = floats(native("histogram_count(rate(h{job=\"api\"}[5m]))", 600_000).unwrap());
+    assert!((r[0].1 - 15.0 / 300.0).abs() < 1e-12, "{r:?}");
+    let inc = floats(native("histogram_sum(increase(h[5m]))", 600_000).unwrap());
+    assert!((inc[0].1 - 25.0).abs() < 1e-9 && (inc[1].1 - 50.0).abs() < 1e-9, "{inc:?}");
+    // The raw selector answers histograms; a function that does not take them says so.
+    assert!(matches!(native("h", 600_000).unwrap(), Value::Histograms(h) if h.len() == 2 && h[0].1.count == 33.0));
+    for q in ["abs(h)", "max(h)", "h + 1", "-h", "max_over_time(h[5m])", "h[5m]"] {
+        let e = native(q, 600_000).unwrap_err();
+        assert!(matches!(&e, EvalError::Unsupported(m) if m.contains("native histograms")), "{q}: {e:?}");
+    }
+    // Of float samples, the histogram functions give nothing, as in Prometheus.
+    assert!(floats(eval("histogram_count(g)", 0).unwrap()).is_empty());
+}
+
+#[test]
+fn range_queries_of_native_histograms_hold_histogram_points() {
+    let data = native_data();
+    let m = Evaluator::new(&data, 300_000, 600_000, 150_000).range(&parse("sum(rate(h[5m]))").unwrap()).unwrap();
+    assert_eq!(m.len(), 1);
+    assert!(m[0].floats.is_empty());
+    assert_eq!(m[0].histograms.iter().map(|p| p.0).collect::<Vec<_>>(), [300_000, 450_000, 600_000]);
+    // api + web gain 9 observations a minute: 0.15/s.
+    assert!(m[0].histograms.iter().all(|(_, h)| (h.count - 0.15).abs() < 1e-12), "{m:?}");
 }

@@ -3,7 +3,7 @@
 //! time window they reach, pushed down), and the JSON answer. The Worker only fetches.
 
 use super::ast::{At, Expr, VectorSelector};
-use super::eval::{self, EvalError, Evaluator, LOOKBACK_MS, Labels, Points, Value};
+use super::eval::{self, EvalError, Evaluator, LOOKBACK_MS, Labels, RangeSeries, Value};
 use super::{ParseError, parse};
 use crate::error::HttpStatus;
 use crate::store::render::{format_value, json_string};
@@ -238,7 +238,7 @@ pub fn series(data: Vec<SeriesData>) -> Vec<eval::Series> {
             let mut labels: Labels =
                 parse_key(&d.key).ok()?.into_iter().map(|l| (l.name.into_owned(), l.value.into_owned())).collect();
             labels.sort();
-            Some(eval::Series { labels, samples: d.samples })
+            Some(eval::Series { labels, samples: d.samples, histograms: d.histograms })
         })
         .collect()
 }
@@ -301,8 +301,24 @@ pub fn instant(expr: &Expr, data: &[eval::Series], t: i64, work: u64) -> Result<
             }
             out.push(']');
         }
+        Value::Histograms(v) => {
+            out.push_str(r#""vector","result":["#);
+            for (i, (labels, h)) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(r#"{"metric":"#);
+                metric(&mut out, labels);
+                let _ = write!(out, r#","histogram":[{},"#, crate::store::render::format_time(t));
+                crate::store::render::histogram(&mut out, &h.to_model(t));
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
         Value::Matrix(m) => {
             out.push_str(r#""matrix","result":"#);
+            let m: Vec<RangeSeries> =
+                m.into_iter().map(|(labels, floats)| RangeSeries { labels, floats, histograms: Vec::new() }).collect();
             series_json(&mut out, &m);
         }
     }
@@ -342,22 +358,39 @@ fn metric(out: &mut String, labels: &Labels) {
     out.push('}');
 }
 
-fn series_json(out: &mut String, m: &[(Labels, Points)]) {
+fn series_json(out: &mut String, m: &[RangeSeries]) {
     out.push('[');
-    for (i, (labels, points)) in m.iter().enumerate() {
+    for (i, series) in m.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str(r#"{"metric":"#);
-        metric(out, labels);
-        out.push_str(r#","values":["#);
-        for (k, (t, v)) in points.iter().enumerate() {
-            if k > 0 {
-                out.push(',');
+        metric(out, &series.labels);
+        // As Prometheus: "values" when the series has float points, "histograms" when it has
+        // histogram points.
+        if !series.floats.is_empty() || series.histograms.is_empty() {
+            out.push_str(r#","values":["#);
+            for (k, (t, v)) in series.floats.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "[{},\"{}\"]", crate::store::render::format_time(*t), format_value(*v));
             }
-            let _ = write!(out, "[{},\"{}\"]", crate::store::render::format_time(*t), format_value(*v));
+            out.push(']');
         }
-        out.push_str("]}");
+        if !series.histograms.is_empty() {
+            out.push_str(r#","histograms":["#);
+            for (k, (t, h)) in series.histograms.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "[{},", crate::store::render::format_time(*t));
+                crate::store::render::histogram(out, &h.to_model(*t));
+                out.push(']');
+            }
+            out.push(']');
+        }
+        out.push('}');
     }
     out.push(']');
 }
@@ -423,6 +456,7 @@ mod tests {
         let data = vec![eval::Series {
             labels: vec![("__name__".into(), "up".into())],
             samples: (0..1000).map(|i| crate::model::Sample::new(1.0, i * 1000)).collect(),
+            histograms: Vec::new(),
         }];
         let q = parse("count_over_time(up[1h:1s])").unwrap();
         assert!(instant(&q, &data, 1_000_000, budget(None)).is_ok());

@@ -8,8 +8,9 @@
 
 use super::ast::*;
 use crate::error::HttpStatus;
-use crate::model::Sample;
+use crate::model::{Histogram, Sample};
 use binary::binary;
+use native::FloatHistogram;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -17,6 +18,7 @@ mod binary;
 mod calendar;
 mod histogram;
 mod labels;
+pub mod native;
 
 /// A series' labels, sorted by name.
 pub type Labels = Vec<(String, String)>;
@@ -37,6 +39,8 @@ pub struct Series {
     pub labels: Labels,
     /// Its samples, in timestamp order.
     pub samples: Vec<Sample>,
+    /// Its native histogram samples, in timestamp order (stale markers included).
+    pub histograms: Vec<Histogram>,
 }
 
 /// A value of an expression at one time.
@@ -50,6 +54,19 @@ pub enum Value {
     Vector(Vec<(Labels, f64)>),
     /// Samples (ms, value) per series.
     Matrix(Vec<(Labels, Vec<(i64, f64)>)>),
+    /// One native histogram per series.
+    Histograms(Vec<(Labels, FloatHistogram)>),
+}
+
+/// One series of a range query's answer: its float points, or its histogram points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RangeSeries {
+    /// Its labels.
+    pub labels: Labels,
+    /// Float points (ms, value).
+    pub floats: Points,
+    /// Native histogram points (ms, histogram).
+    pub histograms: Vec<(i64, FloatHistogram)>,
 }
 
 /// Why a query could not be evaluated.
@@ -191,6 +208,7 @@ impl<'d> Evaluator<'d> {
         let n = match &v {
             Value::Vector(v) => v.len(),
             Value::Matrix(m) => m.iter().map(|s| s.1.len()).sum(),
+            Value::Histograms(h) => h.len(),
             _ => 1,
         };
         if n > self.max_samples {
@@ -203,29 +221,48 @@ impl<'d> Evaluator<'d> {
     ///
     /// # Errors
     /// [`EvalError`].
-    pub fn range(&self, expr: &Expr) -> Result<Vec<(Labels, Points)>, EvalError> {
-        let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+    pub fn range(&self, expr: &Expr) -> Result<Vec<RangeSeries>, EvalError> {
+        let mut out: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
+        fn entry(out: &mut BTreeMap<Labels, RangeSeries>, labels: Labels) -> &mut RangeSeries {
+            out.entry(labels.clone()).or_insert_with(|| RangeSeries {
+                labels,
+                floats: Vec::new(),
+                histograms: Vec::new(),
+            })
+        }
         let mut total = 0;
         let mut t = self.start;
         while t <= self.end {
             self.spend(1)?;
-            match self.at(expr, t)? {
-                Value::Scalar(v) => out.entry(Vec::new()).or_default().push((t, v)),
+            let n = match self.at(expr, t)? {
+                Value::Scalar(v) => {
+                    entry(&mut out, Vec::new()).floats.push((t, v));
+                    1
+                }
                 Value::Vector(v) => {
+                    let n = v.len();
                     for (labels, x) in v {
-                        out.entry(labels).or_default().push((t, x));
+                        entry(&mut out, labels).floats.push((t, x));
                     }
+                    n
+                }
+                Value::Histograms(v) => {
+                    let n = v.len();
+                    for (labels, h) in v {
+                        entry(&mut out, labels).histograms.push((t, h));
+                    }
+                    n
                 }
                 _ => return Err(EvalError::Unsupported("a range query of a range vector or string".into())),
-            }
-            total += out.len();
+            };
+            total += n;
             if total > self.max_samples {
                 return Err(EvalError::TooManySamples(self.max_samples));
             }
             let Some(next) = t.checked_add(self.step) else { break };
             t = next;
         }
-        Ok(out.into_iter().collect())
+        Ok(out.into_values().collect())
     }
 
     fn eval(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
@@ -236,14 +273,23 @@ impl<'d> Evaluator<'d> {
             Expr::Negate(e) => match self.eval(e, t)? {
                 Value::Scalar(v) => Value::Scalar(-v),
                 Value::Vector(v) => Value::Vector(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect()),
+                Value::Histograms(_) => return Err(unsupported_histograms("unary minus")),
                 other => other,
             },
             Expr::Vector(s) => {
                 let v = self.instant(s, t);
-                self.spend(v.len())?;
-                Value::Vector(v)
+                let h = self.instant_histograms(s, t);
+                self.spend(v.len() + h.len())?;
+                match (v.is_empty(), h.is_empty()) {
+                    (_, true) => Value::Vector(v),
+                    (true, false) => Value::Histograms(h),
+                    _ => return Err(EvalError::Unsupported("a vector mixing floats and native histograms".into())),
+                }
             }
             Expr::Matrix { selector, range_ms } => {
+                if self.has_histograms(selector, *range_ms, t) {
+                    return Err(unsupported_histograms("a range vector other than rate(), increase() or delta()'s"));
+                }
                 let m = self.matrix(selector, *range_ms, t);
                 self.spend(m.iter().map(|s| s.1.len()).sum())?;
                 Value::Matrix(m)
@@ -274,6 +320,9 @@ impl<'d> Evaluator<'d> {
             }
             Expr::Binary { op, lhs, rhs, return_bool, matching } => {
                 let (l, r) = (self.eval(lhs, t)?, self.eval(rhs, t)?);
+                if matches!(l, Value::Histograms(_)) || matches!(r, Value::Histograms(_)) {
+                    return Err(unsupported_histograms("binary operations"));
+                }
                 distinct(binary(*op, l, r, *return_bool, matching.as_ref())?)?
             }
         })
@@ -294,6 +343,68 @@ impl<'d> Evaluator<'d> {
         self.latest(s, t).into_iter().map(|(series, sample)| (series.labels.clone(), sample.value)).collect()
     }
 
+    /// The native histogram an instant selector reads at `t` from each selected series that
+    /// has one (the newest at most `LOOKBACK_MS` old, newer than its newest float sample).
+    fn instant_histograms(&self, s: &VectorSelector, t: i64) -> Vec<(Labels, FloatHistogram)> {
+        let ts = self.time(s.at, t) - s.offset_ms;
+        let mut out = Vec::new();
+        self.with_selection(s, |selection| {
+            for &i in &selection.series {
+                let series = &self.data[i];
+                let Some(h) = series.histograms[..series.histograms.partition_point(|h| h.timestamp <= ts)].last()
+                else {
+                    continue;
+                };
+                let float_after =
+                    series.samples.iter().rev().find(|x| x.timestamp <= ts).is_some_and(|x| x.timestamp > h.timestamp);
+                if h.timestamp >= ts - LOOKBACK_MS && !h.is_stale() && !float_after {
+                    out.push((series.labels.clone(), FloatHistogram::from_model(h)));
+                }
+            }
+        });
+        out
+    }
+
+    /// Whether any selected series has native histograms in `[ts - range, ts]`.
+    fn has_histograms(&self, s: &VectorSelector, range: i64, t: i64) -> bool {
+        let ts = self.time(s.at, t) - s.offset_ms;
+        self.with_selection(s, |selection| {
+            selection.series.iter().any(|&i| {
+                let h = &self.data[i].histograms;
+                let from = h.partition_point(|x| x.timestamp < ts - range);
+                h.get(from).is_some_and(|x| x.timestamp <= ts)
+            })
+        })
+    }
+
+    /// `rate`, `increase` or `delta` of each selected series' native histograms in
+    /// `[ts - range, ts]` (stale markers left out), extrapolated as for floats.
+    fn histogram_rates(&self, name: &str, s: &VectorSelector, range: i64, t: i64) -> Result<Value, EvalError> {
+        let ts = self.time(s.at, t) - s.offset_ms;
+        let mut out = Vec::new();
+        let mut read = 0;
+        self.with_selection(s, |selection| {
+            for &i in &selection.series {
+                let series = &self.data[i];
+                let h = &series.histograms;
+                let (from, to) =
+                    (h.partition_point(|x| x.timestamp < ts - range), h.partition_point(|x| x.timestamp <= ts));
+                let window: Vec<&Histogram> = h[from..to].iter().filter(|x| !x.is_stale()).collect();
+                read += window.len();
+                if window.len() < 2 {
+                    continue;
+                }
+                let floats: Vec<FloatHistogram> = window.iter().map(|x| FloatHistogram::from_model(x)).collect();
+                let Some(increase) = native::increase(&floats, name != "delta") else { continue };
+                let times: Vec<(i64, f64)> = window.iter().map(|x| (x.timestamp, 0.0)).collect();
+                let Some(factor) = extrapolation(&times, ts - range, ts, None, name == "rate") else { continue };
+                out.push((drop_name(series.labels.clone()), increase.scale(factor)));
+            }
+        });
+        self.spend(read)?;
+        Ok(Value::Histograms(out))
+    }
+
     /// Each selected series with the sample an instant selector reads at `t`.
     fn latest(&self, s: &VectorSelector, t: i64) -> Vec<(&'d Series, &'d Sample)> {
         let ts = self.time(s.at, t) - s.offset_ms;
@@ -305,6 +416,7 @@ impl<'d> Evaluator<'d> {
                 if let Some(last) = series.samples[..cursor.1].last()
                     && last.timestamp >= ts - LOOKBACK_MS
                     && !last.is_stale()
+                    && !newer_histogram(series, last.timestamp, ts)
                 {
                     out.push((series, last));
                 }
@@ -360,11 +472,28 @@ impl<'d> Evaluator<'d> {
             Some(Expr::Matrix { selector, range_ms }) if WINDOWED.contains(&name) => Some((selector, *range_ms)),
             _ => None,
         };
+        if let Some((selector, range)) = direct
+            && self.has_histograms(selector, range, t)
+        {
+            if !matches!(name, "rate" | "increase" | "delta") {
+                return Err(unsupported_histograms(&format!("{name}()")));
+            }
+            let floats = self.windows(selector, range, t, |_, _| {});
+            if floats > 0 {
+                return Err(EvalError::Unsupported("a range vector mixing floats and native histograms".into()));
+            }
+            return self.histogram_rates(name, selector, range, t);
+        }
         let values = args
             .iter()
             .enumerate()
             .map(|(i, a)| if i == 0 && direct.is_some() { Ok(Value::Matrix(Vec::new())) } else { self.eval(a, t) })
             .collect::<Result<Vec<_>, _>>()?;
+        let histogram_arg = values.iter().position(|v| matches!(v, Value::Histograms(_)));
+        if let Some(i) = histogram_arg {
+            let Some(Value::Histograms(hs)) = values.into_iter().nth(i) else { unreachable!("found above") };
+            return self.histogram_call(name, args, hs, t);
+        }
         // Each argument is read once: vectors, matrices and strings are moved out, not copied.
         let values = std::cell::RefCell::new(values);
         let take = |i: usize| values.borrow_mut().get_mut(i).map(|v| std::mem::replace(v, Value::Scalar(f64::NAN)));
@@ -488,6 +617,8 @@ impl<'d> Evaluator<'d> {
                 Value::Vector(labels::join(vector(0), &string(1), &string(2), &sources)?)
             }
             "histogram_quantile" => Value::Vector(histogram::quantile(scalar(0), vector(1))),
+            // Of float samples: nothing, as in Prometheus (they apply to native histograms).
+            "histogram_count" | "histogram_sum" | "histogram_fraction" => Value::Vector(Vec::new()),
             "sgn" => per_sample(&|v: f64| {
                 if v > 0.0 {
                     1.0
@@ -574,6 +705,38 @@ impl<'d> Evaluator<'d> {
         })
     }
 
+    /// A function called with an instant vector of native histograms (`hs`).
+    fn histogram_call(
+        &self,
+        name: &str,
+        args: &[Expr],
+        hs: Vec<(Labels, FloatHistogram)>,
+        t: i64,
+    ) -> Result<Value, EvalError> {
+        let scalar = |i: usize| -> Result<f64, EvalError> {
+            Ok(match self.eval(&args[i], t)? {
+                Value::Scalar(v) => v,
+                _ => f64::NAN,
+            })
+        };
+        let each = |f: &dyn Fn(&FloatHistogram) -> f64| {
+            Value::Vector(hs.iter().map(|(l, h)| (drop_name(l.clone()), f(h))).collect())
+        };
+        Ok(match name {
+            "histogram_count" => each(&|h| h.count),
+            "histogram_sum" => each(&|h| h.sum),
+            "histogram_quantile" => {
+                let q = scalar(0)?;
+                each(&|h| h.quantile(q))
+            }
+            "histogram_fraction" => {
+                let (lower, upper) = (scalar(0)?, scalar(1)?);
+                each(&|h| h.fraction(lower, upper))
+            }
+            _ => return Err(unsupported_histograms(&format!("{name}()"))),
+        })
+    }
+
     fn aggregate(
         &self,
         op: AggregateOp,
@@ -582,7 +745,11 @@ impl<'d> Evaluator<'d> {
         grouping: &Option<Grouping>,
         t: i64,
     ) -> Result<Value, EvalError> {
-        let Value::Vector(input) = self.eval(expr, t)? else { return Ok(Value::Vector(Vec::new())) };
+        let input = match self.eval(expr, t)? {
+            Value::Vector(input) => input,
+            Value::Histograms(hs) => return aggregate_histograms(op, hs, grouping),
+            _ => return Ok(Value::Vector(Vec::new())),
+        };
         let param = param.map(|p| self.eval(p, t)).transpose()?;
         if let (AggregateOp::CountValues, Some(Value::String(label))) = (op, &param)
             && !crate::query::lookup::valid_label_name(label)
@@ -655,16 +822,61 @@ impl<'d> Evaluator<'d> {
 /// The value, unless it is a vector holding one label set twice (a function or operator
 /// that dropped the names of `a{x="1"}` and `b{x="1"}`, say), which Prometheus refuses.
 fn distinct(value: Value) -> Result<Value, EvalError> {
-    if let Value::Vector(v) = &value
-        && v.len() > 1
-    {
-        let mut sets: Vec<&Labels> = v.iter().map(|(l, _)| l).collect();
+    let sets: Vec<&Labels> = match &value {
+        Value::Vector(v) => v.iter().map(|(l, _)| l).collect(),
+        Value::Histograms(v) => v.iter().map(|(l, _)| l).collect(),
+        _ => Vec::new(),
+    };
+    if sets.len() > 1 {
+        let mut sets = sets;
         sets.sort_unstable();
         if sets.windows(2).any(|w| w[0] == w[1]) {
             return Err(EvalError::Execution("vector cannot contain metrics with the same labelset".into()));
         }
     }
     Ok(value)
+}
+
+/// The refusal of native histograms where this engine does not take them yet.
+fn unsupported_histograms(where_: &str) -> EvalError {
+    EvalError::Unsupported(format!("native histograms in {where_}"))
+}
+
+/// Whether the series has a native histogram newer than `after` and at most `ts`.
+fn newer_histogram(series: &Series, after: i64, ts: i64) -> bool {
+    let h = &series.histograms;
+    !h.is_empty() && h[..h.partition_point(|x| x.timestamp <= ts)].last().is_some_and(|x| x.timestamp > after)
+}
+
+/// `sum`, `avg`, `count` and `group` of native histograms, as Prometheus 2.42 has them.
+fn aggregate_histograms(
+    op: AggregateOp,
+    hs: Vec<(Labels, FloatHistogram)>,
+    grouping: &Option<Grouping>,
+) -> Result<Value, EvalError> {
+    let mut groups: BTreeMap<Vec<(&str, &str)>, Vec<&FloatHistogram>> = BTreeMap::new();
+    for (l, h) in &hs {
+        groups.entry(group_key(l, grouping)).or_default().push(h);
+    }
+    let owned =
+        |k: Vec<(&str, &str)>| -> Labels { k.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect() };
+    let sum = |members: &[&FloatHistogram]| members[1..].iter().fold(members[0].clone(), |acc, h| acc.add(h));
+    Ok(match op {
+        AggregateOp::Sum => Value::Histograms(groups.into_iter().map(|(k, m)| (owned(k), sum(&m))).collect()),
+        AggregateOp::Avg => Value::Histograms(
+            groups.into_iter().map(|(k, m)| (owned(k), sum(&m).scale(1.0 / m.len() as f64))).collect(),
+        ),
+        AggregateOp::Count => Value::Vector(groups.into_iter().map(|(k, m)| (owned(k), m.len() as f64)).collect()),
+        AggregateOp::Group => Value::Vector(groups.into_keys().map(|k| (owned(k), 1.0)).collect()),
+        other => {
+            let name = if other == AggregateOp::CountValues {
+                "count_values".into()
+            } else {
+                format!("{other:?}").to_lowercase()
+            };
+            return Err(unsupported_histograms(&format!("{name}()")));
+        }
+    })
 }
 
 /// Whether the selector selects the series.
@@ -825,23 +1037,41 @@ fn extrapolated(p: &[(i64, f64)], range_start: i64, range_end: i64, counter: boo
             }
         }
     }
-    let mut to_start = (first.0 - range_start) as f64 / 1000.0;
-    let to_end = (range_end - last.0) as f64 / 1000.0;
-    let sampled = (last.0 - first.0) as f64 / 1000.0;
+    // A counter is not extrapolated below zero.
+    let to_zero =
+        (counter && result > 0.0 && first.1 >= 0.0).then(|| (last.0 - first.0) as f64 / 1000.0 * (first.1 / result));
+    Some(result * extrapolation(p, range_start, range_end, to_zero, per_second)?)
+}
+
+/// The factor that extrapolates a change over the points' times to the range (per second of
+/// the range when `per_second`); `to_zero`, in seconds, bounds the extension at the start.
+fn extrapolation(
+    p: &[(i64, f64)],
+    range_start: i64,
+    range_end: i64,
+    to_zero: Option<f64>,
+    per_second: bool,
+) -> Option<f64> {
+    if p.len() < 2 {
+        return None;
+    }
+    let (first, last) = (p[0].0, p[p.len() - 1].0);
+    let mut to_start = (first - range_start) as f64 / 1000.0;
+    let to_end = (range_end - last) as f64 / 1000.0;
+    let sampled = (last - first) as f64 / 1000.0;
     let average = sampled / (p.len() - 1) as f64;
-    if counter && result > 0.0 && first.1 >= 0.0 {
-        let to_zero = sampled * (first.1 / result);
-        if to_zero < to_start {
-            to_start = to_zero;
-        }
+    if let Some(z) = to_zero
+        && z < to_start
+    {
+        to_start = z;
     }
     let threshold = average * 1.1;
     let mut interval = sampled;
     interval += if to_start < threshold { to_start } else { average / 2.0 };
     interval += if to_end < threshold { to_end } else { average / 2.0 };
-    result *= interval / sampled;
+    let mut factor = interval / sampled;
     if per_second {
-        result /= (range_end - range_start) as f64 / 1000.0;
+        factor /= (range_end - range_start) as f64 / 1000.0;
     }
-    Some(result)
+    Some(factor)
 }

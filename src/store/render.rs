@@ -139,7 +139,7 @@ fn count(c: Count) -> f64 {
 /// A native histogram as Prometheus's API prints it: count, sum, and the non-empty buckets as
 /// `[boundary rule, lower, upper, count]` (rule 0: (lower, upper], 1: [lower, upper),
 /// 3: [lower, upper]). A stale marker prints as `"stale"`.
-fn histogram(out: &mut String, h: &Histogram) {
+pub(crate) fn histogram(out: &mut String, h: &Histogram) {
     if is_stale_nan(h.sum) {
         out.push_str("\"stale\"");
         return;
@@ -175,7 +175,7 @@ fn histogram(out: &mut String, h: &Histogram) {
 }
 
 /// Bucket index and absolute count for each bucket the spans cover.
-fn bucket_counts(spans: &[BucketSpan], deltas: &[i64], counts: &[f64]) -> Vec<(i32, f64)> {
+pub(crate) fn bucket_counts(spans: &[BucketSpan], deltas: &[i64], counts: &[f64]) -> Vec<(i32, f64)> {
     let mut out = Vec::new();
     let (mut index, mut k, mut running) = (0i32, 0usize, 0i64);
     for (n, span) in spans.iter().enumerate() {

@@ -83,9 +83,9 @@ test('errors as Prometheus gives them', async () => {
   assert.equal(r.status, 400);
   assert.equal(r.body.errorType, 'bad_data');
   assert.match(r.body.error, /^invalid parameter "query": 1:23: parse error: unexpected end of input/);
-  r = await get('/api/v1/query', { query: 'histogram_count(qx_total)', time: String(end / 1000) });
+  r = await get('/api/v1/query', { query: 'holt_winters(qx_total[5m], 0.5, 0.5)', time: String(end / 1000) });
   assert.equal(r.status, 400);
-  assert.match(r.body.error, /function "histogram_count" is not supported/);
+  assert.match(r.body.error, /function "holt_winters" is not supported/);
   r = await get('/api/v1/query', { query: 'label_replace(qx_total, "instance", "", "instance", ".*")', time: String(end / 1000) });
   assert.equal(r.status, 422, 'two series with one label set');
   assert.equal(r.body.errorType, 'execution');
@@ -138,6 +138,43 @@ test("Grafana's pickers: label names, label values with match[], series with lim
   assert.match(r.body.error, /invalid parameter "match\[\]": 1:10: parse error/);
   r = await get('/api/v1/status/buildinfo', {});
   assert.equal(r.body.data.version, '2.42.0');
+});
+
+test('native histograms: histogram_quantile, histogram_count, sum of rate, in the histogram and histograms fields', async () => {
+  // A native histogram a minute over the 10 minutes (schema 0: buckets (1,2], (2,4]): k+1
+  // observations in each bucket at minute k, sum 3(k+1).
+  const histograms = Array.from({ length: 11 }, (_, k) => ({
+    count: 2 * (k + 1), sum: 3 * (k + 1), schema: 0, zeroThreshold: 0.001, zeroCount: 0,
+    positiveSpans: [{ offset: 1, length: 2 }], positiveDeltas: [k + 1, 0], timestamp: base + k * 60_000,
+  }));
+  const body = encode({ series: [{ labels: { __name__: 'qh_seconds', job: 'api' }, histograms }] }, { protocol: 'v2' });
+  const res = await fetch(`${worker.url}/api/v1/write`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy' },
+  });
+  assert.equal(res.status, 204, await res.text());
+  const at = String(end / 1000);
+  // 11 in (1,2], 11 in (2,4]: the median is the first bucket's top; 0.75 is half into the second.
+  let r = await get('/api/v1/query', { query: 'histogram_quantile(0.75, qh_seconds)', time: at });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.data.result.map((s) => s.value[1]), ['3']);
+  r = await get('/api/v1/query', { query: 'histogram_count(qh_seconds)', time: at });
+  assert.deepEqual(r.body.data.result.map((s) => [s.metric.job, s.value[1]]), [['api', '22']]);
+  // The raw selector answers in the histogram field, in Prometheus's bucket form.
+  r = await get('/api/v1/query', { query: 'qh_seconds', time: at });
+  assert.deepEqual(r.body.data.result[0].histogram, [end / 1000, { count: '22', sum: '33', buckets: [[0, '1', '2', '11'], [0, '2', '4', '11']] }]);
+  // 2 observations a minute: rate 1/30 per second, in a range query's histograms field.
+  r = await post('/api/v1/query_range', { query: 'sum(rate(qh_seconds[5m]))', start: String((end - 120_000) / 1000), end: at, step: '60' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const [series] = r.body.data.result;
+  assert.equal(series.values, undefined);
+  assert.deepEqual(series.histograms.map(([t]) => t * 1000), [end - 120_000, end - 60_000, end]);
+  for (const [, h] of series.histograms) assert.ok(close(Number(h.count), 2 / 60), JSON.stringify(h));
+  // What is not supported for native histograms says so.
+  r = await get('/api/v1/query', { query: 'max(qh_seconds)', time: at });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /native histograms in max\(\) is not supported/);
 });
 
 test('promtool, a real client of the API, queries the Worker', async () => {
