@@ -163,7 +163,7 @@ const WINDOWED: &[&str] = &[
 
 /// Default work budget of one evaluation (samples read plus steps taken): the share of
 /// Prometheus's default timeout, 2 minutes.
-pub const MAX_WORK: u64 = 50_000_000;
+pub const MAX_WORK: u64 = 5_000_000_000;
 
 /// The evaluation interval a subquery without a step uses, as Prometheus's default.
 pub const SUBQUERY_STEP_MS: i64 = 60_000;
@@ -204,6 +204,13 @@ impl<'d> Evaluator<'d> {
     /// # Errors
     /// [`EvalError`].
     pub fn at(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        // The cursors are kept by selector address: another expression may reuse one.
+        self.selections.borrow_mut().clear();
+        self.step(expr, t)
+    }
+
+    /// One step of an evaluation ([`Self::at`] without forgetting the cursors).
+    fn step(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
         let v = self.eval(expr, t)?;
         let n = match &v {
             Value::Vector(v) => v.len(),
@@ -222,6 +229,7 @@ impl<'d> Evaluator<'d> {
     /// # Errors
     /// [`EvalError`].
     pub fn range(&self, expr: &Expr) -> Result<Vec<RangeSeries>, EvalError> {
+        self.selections.borrow_mut().clear();
         let mut out: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         fn entry(out: &mut BTreeMap<Labels, RangeSeries>, labels: Labels) -> &mut RangeSeries {
             out.entry(labels.clone()).or_insert_with(|| RangeSeries {
@@ -234,7 +242,7 @@ impl<'d> Evaluator<'d> {
         let mut t = self.start;
         while t <= self.end {
             self.spend(1)?;
-            let n = match self.at(expr, t)? {
+            let n = match self.step(expr, t)? {
                 Value::Scalar(v) => {
                     entry(&mut out, Vec::new()).floats.push((t, v));
                     1
@@ -272,7 +280,7 @@ impl<'d> Evaluator<'d> {
             Expr::Paren(e) => self.eval(e, t)?,
             Expr::Negate(e) => match self.eval(e, t)? {
                 Value::Scalar(v) => Value::Scalar(-v),
-                Value::Vector(v) => Value::Vector(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect()),
+                Value::Vector(v) => distinct(Value::Vector(v.into_iter().map(|(l, x)| (drop_name(l), -x)).collect()))?,
                 Value::Histograms(_) => return Err(unsupported_histograms("unary minus")),
                 other => other,
             },
@@ -696,7 +704,8 @@ impl<'d> Evaluator<'d> {
                             }
                         }
                     }
-                    labels.retain(|(n, _)| !unsure.contains(&n.as_str()));
+                    // An empty value is no label.
+                    labels.retain(|(n, v)| !unsure.contains(&n.as_str()) && !v.is_empty());
                     labels.sort();
                     Value::Vector(vec![(labels, 1.0)])
                 }
@@ -751,11 +760,30 @@ impl<'d> Evaluator<'d> {
             _ => return Ok(Value::Vector(Vec::new())),
         };
         let param = param.map(|p| self.eval(p, t)).transpose()?;
-        if let (AggregateOp::CountValues, Some(Value::String(label))) = (op, &param)
-            && !crate::query::lookup::valid_label_name(label)
-        {
-            return Err(EvalError::Execution(format!("invalid label name {label:?}")));
-        }
+        // count_values, as Prometheus runs it: each series takes its value as the label first,
+        // then they are counted in groups, by that label too (unless `without`).
+        let (op, input, grouping) = match (op, &param) {
+            (AggregateOp::CountValues, Some(Value::String(label))) => {
+                if !crate::query::lookup::valid_label_name(label) {
+                    return Err(EvalError::Execution(format!("invalid label name {label:?}")));
+                }
+                let input = input
+                    .into_iter()
+                    .map(|(mut l, v)| {
+                        labels::set(&mut l, label, crate::store::render::format_value(v));
+                        (l, v)
+                    })
+                    .collect();
+                let grouping = match grouping {
+                    Some(Grouping::Without(drop)) => Grouping::Without(drop.clone()),
+                    Some(Grouping::By(keep)) => Grouping::By(keep.iter().cloned().chain([label.clone()]).collect()),
+                    None => Grouping::By(vec![label.clone()]),
+                };
+                (AggregateOp::Count, input, std::borrow::Cow::Owned(Some(grouping)))
+            }
+            _ => (op, input, std::borrow::Cow::Borrowed(grouping)),
+        };
+        let grouping = grouping.as_ref();
         // Groups keyed by borrowed label pairs: one owned key per group, not one per member.
         let mut groups: Groups<'_> = BTreeMap::new();
         for member in &input {
@@ -796,23 +824,8 @@ impl<'d> Evaluator<'d> {
                     });
                     out.extend(m.into_iter().take(n).cloned());
                 }
-                AggregateOp::CountValues => {
-                    let label = match &param {
-                        Some(Value::String(s)) => s.clone(),
-                        _ => String::new(),
-                    };
-                    let mut counts: BTreeMap<String, f64> = BTreeMap::new();
-                    for v in values() {
-                        *counts.entry(crate::store::render::format_value(v)).or_default() += 1.0;
-                    }
-                    for (v, n) in counts {
-                        let mut l = k.clone();
-                        l.retain(|(name, _)| *name != label);
-                        l.push((label.clone(), v));
-                        l.sort();
-                        out.push((l, n));
-                    }
-                }
+                // Rewritten as Count above (the parser gives it its string).
+                AggregateOp::CountValues => {}
             }
         }
         Ok(Value::Vector(out))

@@ -53,7 +53,7 @@ impl fmt::Display for StoreError {
             StoreError::CorruptBatch(why) => write!(f, "a queued batch is corrupt: {why}"),
             StoreError::TooManySamples(limit) => write!(
                 f,
-                "query processing would load too many samples into memory in query execution (at most {limit} per query)"
+                "query processing would load too many samples into memory in query execution (at most {limit} from one shard)"
             ),
         }
     }
@@ -85,6 +85,8 @@ pub struct Reader<'s> {
     queued: Grouper,
     limit: usize,
     loaded: usize,
+    /// Listing only: which series have data in the range (no samples sent).
+    presence: Option<Vec<bool>>,
 }
 
 impl<'s> Reader<'s> {
@@ -104,7 +106,34 @@ impl<'s> Reader<'s> {
             queued: Grouper::default(),
             limit: usize::MAX,
             loaded: 0,
+            presence: None,
         }
+    }
+
+    /// A listing of the series with data in the range, without their data: the shard marks
+    /// those with a chunk in the range ([`Reader::present`]) instead of reading chunks, and
+    /// queued batches count where they have a sample in the range. No sample limit applies.
+    pub fn presence_only(mut self) -> Self {
+        self.presence = Some(Vec::new());
+        self
+    }
+
+    /// Whether this read lists series by presence ([`Reader::presence_only`]).
+    pub fn is_presence_only(&self) -> bool {
+        self.presence.is_some()
+    }
+
+    /// Series `id` has a chunk in the range (a presence-only read).
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownSeries`].
+    pub fn present(&mut self, id: i64) -> Result<(), StoreError> {
+        let i = *self.by_id.get(&id).ok_or(StoreError::UnknownSeries(id))?;
+        if let Some(p) = &mut self.presence {
+            p.resize(p.len().max(i + 1), false);
+            p[i] = true;
+        }
+        Ok(())
     }
 
     /// Refuses the read ([`StoreError::TooManySamples`]) once it would load more than `limit`
@@ -199,9 +228,23 @@ impl<'s> Reader<'s> {
             if !s.metadata.is_empty() {
                 self.out[i].metadata = s.metadata;
             }
-            self.loaded += s.samples.len() + s.histograms.len();
+            if self.presence.is_none() {
+                self.loaded += s.samples.len() + s.histograms.len();
+            }
             self.parts[i].0.push(s.samples);
             self.parts[i].1.push(s.histograms);
+        }
+        if let (Some((start, end)), Some(mut present)) = (self.range, self.presence.take()) {
+            present.resize(self.out.len(), false);
+            let mut i = 0;
+            self.out.retain(|_| {
+                let (samples, histograms) = &self.parts[i];
+                let queued = samples.iter().flatten().any(|s| (start..=end).contains(&s.timestamp))
+                    || histograms.iter().flatten().any(|h| (start..=end).contains(&h.timestamp));
+                i += 1;
+                present[i - 1] || queued
+            });
+            return Ok(results::encode(&self.out));
         }
         if let Some((start, end)) = self.range {
             for (data, (samples, histograms)) in self.out.iter_mut().zip(self.parts) {
@@ -293,6 +336,26 @@ mod tests {
         r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
         r.queued(&batch("a", &[(3.0, 30), (4.0, 40)]));
         assert_eq!(answer(r)[0].samples.len(), 4, "at the limit is within it");
+    }
+
+    #[test]
+    fn a_presence_read_lists_series_with_data_in_range_and_sends_none() {
+        let selectors = [by_name(Op::Regex, "a|b|c|d")];
+        let mut r = Reader::new(&selectors, Some((100, 200)), true).presence_only().with_limit(1);
+        assert!(r.is_presence_only());
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        r.series(2, r#"{"__name__":"b"}"#, Metadata::default()).unwrap();
+        r.present(1).unwrap();
+        assert!(r.present(9).is_err());
+        // Queued: c has a sample in the range, d only outside it.
+        r.queued(&batch("c", &[(1.0, 150), (2.0, 160)]));
+        r.queued(&batch("d", &[(1.0, 50)]));
+        let got = answer(r);
+        assert_eq!(
+            got.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+            [r#"{"__name__":"a"}"#, r#"{"__name__":"c"}"#]
+        );
+        assert!(got.iter().all(|s| s.samples.is_empty()), "no data is sent, so no limit is reached");
     }
 
     #[test]

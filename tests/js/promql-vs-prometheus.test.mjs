@@ -153,7 +153,8 @@ const key = (metric) => JSON.stringify(Object.entries(metric).sort(([a], [b]) =>
 function difference(query, want, got) {
   if (want.body.status !== 'success') {
     if (got.body.status === 'success') return `Prometheus refused (${want.status} ${want.body.error}), the Worker answered`;
-    if (got.status !== want.status || got.body.errorType !== want.body.errorType) {
+    // Same status and type; a query that cannot run (422) for the same reason, in Prometheus's words.
+    if (got.status !== want.status || got.body.errorType !== want.body.errorType || (want.status === 422 && got.body.error !== want.body.error)) {
       return `refused differently: Prometheus ${want.status} ${want.body.errorType} "${want.body.error}", the Worker ${got.status} ${got.body.errorType} "${got.body.error}"`;
     }
     return undefined;
@@ -165,6 +166,7 @@ function difference(query, want, got) {
     if (w.result[0] !== g.result[0]) return `time ${g.result[0]}, Prometheus ${w.result[0]}`;
     return w.resultType === 'scalar' && !equalValue(w.result[1], g.result[1]) ? `value ${g.result[1]}, Prometheus ${w.result[1]}` : undefined;
   }
+  if (g.result.length !== w.result.length) return `${g.result.length} series, Prometheus ${w.result.length}`;
   const points = (r) => (w.resultType === 'vector' ? [r.value] : r.values);
   const mine = new Map(g.result.map((r) => [key(r.metric), points(r)]));
   const theirs = new Map(w.result.map((r) => [key(r.metric), points(r)]));
@@ -219,5 +221,9 @@ test('the comparison notices a wrong answer', () => {
   assert.equal(difference('x', answer('1'), answer('1.0000000000001')), undefined);
   assert.match(difference('x', answer('1'), answer('1.001')), /Prometheus/);
   assert.match(difference('x', answer('NaN'), answer('0')), /Prometheus/);
-  assert.match(difference('x', answer('1'), { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } }), /missing/);
+  assert.match(difference('x', answer('1'), { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [] } } }), /0 series/);
+  const twice = { status: 200, body: { status: 'success', data: { resultType: 'vector', result: [answer('1').body.data.result[0], answer('1').body.data.result[0]] } } };
+  assert.match(difference('x', answer('1'), twice), /2 series, Prometheus 1/, 'a label set twice is no match');
+  const refusal = (error) => ({ status: 422, body: { status: 'error', errorType: 'execution', error } });
+  assert.match(difference('x', refusal('vector cannot contain metrics with the same labelset'), refusal('too many samples')), /refused differently/);
 });

@@ -175,6 +175,12 @@ fn metadata_of(row: &SeriesRow) -> Metadata<'static> {
     }
 }
 
+/// A series with a chunk in a presence read's range.
+#[derive(serde::Deserialize)]
+struct PresentRow {
+    series: i64,
+}
+
 /// A read (see `edgewrite::store::read::Reader`, which decides what is selected and how
 /// chunks and queued batches merge): this runs its SQL. Returns the answer as an
 /// `edgewrite::store::results` frame, or the store's own fault.
@@ -198,16 +204,33 @@ pub fn read(
     let ids = reader.chunk_series();
     if let Some((start, end)) = reader.range().filter(|_| !ids.is_empty()) {
         let ids = serde_json::to_string(&ids).map_err(corrupt)?;
-        let chunks: Vec<ChunkRow> = sql
-            .exec(
+        let bounds = vec![ids.into(), start.clamp(-SAFE, SAFE).into(), end.clamp(-SAFE, SAFE).into()];
+        if reader.is_presence_only() {
+            // Which series have a chunk in the range; no chunk is read.
+            let rows: Vec<PresentRow> = sql
+                .exec(
+                    "SELECT DISTINCT series FROM chunks WHERE series IN (SELECT value FROM json_each(?)) \
+                     AND max_ts >= ? AND min_ts <= ?",
+                    bounds,
+                )?
+                .to_array()?;
+            for row in rows {
+                if let Err(e) = reader.present(row.series) {
+                    return Ok(Err(e));
+                }
+            }
+        } else {
+            // Row by row, so a read over its sample limit stops before the rest is loaded.
+            let cursor = sql.exec(
                 "SELECT series, samples, histograms FROM chunks WHERE series IN (SELECT value FROM json_each(?)) \
                  AND max_ts >= ? AND min_ts <= ? ORDER BY id",
-                vec![ids.into(), start.clamp(-SAFE, SAFE).into(), end.clamp(-SAFE, SAFE).into()],
-            )?
-            .to_array()?;
-        for c in chunks {
-            if let Err(e) = reader.chunk(c.series, &c.samples, &c.histograms) {
-                return Ok(Err(e));
+                bounds,
+            )?;
+            for row in cursor.next::<ChunkRow>() {
+                let c = row?;
+                if let Err(e) = reader.chunk(c.series, &c.samples, &c.histograms) {
+                    return Ok(Err(e));
+                }
             }
         }
     }

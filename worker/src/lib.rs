@@ -58,8 +58,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (_, "/api/v1/write") => write(req, &env, &config).await,
         (Method::Get | Method::Post, "/api/v1/series") => read::lookup(req, &env, &config, What::Series).await,
         (Method::Get | Method::Post, "/api/v1/labels") => read::lookup(req, &env, &config, What::Labels).await,
-        (Method::Get, p) if p.starts_with("/api/v1/label/") && p.ends_with("/values") => {
-            let name = p["/api/v1/label/".len()..p.len() - "/values".len()].to_string();
+        (Method::Get, p) if label_of(p).is_some() => {
+            let name = label_of(p).unwrap_or_default().to_string();
             read::lookup(req, &env, &config, What::Values(name)).await
         }
         (Method::Get, "/api/v1/status/buildinfo") => read::json(200, edgewrite::query::api::BUILD_INFO.to_string()),
@@ -75,6 +75,11 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             404,
         ),
     }
+}
+
+/// The label name of a `/api/v1/label/<name>/values` path.
+fn label_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/label/")?.strip_suffix("/values")
 }
 
 /// `/api/v1/write`: decide, store every batch in its shard, then answer.

@@ -138,11 +138,12 @@ pub async fn lookup(mut req: Request, env: &Env, config: &WorkerConfig, what: Wh
         for m in &lookup.selectors {
             q.append_pair("match[]", m);
         }
-        // With a time range, only series with samples in it (read with their data).
+        // With a time range, only series with data in it (to the chunk, as Prometheus answers
+        // to the block), none of their data read.
         if let Some((start, end)) = lookup.range {
             q.append_pair("start", &start.to_string());
             q.append_pair("end", &end.to_string());
-            q.append_pair("limit", &shard_limit(config).to_string());
+            q.append_pair("what", "series");
         }
     }
     match gather(env, config, &tenant, &shard_url).await? {
@@ -196,9 +197,18 @@ pub(crate) async fn gather(
         });
     }
     let mut answers = Vec::new();
+    let mut loaded = 0;
     for answer in futures_util::future::join_all(asks).await {
         match answer {
-            Ok(Ok(a)) => answers.push(a),
+            Ok(Ok(a)) => {
+                // Each shard kept to its share; the whole kept to the query's limit.
+                loaded += a.iter().map(|s| s.samples.len() + s.histograms.len()).sum::<usize>();
+                if loaded > edgewrite::query::api::MAX_LOADED_SAMPLES {
+                    let e = edgewrite::query::api::too_many_loaded();
+                    return Ok(Err(json(e.status(), render::error(e.error_type(), &e.to_string()))?));
+                }
+                answers.push(a);
+            }
             // Stored data that cannot be read: a retry will not help.
             // A read over its sample limit: the query's to change, not a fault.
             Ok(Err((422, message))) => return Ok(Err(json(422, render::error("execution", &message))?)),
@@ -217,12 +227,5 @@ pub(crate) async fn gather(
             }
         }
     }
-    let merged = results::merge(answers);
-    // Each shard kept to its share; the whole kept to the query's limit.
-    let loaded: usize = merged.iter().map(|s| s.samples.len() + s.histograms.len()).sum();
-    if loaded > edgewrite::query::api::MAX_LOADED_SAMPLES {
-        let e = edgewrite::query::api::too_many_loaded();
-        return Ok(Err(json(e.status(), render::error(e.error_type(), &e.to_string()))?));
-    }
-    Ok(Ok(merged))
+    Ok(Ok(results::merge(answers)))
 }

@@ -155,18 +155,23 @@ impl DurableObject for Shard {
                 let (mut start, mut end) = (None, None);
                 let mut with_data = true;
                 let mut limit = usize::MAX;
+                let mut presence = false;
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
                         "match[]" => selectors
                             .push(edgewrite::query::parse_selector(&v).map_err(|e| Error::RustError(e.to_string()))?),
                         "start" => start = v.parse::<i64>().ok(),
                         "end" => end = v.parse::<i64>().ok(),
+                        "what" if v == "series" => presence = true,
                         "what" => with_data = v != "metadata",
                         "limit" => limit = v.parse().unwrap_or(usize::MAX),
                         _ => {}
                     }
                 }
-                let reader = Reader::new(&selectors, start.zip(end), with_data).with_limit(limit);
+                let mut reader = Reader::new(&selectors, start.zip(end), with_data).with_limit(limit);
+                if presence {
+                    reader = reader.presence_only();
+                }
                 match embedded::read(&self.sql, reader, with_data)? {
                     Ok(frame) => Ok(Response::from_bytes(frame)?),
                     // The store's own fault: said as such, never as the client's.

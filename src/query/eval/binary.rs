@@ -106,17 +106,21 @@ fn vector_vector(
     let mut by_sig: BTreeMap<Labels, (Labels, f64)> = BTreeMap::new();
     for (labels, v) in one {
         let sig = signature(&labels, m);
-        if by_sig.insert(sig.clone(), (labels, v)).is_some() {
+        if let Some((earlier, _)) = by_sig.get(&sig) {
             let side = if swapped { "left" } else { "right" };
             return Err(EvalError::Execution(format!(
-                "found duplicate series for the match group {} on the {side} hand-side of the operation: \
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];\
                  many-to-many matching not allowed: matching labels must be unique on one side",
-                render_labels(&sig)
+                render_labels(&sig),
+                render_labels(&labels),
+                render_labels(earlier)
             )));
         }
+        by_sig.insert(sig, (labels, v));
     }
     let mut out: Vec<(Labels, f64)> = Vec::new();
-    let mut seen: Vec<Labels> = Vec::new();
+    let mut seen: std::collections::BTreeSet<Labels> = std::collections::BTreeSet::new();
+    let mut inserted: std::collections::BTreeSet<Labels> = std::collections::BTreeSet::new();
     for (labels, v) in many {
         let sig = signature(&labels, m);
         let Some((other_labels, w)) = by_sig.get(&sig) else { continue };
@@ -129,13 +133,12 @@ fn vector_vector(
                 _ => result.into_iter().filter(|(n, _)| !m.labels.contains(n)).collect(),
             };
             if seen.contains(&sig) {
-                return Err(EvalError::Execution(format!(
-                    "found duplicate series for the match group {} on the left hand-side of the operation: \
-                     many-to-many matching not allowed: matching labels must be unique on one side",
-                    render_labels(&sig)
-                )));
+                return Err(EvalError::Execution(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
             }
-            seen.push(sig);
+            seen.insert(sig);
         } else {
             for name in &m.include {
                 result.retain(|(n, _)| n != name);
@@ -144,6 +147,13 @@ fn vector_vector(
                 }
             }
             result.sort();
+            if inserted.contains(&result) {
+                return Err(EvalError::Execution(
+                    "multiple matches for matching labels; many-to-one matching must be explicit (group_left/group_right)"
+                        .into(),
+                ));
+            }
+            inserted.insert(result.clone());
         }
         out.push((result, x));
     }
@@ -151,6 +161,6 @@ fn vector_vector(
 }
 
 fn render_labels(l: &Labels) -> String {
-    let inner: Vec<String> = l.iter().map(|(n, v)| format!("{n}=\"{v}\"")).collect();
+    let inner: Vec<String> = l.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
     format!("{{{}}}", inner.join(", "))
 }

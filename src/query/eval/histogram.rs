@@ -13,6 +13,10 @@ pub(super) fn quantile(q: f64, input: Vec<(Labels, f64)>) -> Vec<(Labels, f64)> 
         let Some(i) = labels.iter().position(|(n, _)| n == "le") else { continue };
         // Rust reads bounds as Go's ParseFloat does (`+Inf`, `inf`, `1e3`, signs), hex aside.
         let Ok(bound) = labels[i].1.parse::<f64>() else { continue };
+        // Out of range (`1e400`): Go refuses it, so the bucket is skipped.
+        if bound.is_infinite() && !labels[i].1.to_ascii_lowercase().contains("inf") {
+            continue;
+        }
         labels.remove(i);
         histograms.entry(labels).or_default().push((bound, count));
     }
@@ -45,9 +49,10 @@ fn bucket_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
     // largest count before them.
     let mut most = f64::NEG_INFINITY;
     for b in &mut buckets {
+        // (A NaN count stays NaN, as in Go.)
         if b.1 > most {
             most = b.1;
-        } else {
+        } else if b.1 < most {
             b.1 = most;
         }
     }

@@ -32,7 +32,8 @@ pub(super) fn replace(
     src: &str,
     regex: &str,
 ) -> Result<Vec<(Labels, f64)>, EvalError> {
-    let re = regex_lite::Regex::new(&format!("^(?s:{regex})$"))
+    // Anchored as Prometheus 2.42 anchors it (`.` does not match a newline).
+    let re = regex_lite::Regex::new(&format!("^(?:{regex})$"))
         .map_err(|e| EvalError::Execution(format!("invalid regular expression in label_replace(): {regex}: {e}")))?;
     if !valid_name(dst) {
         return Err(EvalError::Execution(format!("invalid destination label name in label_replace(): {dst}")));
@@ -103,7 +104,9 @@ fn expand(template: &str, re: &regex_lite::Regex, caps: &regex_lite::Captures<'_
             out.push('$');
             continue;
         }
-        let group = match name.parse::<usize>() {
+        // A number (no leading zero, as Go reads it) is a group's index, else its name.
+        let number = name.parse::<usize>().ok().filter(|_| !(name.len() > 1 && name.starts_with('0')));
+        let group = match number.ok_or(()) {
             Ok(n) => caps.get(n),
             Err(_) => re.capture_names().position(|n| n == Some(name)).and_then(|i| caps.get(i)),
         };
@@ -139,6 +142,7 @@ mod tests {
             ("a$-b", "a$-b"),
             ("$9", ""),
             ("${nope}", ""),
+            ("$01", ""),
         ] {
             assert_eq!(expand(template, &re, &caps), want, "{template}");
         }
