@@ -287,34 +287,15 @@ pub fn instant(expr: &Expr, data: &[eval::Series], t: i64, work: u64) -> Result<
             json_string(&mut out, &s);
             out.push(']');
         }
-        Value::Vector(v) => {
-            out.push_str(r#""vector","result":["#);
-            for (i, (labels, x)) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(r#"{"metric":"#);
-                metric(&mut out, labels);
-                out.push_str(r#","value":"#);
-                point(&mut out, t, *x);
-                out.push('}');
-            }
+        Value::Vector(v) => vector_json(&mut out, &v, |out, x| {
+            out.push_str(r#","value":"#);
+            point(out, t, *x);
+        }),
+        Value::Histograms(v) => vector_json(&mut out, &v, |out, h| {
+            let _ = write!(out, r#","histogram":[{},"#, crate::store::render::format_time(t));
+            crate::store::render::histogram(out, &h.to_model(t));
             out.push(']');
-        }
-        Value::Histograms(v) => {
-            out.push_str(r#""vector","result":["#);
-            for (i, (labels, h)) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(r#"{"metric":"#);
-                metric(&mut out, labels);
-                let _ = write!(out, r#","histogram":[{},"#, crate::store::render::format_time(t));
-                crate::store::render::histogram(&mut out, &h.to_model(t));
-                out.push_str("]}");
-            }
-            out.push(']');
-        }
+        }),
         Value::Matrix(m) => {
             out.push_str(r#""matrix","result":"#);
             let m: Vec<RangeSeries> =
@@ -343,6 +324,21 @@ pub fn range(
     series_json(&mut out, &m);
     out.push_str("}}");
     Ok(out)
+}
+
+/// An instant vector's result: each element's metric, then what `value` writes of it.
+fn vector_json<T>(out: &mut String, v: &[(Labels, T)], value: impl Fn(&mut String, &T)) {
+    out.push_str(r#""vector","result":["#);
+    for (i, (labels, x)) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r#"{"metric":"#);
+        metric(out, labels);
+        value(out, x);
+        out.push('}');
+    }
+    out.push(']');
 }
 
 fn metric(out: &mut String, labels: &Labels) {
