@@ -122,8 +122,9 @@ pub struct Evaluator<'d> {
     step: i64,
     /// Most samples in one step's result.
     pub max_samples: usize,
-    /// Work left for the whole evaluation: each sample a selector reads and each subquery or
-    /// range step counts one, so no query (`x[1y:1ms]`, say) can hold the Worker for long.
+    /// Work left for the whole evaluation: each sample a selector reads counts one, each
+    /// subquery or range step [`STEP_WORK`], so no query (`x[1y:1ms]`, say) can hold the
+    /// Worker for long.
     /// (A Worker's clock stands still while code runs, so work, not time, bounds a query.)
     budget: std::cell::Cell<u64>,
     /// Per selector (by address): the series it selects, and where each one's last window
@@ -164,6 +165,10 @@ const WINDOWED: &[&str] = &[
 /// Default work budget of one evaluation (samples read plus steps taken): the share of
 /// Prometheus's default timeout, 2 minutes.
 pub const MAX_WORK: u64 = 5_000_000_000;
+
+/// What one step of a range query or subquery costs against the budget: a step evaluates a
+/// whole expression (allocating its vectors), some hundred times a sample read.
+pub const STEP_WORK: usize = 100;
 
 /// The evaluation interval a subquery without a step uses, as Prometheus's default.
 pub const SUBQUERY_STEP_MS: i64 = 60_000;
@@ -241,7 +246,7 @@ impl<'d> Evaluator<'d> {
         let mut total = 0;
         let mut t = self.start;
         while t <= self.end {
-            self.spend(1)?;
+            self.spend(STEP_WORK)?;
             let n = match self.step(expr, t)? {
                 Value::Scalar(v) => {
                     entry(&mut out, Vec::new()).floats.push((t, v));
@@ -310,7 +315,7 @@ impl<'d> Evaluator<'d> {
                 let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
                 let mut u = if first < ts - range_ms { first + step } else { first };
                 while u <= ts {
-                    self.spend(1)?;
+                    self.spend(STEP_WORK)?;
                     if let Value::Vector(v) = self.eval(expr, u)? {
                         for (l, x) in v {
                             series.entry(l).or_default().push((u, x));
