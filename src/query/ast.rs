@@ -81,24 +81,30 @@ pub enum AggregateOp {
 }
 
 impl AggregateOp {
+    /// Every operator with its name.
+    const NAMES: [(&'static str, AggregateOp); 12] = [
+        ("sum", AggregateOp::Sum),
+        ("avg", AggregateOp::Avg),
+        ("count", AggregateOp::Count),
+        ("min", AggregateOp::Min),
+        ("max", AggregateOp::Max),
+        ("group", AggregateOp::Group),
+        ("stddev", AggregateOp::Stddev),
+        ("stdvar", AggregateOp::Stdvar),
+        ("topk", AggregateOp::Topk),
+        ("bottomk", AggregateOp::Bottomk),
+        ("quantile", AggregateOp::Quantile),
+        ("count_values", AggregateOp::CountValues),
+    ];
+
     /// The operator for a (lower-case) name.
     pub fn from_name(name: &str) -> Option<Self> {
-        use AggregateOp::*;
-        Some(match name {
-            "sum" => Sum,
-            "avg" => Avg,
-            "count" => Count,
-            "min" => Min,
-            "max" => Max,
-            "group" => Group,
-            "stddev" => Stddev,
-            "stdvar" => Stdvar,
-            "topk" => Topk,
-            "bottomk" => Bottomk,
-            "quantile" => Quantile,
-            "count_values" => CountValues,
-            _ => return None,
-        })
+        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
+    }
+
+    /// Its name in PromQL.
+    pub fn name(self) -> &'static str {
+        Self::NAMES.iter().find(|(_, op)| *op == self).map_or("", |(n, _)| n)
     }
 
     /// The type of its parameter, if it takes one.

@@ -137,6 +137,8 @@ pub struct Evaluator<'d> {
 struct Selection {
     series: Vec<usize>,
     cursors: Vec<(usize, usize)>,
+    /// Whether any of them has native histograms (most selections have none to look at).
+    histograms: bool,
 }
 
 /// Functions of a range vector that see one series' window at a time: they read the windows
@@ -237,11 +239,12 @@ impl<'d> Evaluator<'d> {
         self.selections.borrow_mut().clear();
         let mut out: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         fn entry(out: &mut BTreeMap<Labels, RangeSeries>, labels: Labels) -> &mut RangeSeries {
-            out.entry(labels.clone()).or_insert_with(|| RangeSeries {
-                labels,
-                floats: Vec::new(),
-                histograms: Vec::new(),
-            })
+            // The labels are cloned only for a series not seen at an earlier step.
+            if !out.contains_key(&labels) {
+                let series = RangeSeries { labels: labels.clone(), floats: Vec::new(), histograms: Vec::new() };
+                out.insert(labels.clone(), series);
+            }
+            out.get_mut(&labels).expect("inserted above")
         }
         let mut total = 0;
         let mut t = self.start;
@@ -362,14 +365,16 @@ impl<'d> Evaluator<'d> {
         let ts = self.time(s.at, t) - s.offset_ms;
         let mut out = Vec::new();
         self.with_selection(s, |selection| {
+            if !selection.histograms {
+                return;
+            }
             for &i in &selection.series {
                 let series = &self.data[i];
                 let Some(h) = series.histograms[..series.histograms.partition_point(|h| h.timestamp <= ts)].last()
                 else {
                     continue;
                 };
-                let float_after =
-                    series.samples.iter().rev().find(|x| x.timestamp <= ts).is_some_and(|x| x.timestamp > h.timestamp);
+                let float_after = newer_float(series, h.timestamp, ts);
                 if h.timestamp >= ts - LOOKBACK_MS && !h.is_stale() && !float_after {
                     out.push((series.labels.clone(), FloatHistogram::from_model(h)));
                 }
@@ -382,11 +387,11 @@ impl<'d> Evaluator<'d> {
     fn has_histograms(&self, s: &VectorSelector, range: i64, t: i64) -> bool {
         let ts = self.time(s.at, t) - s.offset_ms;
         self.with_selection(s, |selection| {
-            selection.series.iter().any(|&i| {
-                let h = &self.data[i].histograms;
-                let from = h.partition_point(|x| x.timestamp < ts - range);
-                h.get(from).is_some_and(|x| x.timestamp <= ts)
-            })
+            selection.histograms
+                && selection
+                    .series
+                    .iter()
+                    .any(|&i| !histogram_window(&self.data[i].histograms, ts - range, ts).is_empty())
         })
     }
 
@@ -399,18 +404,16 @@ impl<'d> Evaluator<'d> {
         self.with_selection(s, |selection| {
             for &i in &selection.series {
                 let series = &self.data[i];
-                let h = &series.histograms;
-                let (from, to) =
-                    (h.partition_point(|x| x.timestamp < ts - range), h.partition_point(|x| x.timestamp <= ts));
-                let window: Vec<&Histogram> = h[from..to].iter().filter(|x| !x.is_stale()).collect();
+                let window: Vec<&Histogram> =
+                    histogram_window(&series.histograms, ts - range, ts).iter().filter(|x| !x.is_stale()).collect();
                 read += window.len();
                 if window.len() < 2 {
                     continue;
                 }
                 let floats: Vec<FloatHistogram> = window.iter().map(|x| FloatHistogram::from_model(x)).collect();
                 let Some(increase) = native::increase(&floats, name != "delta") else { continue };
-                let times: Vec<(i64, f64)> = window.iter().map(|x| (x.timestamp, 0.0)).collect();
-                let Some(factor) = extrapolation(&times, ts - range, ts, None, name == "rate") else { continue };
+                let (first, last) = (window[0].timestamp, window[window.len() - 1].timestamp);
+                let factor = extrapolation((first, last, window.len()), ts - range, ts, None, name == "rate");
                 out.push((drop_name(series.labels.clone()), increase.scale(factor)));
             }
         });
@@ -443,7 +446,8 @@ impl<'d> Evaluator<'d> {
         let mut selections = self.selections.borrow_mut();
         let selection = selections.entry(s as *const VectorSelector as usize).or_insert_with(|| {
             let series: Vec<usize> = (0..self.data.len()).filter(|&i| selects(s, &self.data[i])).collect();
-            Selection { cursors: vec![(0, 0); series.len()], series }
+            let histograms = series.iter().any(|&i| !self.data[i].histograms.is_empty());
+            Selection { cursors: vec![(0, 0); series.len()], series, histograms }
         });
         f(selection)
     }
@@ -796,7 +800,7 @@ impl<'d> Evaluator<'d> {
         }
         let mut out = Vec::new();
         for (k, members) in groups {
-            let k: Labels = k.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            let k = owned(k);
             let values = || members.iter().map(|m| m.1);
             match op {
                 AggregateOp::Sum => out.push((k, values().sum())),
@@ -866,6 +870,12 @@ fn newer_histogram(series: &Series, after: i64, ts: i64) -> bool {
     !h.is_empty() && h[..h.partition_point(|x| x.timestamp <= ts)].last().is_some_and(|x| x.timestamp > after)
 }
 
+/// Whether the series has a float sample newer than `after` and at most `ts`.
+fn newer_float(series: &Series, after: i64, ts: i64) -> bool {
+    let s = &series.samples;
+    s[..s.partition_point(|x| x.timestamp <= ts)].last().is_some_and(|x| x.timestamp > after)
+}
+
 /// `sum`, `avg`, `count` and `group` of native histograms, as Prometheus 2.42 has them.
 fn aggregate_histograms(
     op: AggregateOp,
@@ -876,8 +886,6 @@ fn aggregate_histograms(
     for (l, h) in &hs {
         groups.entry(group_key(l, grouping)).or_default().push(h);
     }
-    let owned =
-        |k: Vec<(&str, &str)>| -> Labels { k.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect() };
     let sum = |members: &[&FloatHistogram]| members[1..].iter().fold(members[0].clone(), |acc, h| acc.add(h));
     Ok(match op {
         AggregateOp::Sum => Value::Histograms(groups.into_iter().map(|(k, m)| (owned(k), sum(&m))).collect()),
@@ -886,14 +894,7 @@ fn aggregate_histograms(
         ),
         AggregateOp::Count => Value::Vector(groups.into_iter().map(|(k, m)| (owned(k), m.len() as f64)).collect()),
         AggregateOp::Group => Value::Vector(groups.into_keys().map(|k| (owned(k), 1.0)).collect()),
-        other => {
-            let name = if other == AggregateOp::CountValues {
-                "count_values".into()
-            } else {
-                format!("{other:?}").to_lowercase()
-            };
-            return Err(unsupported_histograms(&format!("{name}()")));
-        }
+        other => return Err(unsupported_histograms(&format!("{}()", other.name()))),
     })
 }
 
@@ -935,6 +936,11 @@ fn may_repeat(name: &str, args: &[Expr]) -> bool {
         _ => false,
     };
     matches!(name, "label_replace" | "label_join") || !args.iter().all(one_metric)
+}
+
+/// A group's borrowed labels, owned.
+fn owned(key: Vec<(&str, &str)>) -> Labels {
+    key.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }
 
 /// The labels a series is aggregated by, borrowed from it.
@@ -1058,26 +1064,23 @@ fn extrapolated(p: &[(i64, f64)], range_start: i64, range_end: i64, counter: boo
     // A counter is not extrapolated below zero.
     let to_zero =
         (counter && result > 0.0 && first.1 >= 0.0).then(|| (last.0 - first.0) as f64 / 1000.0 * (first.1 / result));
-    Some(result * extrapolation(p, range_start, range_end, to_zero, per_second)?)
+    Some(result * extrapolation((first.0, last.0, p.len()), range_start, range_end, to_zero, per_second))
 }
 
-/// The factor that extrapolates a change over the points' times to the range (per second of
-/// the range when `per_second`); `to_zero`, in seconds, bounds the extension at the start.
+/// The factor that extrapolates a change over `n` (at least 2) points from `first` to `last`
+/// (ms) to the range (per second of the range when `per_second`); `to_zero`, in seconds, bounds
+/// the extension at the start.
 fn extrapolation(
-    p: &[(i64, f64)],
+    (first, last, n): (i64, i64, usize),
     range_start: i64,
     range_end: i64,
     to_zero: Option<f64>,
     per_second: bool,
-) -> Option<f64> {
-    if p.len() < 2 {
-        return None;
-    }
-    let (first, last) = (p[0].0, p[p.len() - 1].0);
+) -> f64 {
     let mut to_start = (first - range_start) as f64 / 1000.0;
     let to_end = (range_end - last) as f64 / 1000.0;
     let sampled = (last - first) as f64 / 1000.0;
-    let average = sampled / (p.len() - 1) as f64;
+    let average = sampled / (n - 1) as f64;
     if let Some(z) = to_zero
         && z < to_start
     {
@@ -1091,5 +1094,10 @@ fn extrapolation(
     if per_second {
         factor /= (range_end - range_start) as f64 / 1000.0;
     }
-    Some(factor)
+    factor
+}
+
+/// The histograms of a series in `[from, to]` (ms).
+fn histogram_window(h: &[Histogram], from: i64, to: i64) -> &[Histogram] {
+    &h[h.partition_point(|x| x.timestamp < from)..h.partition_point(|x| x.timestamp <= to)]
 }

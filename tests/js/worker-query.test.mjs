@@ -130,6 +130,8 @@ test("Grafana's pickers: label names, label values with match[], series with lim
   // A range with no samples lists no series.
   r = await get('/api/v1/series', { 'match[]': 'qx_total', start: String((base - 7_200_000) / 1000), end: String((base - 3_600_000) / 1000) });
   assert.deepEqual(r.body.data, []);
+  // A path that only looks like a label's values (the panic a second reading found).
+  assert.equal((await fetch(`${worker.url}/api/v1/label/values`)).status, 404);
   r = await get('/api/v1/label/1nope/values', {});
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'invalid label name: "1nope"');
