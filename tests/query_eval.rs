@@ -362,3 +362,129 @@ fn range_queries_of_native_histograms_hold_histogram_points() {
     // api + web gain 9 observations a minute: 0.15/s.
     assert!(m[0].histograms.iter().all(|(_, h)| (h.count - 0.15).abs() < 1e-12), "{m:?}");
 }
+
+/// Series for comparing range evaluation with step-by-step instant evaluation: counters with
+/// resets and jitter, gauges with -0.0, NaN and infinities, gaps, stale markers, two metric
+/// names whose label sets coincide once the name is dropped.
+fn sweep_data() -> Vec<Series> {
+    let mut out = Vec::new();
+    let mut seed = 7u64;
+    let mut rnd = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for job in ["api", "web", "db"] {
+        for inst in ["a", "b", "c", "d"] {
+            let mut c = 0.0;
+            let samples: Vec<Sample> = (0..200)
+                .filter(|i| !(inst == "c" && (60..90).contains(i)))
+                .map(|i| {
+                    c += (rnd() * 10.0).floor();
+                    if inst == "d" && i == 120 {
+                        c = 1.0;
+                    }
+                    let v = if inst == "b" && i == 150 { STALE_NAN } else { c };
+                    Sample::new(v, i * 15_000 + (i % 5) * 311)
+                })
+                .collect();
+            let l = labels(&[("__name__", "req_total"), ("job", job), ("instance", inst)]);
+            out.push(Series { labels: l, samples, histograms: Vec::new() });
+            let g: Vec<Sample> = (0..200)
+                .map(|i| {
+                    let v = match i % 37 {
+                        3 => f64::NAN,
+                        5 => -0.0,
+                        11 => f64::INFINITY,
+                        _ => rnd() * 100.0 - 50.0,
+                    };
+                    Sample::new(v, i * 15_000 + 7_000)
+                })
+                .collect();
+            let l = labels(&[("__name__", "temp"), ("job", job), ("instance", inst)]);
+            out.push(Series { labels: l, samples: g, histograms: Vec::new() });
+        }
+    }
+    // `other` shares req_total's label sets once names are dropped.
+    let other: Vec<Sample> = (0..50).map(|i| Sample::new(i as f64, 1_000_000 + i * 15_000)).collect();
+    let l = labels(&[("__name__", "other_total"), ("job", "api"), ("instance", "a")]);
+    out.push(Series { labels: l, samples: other, histograms: Vec::new() });
+    out
+}
+
+#[test]
+fn range_queries_answer_as_step_by_step_evaluation_exactly() {
+    let data = sweep_data();
+    let queries = [
+        "sum by (job) (rate(req_total[5m]))",
+        "sum(rate(req_total[1m]))",
+        "avg without (instance) (increase(req_total[2m]))",
+        "count by (job) (changes(temp[3m]))",
+        "group by (instance) (resets(req_total[5m]))",
+        "min by (job) (temp)",
+        "max(temp)",
+        "sum by (job) (temp)",
+        "sum by (__name__, job) ({__name__=~\"req_total|temp\"})",
+        "max by (job) (max_over_time(temp[2m]))",
+        "min(min_over_time(temp[1m]))",
+        "avg(avg_over_time(temp[90s] offset 2m))",
+        "sum(sum_over_time(temp[1m] @ 1500))",
+        "sum by (job) (irate(req_total[1m]))",
+        "sum(idelta(temp[1m]))",
+        "sum(deriv(temp[2m]))",
+        "sum by (job) (delta(temp[2m]))",
+        "sum(last_over_time(req_total[1m]))",
+        "sum(count_over_time(temp[1m]))",
+        "sum(present_over_time(req_total[30s]))",
+        "stddev(stddev_over_time(temp[2m]))",
+        "sum(stdvar_over_time(temp[2m]))",
+        "rate(req_total[5m])",
+        "last_over_time(req_total[1m])",
+        "max_over_time(temp[2m])",
+        "histogram_quantile(0.9, sum by (job) (rate(req_total[5m])))",
+        "sum by (job) (rate(req_total[5m])) / on(job) group_left sum by (job) (rate(req_total[10m]))",
+        "max_over_time(sum(rate(req_total[5m]))[10m:1m])",
+        "max_over_time(sum(rate(req_total[5m]))[10m:45s])",
+        "sum(rate({__name__=~\"req_total|other_total\"}[5m]))",
+        "rate({__name__=~\"req_total|other_total\"}[5m])",
+        "sum(rate(req_total[5m])) + sum(rate(req_total[5m]))",
+        "quantile(0.5, rate(req_total[5m]))",
+        "topk(2, sum by (instance) (rate(req_total[5m])))",
+    ];
+    for (start, end, step) in [(0, 3_000_000, 15_000), (-60_000, 2_990_000, 60_000), (400_000, 400_000, 1_000)] {
+        for q in queries {
+            let expr = parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            let swept = Evaluator::new(&data, start, end, step).range(&expr);
+            // The same query one step at a time (an instant evaluation sweeps nothing).
+            let mut by_step: std::collections::BTreeMap<Labels, Vec<(i64, u64)>> = Default::default();
+            let mut failed = None;
+            let mut t = start;
+            while t <= end {
+                match Evaluator::new(&data, start, end, step).at(&expr, t) {
+                    Ok(Value::Vector(v)) => {
+                        for (l, x) in v {
+                            by_step.entry(l).or_default().push((t, x.to_bits()));
+                        }
+                    }
+                    Ok(Value::Scalar(x)) => by_step.entry(Vec::new()).or_default().push((t, x.to_bits())),
+                    Ok(other) => panic!("{q}: {other:?}"),
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                t += step;
+            }
+            match (swept, failed) {
+                (Err(a), Some(b)) => assert_eq!(a, b, "{q}"),
+                (Ok(series), None) => {
+                    let got: std::collections::BTreeMap<Labels, Vec<(i64, u64)>> = series
+                        .into_iter()
+                        .map(|s| (s.labels, s.floats.into_iter().map(|(t, v)| (t, v.to_bits())).collect()))
+                        .collect();
+                    assert_eq!(got, by_step, "{q} from {start} to {end} by {step}");
+                }
+                (a, b) => panic!("{q}: range {a:?}, step by step {b:?}"),
+            }
+        }
+    }
+}

@@ -19,6 +19,7 @@ mod calendar;
 mod histogram;
 mod labels;
 pub mod native;
+mod sweep;
 
 /// A series' labels, sorted by name.
 pub type Labels = Vec<(String, String)>;
@@ -131,6 +132,10 @@ pub struct Evaluator<'d> {
     /// began and ended, so that the next step of a range query moves on from there instead
     /// of searching each series again.
     selections: std::cell::RefCell<std::collections::HashMap<usize, Selection>>,
+    /// The range query being evaluated: its start, step and number of steps.
+    grid: std::cell::Cell<Option<(i64, i64, usize)>>,
+    /// Expressions of that range query evaluated series by series, by address.
+    sweeps: std::cell::RefCell<std::collections::HashMap<usize, sweep::Swept>>,
 }
 
 /// A selector's series (indexes into the data) and their window cursors.
@@ -140,29 +145,6 @@ struct Selection {
     /// Whether any of them has native histograms (most selections have none to look at).
     histograms: bool,
 }
-
-/// Functions of a range vector that see one series' window at a time: they read the windows
-/// straight from the data (see [`Evaluator::windows`]) instead of a materialized matrix.
-const WINDOWED: &[&str] = &[
-    "rate",
-    "increase",
-    "delta",
-    "irate",
-    "idelta",
-    "resets",
-    "changes",
-    "deriv",
-    "predict_linear",
-    "avg_over_time",
-    "sum_over_time",
-    "count_over_time",
-    "min_over_time",
-    "max_over_time",
-    "last_over_time",
-    "present_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-];
 
 /// Default work budget of one evaluation (samples read plus steps taken): the share of
 /// Prometheus's default timeout, 2 minutes.
@@ -187,6 +169,8 @@ impl<'d> Evaluator<'d> {
             max_samples: 5_000_000,
             budget: std::cell::Cell::new(MAX_WORK),
             selections: Default::default(),
+            grid: Default::default(),
+            sweeps: Default::default(),
         }
     }
 
@@ -213,6 +197,8 @@ impl<'d> Evaluator<'d> {
     pub fn at(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
         // The cursors are kept by selector address: another expression may reuse one.
         self.selections.borrow_mut().clear();
+        self.sweeps.borrow_mut().clear();
+        self.grid.set(None);
         self.step(expr, t)
     }
 
@@ -237,6 +223,15 @@ impl<'d> Evaluator<'d> {
     /// [`EvalError`].
     pub fn range(&self, expr: &Expr) -> Result<Vec<RangeSeries>, EvalError> {
         self.selections.borrow_mut().clear();
+        self.sweeps.borrow_mut().clear();
+        let steps = if self.end < self.start { 0 } else { ((self.end - self.start) / self.step) as usize + 1 };
+        self.grid.set(Some((self.start, self.step, steps)));
+        // The common shapes, series by series (see `sweep`).
+        match self.sweep(expr) {
+            sweep::Swept::Rows(rows) => return self.swept_range(rows, steps),
+            sweep::Swept::Failed(e) => return Err(e),
+            sweep::Swept::No => {}
+        }
         let mut out: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         fn entry(out: &mut BTreeMap<Labels, RangeSeries>, labels: Labels) -> &mut RangeSeries {
             // The labels are cloned only for a series not seen at an earlier step.
@@ -281,7 +276,32 @@ impl<'d> Evaluator<'d> {
         Ok(out.into_values().collect())
     }
 
+    /// A range query's answer from a sweep's rows, with the checks and costs of its steps.
+    fn swept_range(&self, rows: sweep::Rows, steps: usize) -> Result<Vec<RangeSeries>, EvalError> {
+        self.spend(STEP_WORK.saturating_mul(steps))?;
+        let mut total = 0;
+        let mut out = Vec::with_capacity(rows.labels.len());
+        for (labels, values) in rows.labels.into_iter().zip(rows.values) {
+            let floats: Points =
+                (0..steps).filter_map(|k| values[k].map(|v| (self.start + k as i64 * self.step, v))).collect();
+            total += floats.len();
+            if total > self.max_samples {
+                return Err(EvalError::TooManySamples(self.max_samples));
+            }
+            if !floats.is_empty() {
+                out.push(RangeSeries { labels, floats, histograms: Vec::new() });
+            }
+        }
+        Ok(out)
+    }
+
     fn eval(&self, expr: &Expr, t: i64) -> Result<Value, EvalError> {
+        // An aggregation in a range query is swept across all its steps at its first one.
+        if matches!(expr, Expr::Aggregate { .. })
+            && let Some(value) = self.swept(expr, t)
+        {
+            return value;
+        }
         Ok(match expr {
             Expr::Number(n) => Value::Scalar(*n),
             Expr::String(s) => Value::String(s.clone()),
@@ -486,7 +506,12 @@ impl<'d> Evaluator<'d> {
     fn call(&self, name: &str, args: &[Expr], t: i64) -> Result<Value, EvalError> {
         // A windowed function's range selector is read window by window, never materialized.
         let direct = match args.first().map(strip_parens) {
-            Some(Expr::Matrix { selector, range_ms }) if WINDOWED.contains(&name) => Some((selector, *range_ms)),
+            // (predict_linear too: it needs its second argument beside the window.)
+            Some(Expr::Matrix { selector, range_ms })
+                if WINDOW_FUNCTIONS.contains(&name) || name == "predict_linear" =>
+            {
+                Some((selector, *range_ms))
+            }
             _ => None,
         };
         if let Some((selector, range)) = direct
@@ -556,37 +581,19 @@ impl<'d> Evaluator<'d> {
             Ok(Value::Vector(out))
         };
         Ok(match name {
-            "rate" | "increase" | "delta" => {
+            name if WINDOW_FUNCTIONS.contains(&name) => {
                 let range = range_of(&args[0]);
-                let counter = name != "delta";
                 let ts = match strip_parens(&args[0]) {
                     Expr::Matrix { selector, .. } => self.time(selector.at, t) - selector.offset_ms,
                     Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
                     _ => t,
                 };
-                over_time(false, &|p| extrapolated(p, ts - range, ts, counter, name == "rate"))?
+                over_time(name == "last_over_time", &|p| window_value(name, p, ts, range))?
             }
-            "irate" | "idelta" => over_time(false, &|p| {
-                let [.., (t1, v1), (t2, v2)] = p else { return None };
-                let d = if name == "irate" && v2 < v1 { *v2 } else { v2 - v1 };
-                Some(if name == "irate" { d / ((t2 - t1) as f64 / 1000.0) } else { d })
-            })?,
-            "resets" => over_time(false, &|p| Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64))?,
-            "changes" => over_time(false, &|p| Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64))?,
-            "deriv" => over_time(false, &|p| regression(p, p.first()?.0).map(|(slope, _)| slope))?,
             "predict_linear" => {
                 let by = scalar(1);
                 over_time(false, &|p| regression(p, t).map(|(slope, icpt)| icpt + slope * by))?
             }
-            "avg_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64))?,
-            "sum_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).sum()))?,
-            "count_over_time" => over_time(false, &|p| Some(p.len() as f64))?,
-            "min_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, min)))?,
-            "max_over_time" => over_time(false, &|p| Some(p.iter().map(|x| x.1).fold(f64::NAN, max)))?,
-            "last_over_time" => over_time(true, &|p| p.last().map(|x| x.1))?,
-            "present_over_time" => over_time(false, &|_| Some(1.0))?,
-            "stddev_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1)).sqrt()))?,
-            "stdvar_over_time" => over_time(false, &|p| Some(variance(p.iter().map(|x| x.1))))?,
             "quantile_over_time" => {
                 let q = scalar(0);
                 Value::Vector(
@@ -1044,6 +1051,55 @@ fn regression(p: &[(i64, f64)], at: i64) -> Option<(f64, f64)> {
     let var = sxx - sx * sx / n;
     let slope = cov / var;
     Some((slope, sy / n - slope * sx / n))
+}
+
+/// The functions of one range selector whose value over a window needs only the window's
+/// points, end and length ([`window_value`]). They, and `predict_linear`, read each series'
+/// window straight from the data ([`Evaluator::windows`]), never a materialized matrix.
+const WINDOW_FUNCTIONS: &[&str] = &[
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "resets",
+    "changes",
+    "deriv",
+    "avg_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "min_over_time",
+    "max_over_time",
+    "last_over_time",
+    "present_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+];
+
+/// The value of `name` (one of [`WINDOW_FUNCTIONS`]) over the points of one series' window
+/// `[ts - range, ts]` (stale markers left out; at least one point), if it has one.
+fn window_value(name: &str, p: &[(i64, f64)], ts: i64, range: i64) -> Option<f64> {
+    match name {
+        "rate" | "increase" | "delta" => extrapolated(p, ts - range, ts, name != "delta", name == "rate"),
+        "irate" | "idelta" => {
+            let [.., (t1, v1), (t2, v2)] = p else { return None };
+            let d = if name == "irate" && v2 < v1 { *v2 } else { v2 - v1 };
+            Some(if name == "irate" { d / ((t2 - t1) as f64 / 1000.0) } else { d })
+        }
+        "resets" => Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
+        "changes" => Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64),
+        "deriv" => regression(p, p.first()?.0).map(|(slope, _)| slope),
+        "avg_over_time" => Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64),
+        "sum_over_time" => Some(p.iter().map(|x| x.1).sum()),
+        "count_over_time" => Some(p.len() as f64),
+        "min_over_time" => Some(p.iter().map(|x| x.1).fold(f64::NAN, min)),
+        "max_over_time" => Some(p.iter().map(|x| x.1).fold(f64::NAN, max)),
+        "last_over_time" => p.last().map(|x| x.1),
+        "present_over_time" => Some(1.0),
+        "stddev_over_time" => Some(variance(p.iter().map(|x| x.1)).sqrt()),
+        "stdvar_over_time" => Some(variance(p.iter().map(|x| x.1))),
+        _ => None,
+    }
 }
 
 /// `rate`, `increase` and `delta`: the change over the samples, extrapolated towards the
