@@ -478,6 +478,33 @@ fn messages_say_where_and_what_as_prometheus_does() {
     assert_eq!(err("a\n + 1 == 2 and"), "2:14: parse error: unexpected end of input, expected expression");
     assert_eq!(err("1 == 2"), "1:3: parse error: comparisons between scalars must use BOOL modifier");
     assert_eq!(err(""), "1:1: parse error: no expression found in input");
+    // What the input leaves open at its end, as Prometheus 2.42 answered these (its lexer
+    // speaks first).
+    for (q, want) in [
+        ("rate(x[5m]", "1:11: parse error: unclosed left parenthesis"),
+        ("x[5m", "1:5: parse error: unclosed left bracket"),
+        ("x{a=\"b\"", "1:8: parse error: unexpected end of input inside braces"),
+        ("sum(x", "1:6: parse error: unclosed left parenthesis"),
+        ("(1", "1:3: parse error: unclosed left parenthesis"),
+        ("x{a=\"b\"}[5m", "1:12: parse error: unclosed left bracket"),
+        ("sum by (job", "1:12: parse error: unclosed left parenthesis"),
+        ("foo(", "1:5: parse error: unclosed left parenthesis"),
+        ("((1)", "1:5: parse error: unclosed left parenthesis"),
+        ("x[5m:", "1:6: parse error: unclosed left bracket"),
+        ("x[5m:1m", "1:8: parse error: unclosed left bracket"),
+        ("x{", "1:3: parse error: unexpected end of input inside braces"),
+        ("x + (y", "1:7: parse error: unclosed left parenthesis"),
+        // And a closer that closes nothing.
+        ("x offset 5m)", "1:13: parse error: unexpected right parenthesis ')'"),
+        ("sum(x))", "1:8: parse error: unexpected right parenthesis ')'"),
+        (")", "1:2: parse error: unexpected right parenthesis ')'"),
+        ("1 + )", "1:6: parse error: unexpected right parenthesis ')'"),
+        ("x]", "1:2: parse error: unexpected right bracket ']'"),
+        ("x}", "1:2: parse error: unexpected character: '}'"),
+        ("rate(x[5m]))", "1:13: parse error: unexpected right parenthesis ')'"),
+    ] {
+        assert_eq!(err(q), want, "{q}");
+    }
 }
 
 fn ident() -> impl Strategy<Value = String> {

@@ -93,20 +93,35 @@ pub fn budget(timeout_ms: Option<i64>) -> u64 {
     eval::MAX_WORK * t / DEFAULT_TIMEOUT_MS as u64
 }
 
-/// A time parameter: Unix seconds (with decimals) or RFC 3339, in ms.
+/// A time parameter: Unix seconds (with decimals) or RFC 3339, in ms, as `query_range` reads
+/// `start` and `end`.
 ///
 /// # Errors
 /// [`ApiError::BadData`] naming the parameter.
 pub fn parse_time(name: &str, text: &str) -> Result<i64, ApiError> {
-    let bad =
-        || ApiError::BadData(format!("invalid parameter \"{name}\": cannot parse \"{text}\" to a valid timestamp"));
+    time_ms(text).map_err(|why| ApiError::BadData(format!("invalid parameter \"{name}\": {why}")))
+}
+
+/// [`parse_time`] as Prometheus's `parseTimeParam` reads a time (an instant query's `time`,
+/// the `start` and `end` of lookups and exemplar queries): the message says so.
+///
+/// # Errors
+/// [`ApiError::BadData`] naming the parameter.
+pub fn parse_time_param(name: &str, text: &str) -> Result<i64, ApiError> {
+    time_ms(text).map_err(|why| {
+        ApiError::BadData(format!("invalid parameter \"{name}\": Invalid time value for '{name}': {why}"))
+    })
+}
+
+fn time_ms(text: &str) -> Result<i64, String> {
+    let bad = || format!("cannot parse \"{text}\" to a valid timestamp");
     let ms = match text.parse::<f64>() {
         Ok(s) if s.is_finite() => (s * 1000.0).round(),
         Ok(_) => return Err(bad()),
         Err(_) => rfc3339(text).ok_or_else(bad)? as f64,
     };
     if ms.abs() > super::parser::MAX_TIME_MS as f64 {
-        return Err(ApiError::BadData(format!("invalid parameter \"{name}\": \"{text}\" is out of range")));
+        return Err(format!("\"{text}\" is out of range"));
     }
     Ok(ms as i64)
 }
@@ -473,6 +488,15 @@ mod tests {
         let f = fetch(&parse("max_over_time(x[10m:1m] @ 1000)").unwrap(), 10_000_000, 10_000_000);
         assert_eq!((f.from, f.to), (1_000_000 - 600_000 - LOOKBACK_MS, 10_000_000));
         assert!(parse_time("time", "1e300").is_err() && parse_duration("step", "1e300").is_err());
+        assert_eq!(
+            parse_time("start", "x").unwrap_err().to_string(),
+            "invalid parameter \"start\": cannot parse \"x\" to a valid timestamp"
+        );
+        assert_eq!(
+            parse_time_param("time", "x").unwrap_err().to_string(),
+            "invalid parameter \"time\": Invalid time value for 'time': cannot parse \"x\" to a valid timestamp",
+            "as Prometheus 2.42 answers /api/v1/query?time=x"
+        );
     }
 
     #[test]

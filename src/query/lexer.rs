@@ -32,6 +32,9 @@ pub(crate) enum Tok {
     RegexNoMatch,
     /// `+ - * / % ^ == != < <= > >=`
     Op(&'static str),
+    /// Where Prometheus's lexer stops with an error the parser reports when it reaches it (a
+    /// closing `)`, `]` or `}` that closes nothing): the message. The last token.
+    Error(&'static str),
     Eof,
 }
 
@@ -56,18 +59,26 @@ impl Tok {
             Tok::RegexMatch => "\"=~\"".into(),
             Tok::RegexNoMatch => "\"!~\"".into(),
             Tok::Op(op) => format!("{op:?}"),
+            Tok::Error(message) => (*message).into(),
             Tok::Eof => "end of input".into(),
         }
     }
 }
 
-/// Splits `input` into tokens with their byte offsets; the last is `Eof`.
+/// Splits `input` into tokens with their byte offsets; the last is `Eof` (or `Error`).
 pub(crate) fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
     let b = input.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     // Inside braces every word is a label name (`{nan="x"}`), as in Prometheus's lexer.
     let mut braces = 0usize;
+    let (mut parens, mut brackets) = (0usize, 0usize);
+    // A closer that closes nothing ends the tokens there (at `at`), as Prometheus's lexer
+    // stops: the parser reports it if it gets that far.
+    let stray = |out: &mut Vec<(Tok, usize)>, at: usize, message| {
+        out.push((Tok::Error(message), at));
+        Ok(std::mem::take(out))
+    };
     while i < b.len() {
         let c = b[i];
         let start = i;
@@ -83,18 +94,33 @@ pub(crate) fn lex(input: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 }
                 continue;
             }
-            b'(' => one(&mut i, Tok::LParen),
-            b')' => one(&mut i, Tok::RParen),
+            b'(' => {
+                parens += 1;
+                one(&mut i, Tok::LParen)
+            }
+            b')' if parens == 0 => return stray(&mut out, i + 1, "unexpected right parenthesis ')'"),
+            b')' => {
+                parens -= 1;
+                one(&mut i, Tok::RParen)
+            }
             b'{' => {
                 braces += 1;
                 one(&mut i, Tok::LBrace)
             }
+            b'}' if braces == 0 => return stray(&mut out, i, "unexpected character: '}'"),
             b'}' => {
-                braces = braces.saturating_sub(1);
+                braces -= 1;
                 one(&mut i, Tok::RBrace)
             }
-            b'[' => one(&mut i, Tok::LBracket),
-            b']' => one(&mut i, Tok::RBracket),
+            b'[' => {
+                brackets += 1;
+                one(&mut i, Tok::LBracket)
+            }
+            b']' if brackets == 0 => return stray(&mut out, i, "unexpected right bracket ']'"),
+            b']' => {
+                brackets -= 1;
+                one(&mut i, Tok::RBracket)
+            }
             b',' => one(&mut i, Tok::Comma),
             b':' => one(&mut i, Tok::Colon),
             b'@' => one(&mut i, Tok::At),

@@ -15,7 +15,7 @@
 //! assert_eq!(lookup.answer(&data), r#"{"status":"success","data":["__name__","job"]}"#);
 //! ```
 
-use super::api::{ApiError, parse_time};
+use super::api::{ApiError, parse_time_param};
 use crate::store::render::json_string;
 use crate::store::{SeriesData, parse_key};
 use std::collections::BTreeSet;
@@ -70,8 +70,8 @@ impl Lookup {
                         .map_err(|e| ApiError::BadData(format!("invalid parameter \"match[]\": {e}")))?;
                     selectors.push(v.to_string());
                 }
-                "start" if start.is_none() => start = Some(parse_time("start", v)?),
-                "end" if end.is_none() => end = Some(parse_time("end", v)?),
+                "start" if start.is_none() => start = Some(parse_time_param("start", v)?),
+                "end" if end.is_none() => end = Some(parse_time_param("end", v)?),
                 "limit" if limit.is_none() => {
                     limit = Some(v.parse::<usize>().map_err(|_| {
                         ApiError::BadData(format!(

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod ast;
 pub mod eval;
+pub mod exemplars;
 pub mod functions;
 mod lexer;
 pub mod lookup;
@@ -82,7 +83,7 @@ mod tests {
             ("", "1:1: parse error: no expression found in input"),
             ("{}", "1:1: parse error: vector selector must contain at least one non-empty matcher"),
             ("{job=~\".*\"}", "1:1: parse error: vector selector must contain at least one non-empty matcher"),
-            ("up{job=\"a\"", "1:11: parse error: unexpected end of input, expected \",\" or \"}\""),
+            ("up{job=\"a\"", "1:11: parse error: unexpected end of input inside braces"),
             ("up{job:\"a\"}", "1:4: parse error: unexpected identifier \"job:\""),
             ("up{job=\"a}", "1:8: parse error: unterminated quoted string"),
             ("up{job=~\"(\"}", "1:4: parse error: invalid regex"),

@@ -73,6 +73,32 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// What the input leaves open at its end, in the words of Prometheus's lexer: a parenthesis,
+/// a bracket, or braces.
+fn unclosed(tokens: &[(Tok, usize)]) -> Option<&'static str> {
+    let (mut parens, mut bracket, mut braces) = (0i64, false, false);
+    for (t, _) in tokens {
+        match t {
+            Tok::LParen => parens += 1,
+            Tok::RParen => parens -= 1,
+            Tok::LBracket => bracket = true,
+            Tok::RBracket => bracket = false,
+            Tok::LBrace => braces = true,
+            Tok::RBrace => braces = false,
+            _ => {}
+        }
+    }
+    if braces {
+        Some("unexpected end of input inside braces")
+    } else if bracket {
+        Some("unclosed left bracket")
+    } else if parens > 0 {
+        Some("unclosed left parenthesis")
+    } else {
+        None
+    }
+}
+
 /// The depth of the tree, found without recursion (the tree may be deeper than the stack).
 fn depth(e: &Expr) -> usize {
     let mut deepest = 0;
@@ -140,7 +166,13 @@ impl Parser<'_> {
 
     fn unexpected(&self, wanted: &str) -> ParseError {
         let what = match self.peek() {
-            Tok::Eof => "unexpected end of input".to_string(),
+            Tok::Error(message) => return self.error_here(*message),
+            // Prometheus's lexer refuses the end of an input with something left open, before
+            // its parser can say what it expected there.
+            Tok::Eof => match unclosed(&self.tokens) {
+                Some(message) => return self.error_here(message),
+                None => "unexpected end of input".to_string(),
+            },
             t => format!("unexpected {}", t.describe()),
         };
         self.error_here(format!("{what}, expected {wanted}"))
@@ -537,7 +569,6 @@ impl Parser<'_> {
     }
 
     fn call(&mut self, name: &str, at: usize) -> Result<Expr, ParseError> {
-        let func = function(name).ok_or_else(|| self.error_at(at, format!("unknown function with name \"{name}\"")))?;
         self.expect(Tok::LParen, "\"(\"")?;
         let args = if matches!(self.peek(), Tok::RParen) {
             self.next();
@@ -545,6 +576,9 @@ impl Parser<'_> {
         } else {
             self.args()?
         };
+        // Known or not, the call is read first: Prometheus checks the name once it has it
+        // whole, so `foo(` is an unclosed parenthesis and `foo(x)` an unknown function.
+        let func = function(name).ok_or_else(|| self.error_at(at, format!("unknown function with name \"{name}\"")))?;
         let n = args.len();
         let (min, max) = match func.optional {
             Some(k) => (func.args.len() - k, func.args.len()),

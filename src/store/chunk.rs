@@ -9,7 +9,10 @@
 //!   then the start timestamp (2.0's created timestamp, 0 if unset) as a zigzag varint delta
 //!   from the previous one, one byte while it stays the same;
 //! - histograms (kind 1): the length-prefixed remote-write 2.0 `Histogram` message (timestamp
-//!   included), so every field survives.
+//!   included), so every field survives;
+//! - exemplars (kind 2): the timestamp as a zigzag varint delta from the previous one, the
+//!   value's 8 bytes (little-endian), a varint label count, and each label's name and value as
+//!   length-prefixed UTF-8. Exemplars are few (one per scrape at most): plain beats clever.
 //!
 //! Stale markers and NaN payloads survive bit for bit.
 
@@ -18,10 +21,11 @@ use crate::codec::DecodeError;
 use crate::codec::histogram;
 use crate::codec::pool::Budget;
 use crate::codec::wire::{Reader, put_varint, unzigzag64, zigzag64};
-use crate::model::{Histogram, Sample};
+use crate::model::{Exemplar, Histogram, Label, Sample};
 
 const FLOATS: u8 = 0;
 const HISTOGRAMS: u8 = 1;
+const EXEMPLARS: u8 = 2;
 /// The XOR trailing-zero byte that means "the same bits as the previous value".
 const SAME: u8 = 64;
 
@@ -63,6 +67,26 @@ pub fn encode_histograms(histograms: &[Histogram]) -> Vec<u8> {
     buf
 }
 
+/// Encodes exemplars (in the order given) as one chunk.
+pub fn encode_exemplars(exemplars: &[Exemplar<'_>]) -> Vec<u8> {
+    let mut buf = vec![EXEMPLARS];
+    put_varint(&mut buf, exemplars.len() as u64);
+    let mut ts = 0i64;
+    for e in exemplars {
+        put_varint(&mut buf, zigzag64(e.timestamp.wrapping_sub(ts)));
+        ts = e.timestamp;
+        buf.extend_from_slice(&e.value.to_bits().to_le_bytes());
+        put_varint(&mut buf, e.labels.len() as u64);
+        for l in &e.labels {
+            for text in [&l.name, &l.value] {
+                put_varint(&mut buf, text.len() as u64);
+                buf.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    buf
+}
+
 /// What a chunk holds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Chunk {
@@ -70,9 +94,12 @@ pub enum Chunk {
     Samples(Vec<Sample>),
     /// Native histogram samples.
     Histograms(Vec<Histogram>),
+    /// Exemplars.
+    Exemplars(Vec<Exemplar<'static>>),
 }
 
-/// Decodes a chunk written by [`encode_samples`] or [`encode_histograms`].
+/// Decodes a chunk written by [`encode_samples`], [`encode_histograms`] or
+/// [`encode_exemplars`].
 ///
 /// # Errors
 /// [`DecodeError::Protobuf`] if the bytes are not a chunk (storage corruption).
@@ -113,6 +140,26 @@ pub fn decode(bytes: &[u8]) -> Result<Chunk, DecodeError> {
                 out.push(histogram::decode(message, true, &mut budget)?);
             }
             Ok(Chunk::Histograms(out))
+        }
+        EXEMPLARS => {
+            let mut out = Vec::with_capacity(n);
+            let mut ts = 0i64;
+            for _ in 0..n {
+                ts = ts.wrapping_add(unzigzag64(r.varint()?));
+                let value = f64::from_bits(r.fixed64()?);
+                let count = r.varint()? as usize;
+                // Each label takes at least two bytes.
+                if count > rest.len() {
+                    return Err(corrupt("exemplar label count larger than the chunk"));
+                }
+                let mut labels = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let name = r.string("exemplar label name")?.to_string();
+                    labels.push(Label::new(name, r.string("exemplar label value")?.to_string()));
+                }
+                out.push(Exemplar { labels, value, timestamp: ts });
+            }
+            Ok(Chunk::Exemplars(out))
         }
         _ => Err(corrupt("unknown chunk kind")),
     }
@@ -155,6 +202,25 @@ mod tests {
         };
         let f = Histogram { count: Count::Float(2.5), sum: STALE_NAN, timestamp: 9, ..Histogram::default() };
         assert_eq!(decode(&encode_histograms(&[h.clone(), f.clone()])).unwrap(), Chunk::Histograms(vec![h, f]));
+    }
+
+    #[test]
+    fn exemplars_round_trip() {
+        let exemplars = vec![
+            Exemplar {
+                labels: vec![Label::new("trace_id", "abc"), Label::new("é", "\n")],
+                value: 0.25,
+                timestamp: 1_700,
+            },
+            Exemplar { labels: vec![], value: f64::NAN, timestamp: -5 },
+            Exemplar { labels: vec![Label::new("span_id", "")], value: -0.0, timestamp: i64::MAX },
+        ];
+        assert_eq!(decode(&encode_exemplars(&exemplars)).unwrap(), Chunk::Exemplars(exemplars.clone()));
+        let bytes = encode_exemplars(&exemplars);
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "an exemplar chunk cut at {cut} decoded");
+        }
+        assert!(decode(&[EXEMPLARS, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200]).is_err(), "a label count past the chunk");
     }
 
     #[test]

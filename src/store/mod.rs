@@ -24,7 +24,7 @@ pub mod selector;
 
 pub use selector::{Matcher, Op, Selector, SelectorError};
 
-use crate::model::{Histogram, Label, Metadata, Sample, WriteRequest};
+use crate::model::{Exemplar, Histogram, Label, Metadata, Sample, WriteRequest};
 
 /// A series' identity in the store: its labels as a JSON object in label-name order, e.g.
 /// `{"__name__":"up","job":"api"}`. Also what the read API prints as the series' labels.
@@ -106,6 +106,8 @@ pub struct SeriesData {
     pub samples: Vec<Sample>,
     /// Native histogram samples in arrival order.
     pub histograms: Vec<Histogram>,
+    /// Exemplars in arrival order (a read returns them only when it asks for them).
+    pub exemplars: Vec<Exemplar<'static>>,
     /// The newest non-empty metadata the batches carried for it.
     pub metadata: Metadata<'static>,
 }
@@ -163,6 +165,7 @@ impl Grouper {
             let d = &mut self.out[i];
             d.samples.extend_from_slice(&s.samples);
             d.histograms.extend(s.histograms.iter().cloned());
+            d.exemplars.extend(s.exemplars.iter().map(|e| e.clone().into_owned()));
             if !s.metadata.is_empty() {
                 d.metadata = s.metadata.clone().into_owned();
             }
@@ -214,6 +217,15 @@ pub fn merge_histograms(parts: impl IntoIterator<Item = Vec<Histogram>>) -> Vec<
     let mut all: Vec<Histogram> = parts.into_iter().flatten().collect();
     all.sort_by_key(|h| h.timestamp);
     all.dedup_by_key(|h| h.timestamp);
+    all
+}
+
+/// [`merge_samples`] for exemplars: for a timestamp written more than once, the first write
+/// wins, as Prometheus's exemplar storage keeps the first and refuses later ones.
+pub fn merge_exemplars(parts: impl IntoIterator<Item = Vec<Exemplar<'static>>>) -> Vec<Exemplar<'static>> {
+    let mut all: Vec<Exemplar<'static>> = parts.into_iter().flatten().collect();
+    all.sort_by_key(|e| e.timestamp);
+    all.dedup_by_key(|e| e.timestamp);
     all
 }
 

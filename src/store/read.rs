@@ -12,14 +12,16 @@
 //! let mut reader = Reader::new(&selectors, Some((0, 100)), true);
 //! reader.series(7, r#"{"__name__":"up"}"#, Metadata::default()).unwrap();
 //! assert_eq!(reader.chunk_series(), [7]);
-//! reader.chunk(7, &chunk::encode_samples(&[Sample::new(1.0, 10)]), &chunk::encode_histograms(&[])).unwrap();
+//! reader.chunk(7, &chunk::encode_samples(&[Sample::new(1.0, 10)]), &chunk::encode_histograms(&[]), &[]).unwrap();
 //! let answer = results::decode(&reader.finish().unwrap()).unwrap();
 //! assert_eq!(answer[0].samples, [Sample::new(1.0, 10)]);
 //! ```
 
-use super::{Grouper, Selector, SeriesData, chunk, merge_histograms, merge_samples, parse_key, results};
+use super::{
+    Grouper, Selector, SeriesData, chunk, merge_exemplars, merge_histograms, merge_samples, parse_key, results,
+};
 use crate::error::HttpStatus;
-use crate::model::{Histogram, Label, Metadata, Sample, WriteRequest};
+use crate::model::{Exemplar, Histogram, Label, Metadata, Sample, WriteRequest};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -71,7 +73,23 @@ impl HttpStatus for StoreError {
 }
 
 /// One series' data in write order, before merging: chunk by chunk, then batch by batch.
-type Parts = (Vec<Vec<Sample>>, Vec<Vec<Histogram>>);
+#[derive(Default)]
+struct Parts {
+    samples: Vec<Vec<Sample>>,
+    histograms: Vec<Vec<Histogram>>,
+    exemplars: Vec<Vec<Exemplar<'static>>>,
+}
+
+/// What a read with a range returns of each series.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Returns {
+    /// Samples and histograms.
+    Data,
+    /// Only whether the series has data in the range ([`Reader::presence_only`]).
+    Presence,
+    /// Only exemplars ([`Reader::exemplars_only`]).
+    Exemplars,
+}
 
 /// A read in progress. See the [module docs](self).
 pub struct Reader<'s> {
@@ -85,8 +103,9 @@ pub struct Reader<'s> {
     queued: Grouper,
     limit: usize,
     loaded: usize,
-    /// Listing only: which series have data in the range (no samples sent).
-    presence: Option<Vec<bool>>,
+    returns: Returns,
+    /// A presence read: which series have a chunk in the range.
+    present: Vec<bool>,
 }
 
 impl<'s> Reader<'s> {
@@ -106,7 +125,8 @@ impl<'s> Reader<'s> {
             queued: Grouper::default(),
             limit: usize::MAX,
             loaded: 0,
-            presence: None,
+            returns: Returns::Data,
+            present: Vec::new(),
         }
     }
 
@@ -114,13 +134,27 @@ impl<'s> Reader<'s> {
     /// those with a chunk in the range ([`Reader::present`]) instead of reading chunks, and
     /// queued batches count where they have a sample in the range. No sample limit applies.
     pub fn presence_only(mut self) -> Self {
-        self.presence = Some(Vec::new());
+        self.returns = Returns::Presence;
         self
     }
 
     /// Whether this read lists series by presence ([`Reader::presence_only`]).
     pub fn is_presence_only(&self) -> bool {
-        self.presence.is_some()
+        self.returns == Returns::Presence
+    }
+
+    /// A read of the exemplars in the range (for `/api/v1/query_exemplars`): the chunks'
+    /// samples and histograms are not decoded, series without exemplars in the range are left
+    /// out, and the limit counts exemplars.
+    pub fn exemplars_only(mut self) -> Self {
+        self.returns = Returns::Exemplars;
+        self
+    }
+
+    /// Whether this read returns exemplars only ([`Reader::exemplars_only`]), so the shard
+    /// need only send those of the chunks.
+    pub fn is_exemplars_only(&self) -> bool {
+        self.returns == Returns::Exemplars
     }
 
     /// Series `id` has a chunk in the range (a presence-only read).
@@ -129,9 +163,9 @@ impl<'s> Reader<'s> {
     /// [`StoreError::UnknownSeries`].
     pub fn present(&mut self, id: i64) -> Result<(), StoreError> {
         let i = *self.by_id.get(&id).ok_or(StoreError::UnknownSeries(id))?;
-        if let Some(p) = &mut self.presence {
-            p.resize(p.len().max(i + 1), false);
-            p[i] = true;
+        if self.is_presence_only() {
+            self.present.resize(self.present.len().max(i + 1), false);
+            self.present[i] = true;
         }
         Ok(())
     }
@@ -182,20 +216,33 @@ impl<'s> Reader<'s> {
         ids
     }
 
-    /// A chunk of series `id` (chunks in the order they were written).
+    /// A chunk of series `id` (chunks in the order they were written): its samples, histograms
+    /// and exemplars as stored. Only what the read returns is decoded: an exemplar read may
+    /// pass empty samples and histograms, any other read empty exemplars (a chunk written
+    /// before exemplars were kept has an empty exemplar column).
     ///
     /// # Errors
     /// [`StoreError::CorruptChunk`] or [`StoreError::UnknownSeries`].
-    pub fn chunk(&mut self, id: i64, samples: &[u8], histograms: &[u8]) -> Result<(), StoreError> {
+    pub fn chunk(&mut self, id: i64, samples: &[u8], histograms: &[u8], exemplars: &[u8]) -> Result<(), StoreError> {
         let i = *self.by_id.get(&id).ok_or(StoreError::UnknownSeries(id))?;
         let corrupt = |e: crate::codec::DecodeError| StoreError::CorruptChunk { series: id, reason: e.to_string() };
+        if self.returns == Returns::Exemplars {
+            if exemplars.is_empty() {
+                return Ok(());
+            }
+            if let chunk::Chunk::Exemplars(e) = chunk::decode(exemplars).map_err(corrupt)? {
+                self.load(e.len())?;
+                self.parts[i].exemplars.push(e);
+            }
+            return Ok(());
+        }
         if let chunk::Chunk::Samples(s) = chunk::decode(samples).map_err(corrupt)? {
             self.load(s.len())?;
-            self.parts[i].0.push(s);
+            self.parts[i].samples.push(s);
         }
         if let chunk::Chunk::Histograms(h) = chunk::decode(histograms).map_err(corrupt)? {
             self.load(h.len())?;
-            self.parts[i].1.push(h);
+            self.parts[i].histograms.push(h);
         }
         Ok(())
     }
@@ -215,7 +262,9 @@ impl<'s> Reader<'s> {
         let wanted: Vec<bool> =
             (0..grouper.len()).map(|i| self.selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
         let has_data = |s: &SeriesData| !(s.samples.is_empty() && s.histograms.is_empty());
-        for (s, _) in grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!self.with_data || has_data(s))) {
+        for (mut s, _) in
+            grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!self.with_data || has_data(s)))
+        {
             let i = match self.by_key.get(&s.key) {
                 Some(&i) => i,
                 None => {
@@ -226,35 +275,46 @@ impl<'s> Reader<'s> {
                 }
             };
             if !s.metadata.is_empty() {
-                self.out[i].metadata = s.metadata;
+                self.out[i].metadata = std::mem::take(&mut s.metadata);
             }
-            if self.presence.is_none() {
-                self.loaded += s.samples.len() + s.histograms.len();
-            }
-            self.parts[i].0.push(s.samples);
-            self.parts[i].1.push(s.histograms);
+            self.loaded += match self.returns {
+                Returns::Data => s.samples.len() + s.histograms.len(),
+                Returns::Exemplars => s.exemplars.len(),
+                Returns::Presence => 0,
+            };
+            let parts = &mut self.parts[i];
+            parts.samples.push(s.samples);
+            parts.histograms.push(s.histograms);
+            parts.exemplars.push(s.exemplars);
         }
-        if let (Some((start, end)), Some(mut present)) = (self.range, self.presence.take()) {
-            present.resize(self.out.len(), false);
+        let Some((start, end)) = self.range else {
+            return Ok(results::encode(&self.out));
+        };
+        let within = |t: i64| (start..=end).contains(&t);
+        if self.returns == Returns::Presence {
+            self.present.resize(self.out.len(), false);
             let mut i = 0;
             self.out.retain(|_| {
-                let (samples, histograms) = &self.parts[i];
-                let queued = samples.iter().flatten().any(|s| (start..=end).contains(&s.timestamp))
-                    || histograms.iter().flatten().any(|h| (start..=end).contains(&h.timestamp));
+                let p = &self.parts[i];
+                let queued = p.samples.iter().flatten().any(|s| within(s.timestamp))
+                    || p.histograms.iter().flatten().any(|h| within(h.timestamp));
                 i += 1;
-                present[i - 1] || queued
+                self.present[i - 1] || queued
             });
             return Ok(results::encode(&self.out));
         }
-        if let Some((start, end)) = self.range {
-            for (data, (samples, histograms)) in self.out.iter_mut().zip(self.parts) {
-                data.samples = merge_samples(samples);
-                data.samples.retain(|s| (start..=end).contains(&s.timestamp));
-                data.histograms = merge_histograms(histograms);
-                data.histograms.retain(|h| (start..=end).contains(&h.timestamp));
+        for (data, parts) in self.out.iter_mut().zip(self.parts) {
+            if self.returns == Returns::Exemplars {
+                data.exemplars = merge_exemplars(parts.exemplars);
+                data.exemplars.retain(|e| within(e.timestamp));
+            } else {
+                data.samples = merge_samples(parts.samples);
+                data.samples.retain(|s| within(s.timestamp));
+                data.histograms = merge_histograms(parts.histograms);
+                data.histograms.retain(|h| within(h.timestamp));
             }
-            self.out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty());
         }
+        self.out.retain(|d| !d.samples.is_empty() || !d.histograms.is_empty() || !d.exemplars.is_empty());
         if self.loaded > self.limit {
             return Err(StoreError::TooManySamples(self.limit));
         }
@@ -299,9 +359,10 @@ mod tests {
             1,
             &chunk::encode_samples(&[Sample::new(1.0, 10), Sample::new(2.0, 30)]),
             &chunk::encode_histograms(&[]),
+            &[],
         )
         .unwrap();
-        r.chunk(1, &chunk::encode_samples(&[Sample::new(3.0, 20)]), &chunk::encode_histograms(&[])).unwrap();
+        r.chunk(1, &chunk::encode_samples(&[Sample::new(3.0, 20)]), &chunk::encode_histograms(&[]), &[]).unwrap();
         // Queued after every chunk: a retried 10 does not replace the first write; 60 is out
         // of range; b lives only in the queue; c is not selected.
         r.queued(&batch("a", &[(9.0, 10), (4.0, 40), (5.0, 60)]));
@@ -322,18 +383,18 @@ mod tests {
         let two = chunk::encode_samples(&[Sample::new(1.0, 10), Sample::new(2.0, 20)]);
         let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(3);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
-        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
-        let e = r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap_err();
+        r.chunk(1, &two, &chunk::encode_histograms(&[]), &[]).unwrap();
+        let e = r.chunk(1, &two, &chunk::encode_histograms(&[]), &[]).unwrap_err();
         assert_eq!((e.clone(), e.status()), (StoreError::TooManySamples(3), 422));
         // Queued samples count too.
         let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(3);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
-        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
+        r.chunk(1, &two, &chunk::encode_histograms(&[]), &[]).unwrap();
         r.queued(&batch("a", &[(3.0, 30), (4.0, 40)]));
         assert_eq!(r.finish().unwrap_err(), StoreError::TooManySamples(3));
         let mut r = Reader::new(&selectors, Some((0, 100)), true).with_limit(4);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
-        r.chunk(1, &two, &chunk::encode_histograms(&[])).unwrap();
+        r.chunk(1, &two, &chunk::encode_histograms(&[]), &[]).unwrap();
         r.queued(&batch("a", &[(3.0, 30), (4.0, 40)]));
         assert_eq!(answer(r)[0].samples.len(), 4, "at the limit is within it");
     }
@@ -356,6 +417,47 @@ mod tests {
             [r#"{"__name__":"a"}"#, r#"{"__name__":"c"}"#]
         );
         assert!(got.iter().all(|s| s.samples.is_empty()), "no data is sent, so no limit is reached");
+    }
+
+    #[test]
+    fn an_exemplar_read_returns_exemplars_in_range_and_no_samples() {
+        let selectors = [by_name(Op::Regex, "a|b|c")];
+        let ex = |trace: &'static str, value, timestamp| Exemplar {
+            labels: vec![Label::new("trace_id", trace)],
+            value,
+            timestamp,
+        };
+        let mut r = Reader::new(&selectors, Some((100, 200)), true).exemplars_only().with_limit(5);
+        assert!(r.is_exemplars_only());
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        r.series(2, r#"{"__name__":"b"}"#, Metadata::default()).unwrap();
+        // Samples and histograms are not decoded (the shard need not send them); a chunk
+        // written before exemplars were kept has none.
+        r.chunk(1, &[], &[], &chunk::encode_exemplars(&[ex("t1", 1.0, 50), ex("t2", 2.0, 150)])).unwrap();
+        r.chunk(2, &[], &[], &[]).unwrap();
+        // Queued: a retried 150 does not replace the first write; c's exemplar is in range.
+        let mut queued = batch("a", &[(1.0, 150), (1.0, 160)]);
+        queued.series[0].exemplars = vec![ex("t9", 9.0, 150), ex("t3", 3.0, 160)];
+        r.queued(&queued);
+        let mut c = batch("c", &[(1.0, 120)]);
+        c.series[0].exemplars = vec![ex("t4", 4.0, 120)];
+        r.queued(&c);
+        let got = answer(r);
+        assert_eq!(
+            got.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
+            [r#"{"__name__":"a"}"#, r#"{"__name__":"c"}"#]
+        );
+        assert_eq!(got[0].exemplars, [ex("t2", 2.0, 150), ex("t3", 3.0, 160)]);
+        assert!(got.iter().all(|s| s.samples.is_empty()), "no samples are sent");
+        // The limit counts exemplars.
+        let mut r = Reader::new(&selectors, Some((0, 200)), true).exemplars_only().with_limit(1);
+        r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
+        let e = r.chunk(1, &[], &[], &chunk::encode_exemplars(&[ex("t1", 1.0, 50), ex("t2", 2.0, 150)])).unwrap_err();
+        assert_eq!(e, StoreError::TooManySamples(1));
+        // A data read leaves the exemplars out.
+        let mut r = Reader::new(&selectors, Some((0, 200)), true);
+        r.queued(&queued);
+        assert!(answer(r)[0].exemplars.is_empty());
     }
 
     #[test]
@@ -396,8 +498,8 @@ mod tests {
         assert!(matches!(e, StoreError::CorruptKey(_)));
         assert_eq!(e.status(), 500);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();
-        let e = r.chunk(1, &[0xff, 1, 2], &[]).unwrap_err();
+        let e = r.chunk(1, &[0xff, 1, 2], &[], &[]).unwrap_err();
         assert!(matches!(e, StoreError::CorruptChunk { series: 1, .. }), "{e}");
-        assert_eq!(r.chunk(9, &[], &[]), Err(StoreError::UnknownSeries(9)));
+        assert_eq!(r.chunk(9, &[], &[], &[]), Err(StoreError::UnknownSeries(9)));
     }
 }

@@ -237,6 +237,7 @@ mod tests {
                 ..Histogram::default()
             }],
             metadata: Metadata { metric_type: MetricType::Gauge, help: "Line\nbreak.".into(), unit: "".into() },
+            exemplars: vec![],
         };
         let m: serde_json::Value = serde_json::from_str(&matrix(std::slice::from_ref(&r))).unwrap();
         let series = &m["data"]["result"][0];

@@ -1,10 +1,10 @@
 //! How a shard hands read results to the Worker: a compact binary frame per series (its key,
-//! metadata, and its samples and histograms as [`chunk`](super::chunk)s), so nothing is
+//! metadata, and its samples, histograms and exemplars as [`chunk`](super::chunk)s), so nothing is
 //! rendered twice and stale markers cross bit for bit. [`merge`] joins the answers of several
 //! shards (after a change of `SHARD_COUNT`, one series can live in two).
 
 use super::chunk::{self, Chunk};
-use super::{SeriesData, merge_histograms, merge_samples};
+use super::{SeriesData, merge_exemplars, merge_histograms, merge_samples};
 use crate::codec::DecodeError;
 use crate::codec::wire::{Reader, put_varint};
 use crate::model::{Metadata, MetricType};
@@ -26,6 +26,7 @@ pub fn encode(results: &[SeriesData]) -> Vec<u8> {
         put_bytes(&mut buf, r.metadata.unit.as_bytes());
         put_bytes(&mut buf, &chunk::encode_samples(&r.samples));
         put_bytes(&mut buf, &chunk::encode_histograms(&r.histograms));
+        put_bytes(&mut buf, &chunk::encode_exemplars(&r.exemplars));
     }
     buf
 }
@@ -44,17 +45,17 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<SeriesData>, DecodeError> {
         let unit = Cow::Owned(r.string("unit")?.to_string());
         let samples = match chunk::decode(r.bytes()?)? {
             Chunk::Samples(s) => s,
-            Chunk::Histograms(_) => {
-                return Err(DecodeError::Protobuf { offset: r.offset(), reason: "expected samples" });
-            }
+            _ => return Err(DecodeError::Protobuf { offset: r.offset(), reason: "expected samples" }),
         };
         let histograms = match chunk::decode(r.bytes()?)? {
             Chunk::Histograms(h) => h,
-            Chunk::Samples(_) => {
-                return Err(DecodeError::Protobuf { offset: r.offset(), reason: "expected histograms" });
-            }
+            _ => return Err(DecodeError::Protobuf { offset: r.offset(), reason: "expected histograms" }),
         };
-        out.push(SeriesData { key, samples, histograms, metadata: Metadata { metric_type, help, unit } });
+        let exemplars = match chunk::decode(r.bytes()?)? {
+            Chunk::Exemplars(e) => e,
+            _ => return Err(DecodeError::Protobuf { offset: r.offset(), reason: "expected exemplars" }),
+        };
+        out.push(SeriesData { key, samples, histograms, exemplars, metadata: Metadata { metric_type, help, unit } });
     }
     Ok(out)
 }
@@ -72,8 +73,19 @@ pub fn merge(answers: impl IntoIterator<Item = Vec<SeriesData>>) -> Vec<SeriesDa
         .into_iter()
         .map(|(key, parts)| {
             let metadata = parts.iter().rev().map(|p| &p.metadata).find(|m| !m.is_empty()).cloned().unwrap_or_default();
-            let (samples, histograms): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.samples, p.histograms)).unzip();
-            SeriesData { key, samples: merge_samples(samples), histograms: merge_histograms(histograms), metadata }
+            let (mut samples, mut histograms, mut exemplars) = (Vec::new(), Vec::new(), Vec::new());
+            for p in parts {
+                samples.push(p.samples);
+                histograms.push(p.histograms);
+                exemplars.push(p.exemplars);
+            }
+            SeriesData {
+                key,
+                samples: merge_samples(samples),
+                histograms: merge_histograms(histograms),
+                exemplars: merge_exemplars(exemplars),
+                metadata,
+            }
         })
         .collect()
 }
@@ -81,7 +93,7 @@ pub fn merge(answers: impl IntoIterator<Item = Vec<SeriesData>>) -> Vec<SeriesDa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Histogram, STALE_NAN, Sample};
+    use crate::model::{Exemplar, Histogram, Label, STALE_NAN, Sample};
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -92,10 +104,12 @@ mod tests {
             samples: vec![Sample::new(1.0, 1), Sample::new(STALE_NAN, 2)],
             histograms: vec![],
             metadata: Metadata { metric_type: MetricType::Counter, help: "A.".into(), unit: "".into() },
+            exemplars: vec![],
         };
         let b = SeriesData {
             key: r#"{"__name__":"b"}"#.into(),
             histograms: vec![Histogram { timestamp: 5, ..Histogram::default() }],
+            exemplars: vec![Exemplar { labels: vec![Label::new("trace_id", "t1")], value: 2.0, timestamp: 5 }],
             ..SeriesData::default()
         };
         let bytes = encode(&[a.clone(), b.clone()]);
@@ -117,5 +131,10 @@ mod tests {
         assert_eq!(merged[0].samples, [Sample::new(1.0, 1), Sample::new(STALE_NAN, 2), Sample::new(3.0, 3)]);
         assert_eq!(merged[0].metadata.metric_type, MetricType::Counter);
         assert_eq!(merged[1], b);
+        // Exemplars merge the same way: the first write of a timestamp wins.
+        let later = |value, timestamp| Exemplar { labels: vec![Label::new("trace_id", "t2")], value, timestamp };
+        let b2 = SeriesData { exemplars: vec![later(9.0, 5), later(3.0, 7)], ..b.clone() };
+        let merged = merge([vec![b.clone()], vec![b2]]);
+        assert_eq!(merged[0].exemplars, [b.exemplars[0].clone(), later(3.0, 7)]);
     }
 }

@@ -202,7 +202,7 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
  * Starts Debian's Prometheus on a loopback port, as a remote-write receiver. `config(port)`
  * returns its prometheus.yml (default: no scraping).
  */
-export async function startPrometheus(config = () => 'global:\n  scrape_interval: 1h\n') {
+export async function startPrometheus(config = () => 'global:\n  scrape_interval: 1h\n', flags = []) {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -211,7 +211,7 @@ export async function startPrometheus(config = () => 'global:\n  scrape_interval
   writeFileSync(join(dir, 'prometheus.yml'), config(port));
   const api = `http://127.0.0.1:${port}`;
   const proc = await startProcess('prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`,
-    `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'], `${api}/-/ready`);
+    `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn', ...flags], `${api}/-/ready`);
   return {
     api,
     pid: proc.pid,

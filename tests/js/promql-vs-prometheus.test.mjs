@@ -36,13 +36,17 @@ function generated() {
   const series = [];
   // Scrape times with a little jitter, as real scrapes have.
   const times = Array.from({ length: 161 }, (_, i) => base + i * STEP + (i % 7) * 37);
-  const add = (labels, value) => {
+  // `exemplar(i, t)` gives the exemplar of scrape i, if any.
+  const add = (labels, value, exemplar = () => undefined) => {
     const samples = [];
+    const exemplars = [];
     times.forEach((t, i) => {
       const v = value(i, t);
       if (v !== undefined) samples.push(v === 'stale' ? { value: NaN, timestamp: t, stale: true } : { value: v, timestamp: t });
+      const e = exemplar(i, t);
+      if (e) exemplars.push(e);
     });
-    series.push({ labels, samples });
+    series.push({ labels, samples, exemplars });
   };
   for (const job of ['api', 'web']) {
     for (const instance of ['a', 'b']) {
@@ -78,7 +82,10 @@ function generated() {
       sums.push((sums.at(-1) ?? 0) + sum);
       return [...counts];
     });
-    bounds.forEach((le, j) => add({ __name__: 'cmp_latency_seconds_bucket', job: 'api', instance, le }, (i) => perScrape[i][j]));
+    // Exemplars on some buckets (a trace per few scrapes), as instrumented services send them.
+    const trace = (le, j) => (i, t) =>
+      (i + j) % 6 === 0 && le !== '+Inf' ? { labels: { trace_id: `${instance}${le}-${i}`, ...(i % 4 ? {} : { span_id: `${i}` }) }, value: Number(le) / 2, timestamp: t - 1234 } : undefined;
+    bounds.forEach((le, j) => add({ __name__: 'cmp_latency_seconds_bucket', job: 'api', instance, le }, (i) => perScrape[i][j], trace(le, j)));
     add({ __name__: 'cmp_latency_seconds_sum', job: 'api', instance }, (i) => sums[i]);
     add({ __name__: 'cmp_latency_seconds_count', job: 'api', instance }, (i) => perScrape[i][bounds.length - 1]);
   }
@@ -106,7 +113,10 @@ let worker;
 let prometheus;
 
 before(async () => {
-  [worker, prometheus] = await Promise.all([startWorker({ TENANT_LABEL: '-', COMPACT_EVERY: '1h' }), startPrometheus()]);
+  [worker, prometheus] = await Promise.all([
+    startWorker({ TENANT_LABEL: '-', COMPACT_EVERY: '1h' }),
+    startPrometheus(undefined, ['--enable-feature=exemplar-storage']),
+  ]);
   const bodies = [...captured(), { series: generated() }].map((r) => encode(r));
   for (const url of [`${worker.url}/api/v1/write`, `${prometheus.api}/api/v1/write`]) {
     for (const body of bodies) {
@@ -214,6 +224,39 @@ test(`${queries.length} queries answer as Prometheus 2.42 answers them, instant 
   // Most answers hold data: the comparison compares numbers, not empty results.
   assert.ok(withData >= compared * 0.75, `only ${withData} of ${compared} answers hold data`);
   assert.deepEqual(failures, [], `${failures.length} of ${compared} answers differ:\n${failures.join('\n')}`);
+});
+
+// Exemplar queries: selectors, ranges, no selector, refusals.
+const exemplarAsks = [
+  { query: 'cmp_latency_seconds_bucket' },
+  { query: 'histogram_quantile(0.9, sum by (le) (rate(cmp_latency_seconds_bucket{instance="a"}[5m])))' },
+  { query: 'cmp_latency_seconds_bucket{le=~"0.1|1"} / on(instance) group_left cmp_latency_seconds_count' },
+  { query: 'cmp_latency_seconds_bucket', start: String((base + 10 * 60_000) / 1000), end: String((base + 12 * 60_000 + 500) / 1000) },
+  { query: 'cmp_latency_seconds_bucket{le="0.25"}', start: String((base + 20 * 60_000 - 1234) / 1000) },
+  { query: 'cmp_latency_seconds_bucket', end: String(base / 1000) },
+  { query: 'cmp_requests_total' },
+  { query: 'nothing_here' },
+  { query: '1 + 1' },
+  { query: 'rate(cmp_latency_seconds_bucket[5m]' },
+  { query: 'cmp_latency_seconds_bucket', start: '20', end: '10' },
+  { query: 'cmp_latency_seconds_bucket', start: 'yesterday' },
+];
+
+test('exemplars answer as Prometheus 2.42 (exemplar storage on) answers them', async () => {
+  const failures = [];
+  let exemplars = 0;
+  for (const params of exemplarAsks) {
+    const [want, got] = await Promise.all([prometheus.api, worker.url].map((api) => ask(api, '/api/v1/query_exemplars', params)));
+    exemplars += (want.body.data ?? []).reduce((n, s) => n + s.exemplars.length, 0);
+    const same = want.status === 204
+      ? got.status === 204
+      : want.body.status === 'success'
+      ? JSON.stringify(got.body) === JSON.stringify(want.body)
+      : got.status === want.status && got.body.errorType === want.body.errorType && got.body.error === want.body.error;
+    if (!same) failures.push(`${JSON.stringify(params)}: Prometheus ${want.status} ${JSON.stringify(want.body)}, the Worker ${got.status} ${JSON.stringify(got.body)}`);
+  }
+  assert.ok(exemplars > 100, `the comparison compares exemplars (${exemplars})`);
+  assert.deepEqual(failures, [], failures.join('\n'));
 });
 
 test('the comparison notices a wrong answer', () => {

@@ -186,6 +186,49 @@ test('tenants read only their own series, and reads need a token', async () => {
   assert.equal((await fetch(`${worker.url}/metrics`, { headers: auth('alpha') })).status, 401, 'a tenant token is not enough');
 });
 
+test('exemplars are kept and read back through /api/v1/query_exemplars, queued, compacted and after a restart', async () => {
+  const t = BASE + 300_000;
+  const ex = (trace, value, timestamp) => ({ labels: { trace_id: trace, span_id: `s-${trace}` }, value, timestamp });
+  const series = (job, n, withExemplars) => ({
+    labels: { __name__: 'ex_seconds_bucket', job, le: '0.5' },
+    samples: Array.from({ length: n }, (_, i) => ({ value: i + 1, timestamp: t + i * 1000 })),
+    exemplars: withExemplars ? Array.from({ length: n }, (_, i) => ex(`${job}${i}`, i / 10, t + i * 1000 + 250)) : [],
+  });
+  // 1.0 and 2.0 senders both carry them; a series without exemplars is not listed.
+  assert.equal((await write(encode({ series: [series('v1', 3, true), series('none', 2, false)] }))).status, 204);
+  const v2 = await write(encode({ series: [series('v2', 2, true)] }, { protocol: 'v2' }), 'alpha', 'v2');
+  assert.equal(v2.status, 204);
+  assert.equal(v2.headers.get('X-Prometheus-Remote-Write-Exemplars-Written'), '2');
+  const query = (params) => read('/api/v1/query_exemplars', params);
+  const expected = (job, n) => ({
+    seriesLabels: { __name__: 'ex_seconds_bucket', job, le: '0.5', tenant: 'alpha' },
+    exemplars: Array.from({ length: n }, (_, i) => ({ labels: { span_id: `s-${job}${i}`, trace_id: `${job}${i}` }, value: String(i / 10), timestamp: (t + i * 1000 + 250) / 1000 })),
+  });
+  const check = async (when) => {
+    const all = await query({ query: 'histogram_quantile(0.9, rate(ex_seconds_bucket[5m]))' });
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    assert.deepEqual(all.body.data, [expected('v1', 3), expected('v2', 2)], when);
+    // A time range keeps the exemplars inside it; a selector narrows the series.
+    const some = await query({ query: 'ex_seconds_bucket{job="v1"}', start: String((t + 1000) / 1000), end: String((t + 1250) / 1000) });
+    assert.deepEqual(some.body.data, [{ ...expected('v1', 2), exemplars: [expected('v1', 2).exemplars[1]] }], when);
+  };
+  await check('queued');
+  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  await check('compacted');
+  await worker.stop();
+  worker = await startWorker(vars, { state });
+  await check('after a restart');
+  // Prometheus's answers for no selector, a bad query and a bad range.
+  const none = await fetch(`${worker.url}/api/v1/query_exemplars?query=1%2B1`, { headers: auth('alpha') });
+  assert.deepEqual([none.status, await none.text()], [204, ''], 'no selector: no content, as Prometheus');
+  const bad = await query({ query: 'rate(ex_seconds_bucket[5m]' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /^1:\d+: parse error: /);
+  const backwards = await query({ query: 'ex_seconds_bucket', start: '20', end: '10' });
+  assert.deepEqual([backwards.status, backwards.body.error], [400, 'end timestamp must not be before start timestamp']);
+  assert.equal((await read('/api/v1/query_exemplars', { query: 'ex_seconds_bucket' }, 'beta')).body.data.length, 0, 'tenants apart');
+});
+
 test('native histograms are kept whole and read back in Prometheus\'s bucket form', async () => {
   const t = BASE + 200_000;
   const body = encode(

@@ -16,7 +16,8 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, \
      type INTEGER NOT NULL DEFAULT 0, help TEXT NOT NULL DEFAULT '', unit TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS chunks (id INTEGER PRIMARY KEY, series INTEGER NOT NULL, \
-     min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, samples BLOB NOT NULL, histograms BLOB NOT NULL)",
+     min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, samples BLOB NOT NULL, histograms BLOB NOT NULL, \
+     exemplars BLOB NOT NULL DEFAULT x'')",
     "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, max_ts)",
 ];
 
@@ -58,6 +59,8 @@ struct ChunkRow {
     samples: Vec<u8>,
     #[serde(with = "serde_bytes")]
     histograms: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    exemplars: Vec<u8>,
 }
 
 fn corrupt(what: impl std::fmt::Display) -> worker::Error {
@@ -101,13 +104,16 @@ pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms:
             let (min, max) = bounds(&data);
             samples += (data.samples.len() + data.histograms.len()) as u64;
             sql.exec(
-                "INSERT INTO chunks (series, min_ts, max_ts, samples, histograms) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (series, min_ts, max_ts, samples, histograms, exemplars) VALUES (?, ?, ?, ?, ?, ?)",
                 vec![
                     id.into(),
                     min.into(),
                     max.into(),
                     chunk::encode_samples(&data.samples).into(),
                     chunk::encode_histograms(&data.histograms).into(),
+                    // Most chunks have no exemplars: an empty column, not an empty chunk.
+                    if data.exemplars.is_empty() { Vec::new() } else { chunk::encode_exemplars(&data.exemplars) }
+                        .into(),
                 ],
             )?;
         }
@@ -124,9 +130,11 @@ struct Count {
     n: i64,
 }
 
-/// The oldest and newest timestamp of a series' data, clamped to what JavaScript carries.
+/// The oldest and newest timestamp of a series' data (exemplars included), clamped to what
+/// JavaScript carries.
 fn bounds(data: &SeriesData) -> (i64, i64) {
     let ts = data.samples.iter().map(|s| s.timestamp).chain(data.histograms.iter().map(|h| h.timestamp));
+    let ts = ts.chain(data.exemplars.iter().map(|e| e.timestamp));
     let (min, max) = ts.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
     (min.clamp(-SAFE, SAFE), max.clamp(-SAFE, SAFE))
 }
@@ -220,15 +228,20 @@ pub fn read(
                 }
             }
         } else {
-            // Row by row, so a read over its sample limit stops before the rest is loaded.
-            let cursor = sql.exec(
-                "SELECT series, samples, histograms FROM chunks WHERE series IN (SELECT value FROM json_each(?)) \
-                 AND max_ts >= ? AND min_ts <= ? ORDER BY id",
-                bounds,
-            )?;
+            // Row by row, so a read over its sample limit stops before the rest is loaded; only
+            // the columns the read returns.
+            let query = if reader.is_exemplars_only() {
+                "SELECT series, x'' AS samples, x'' AS histograms, exemplars FROM chunks \
+                 WHERE series IN (SELECT value FROM json_each(?)) AND max_ts >= ? AND min_ts <= ? \
+                 AND length(exemplars) > 0 ORDER BY id"
+            } else {
+                "SELECT series, samples, histograms, x'' AS exemplars FROM chunks \
+                 WHERE series IN (SELECT value FROM json_each(?)) AND max_ts >= ? AND min_ts <= ? ORDER BY id"
+            };
+            let cursor = sql.exec(query, bounds)?;
             for row in cursor.next::<ChunkRow>() {
                 let c = row?;
-                if let Err(e) = reader.chunk(c.series, &c.samples, &c.histograms) {
+                if let Err(e) = reader.chunk(c.series, &c.samples, &c.histograms, &c.exemplars) {
                     return Ok(Err(e));
                 }
             }

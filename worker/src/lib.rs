@@ -62,6 +62,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             let name = label_of(p).unwrap_or_default().to_string();
             read::lookup(req, &env, &config, What::Values(name)).await
         }
+        (Method::Get | Method::Post, "/api/v1/query_exemplars") => read::exemplars(req, &env, &config).await,
         (Method::Get, "/api/v1/status/buildinfo") => read::json(200, edgewrite::query::api::BUILD_INFO.to_string()),
         (Method::Get, "/api/v1/samples") => read::read(&req, &env, &config, read::Read::Samples).await,
         (Method::Get, "/api/v1/metadata") => read::read(&req, &env, &config, read::Read::Metadata).await,
@@ -70,7 +71,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get | Method::Post, "/api/v1/query_range") => query::query(req, &env, &config, true).await,
         _ => Response::error(
             "not found: remote write goes to POST /api/v1/write; reads to /api/v1/query, /api/v1/query_range, \
-             /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values, /api/v1/samples, /api/v1/metadata, \
+             /api/v1/query_exemplars, /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values, /api/v1/samples, /api/v1/metadata, \
              /api/v1/status/buildinfo; the Worker's metrics are at /metrics\n",
             404,
         ),

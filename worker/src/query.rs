@@ -43,7 +43,7 @@ async fn answer(
         return Ok(Err(Ok(ApiError::BadData("invalid parameter \"query\": the query is missing".into()))));
     };
     let now = Date::now().as_millis() as i64;
-    let time = |name: &str, default: i64| get(name).map_or(Ok(default), |t| api::parse_time(name, t));
+    let time = |name: &str, default: i64| get(name).map_or(Ok(default), |t| api::parse_time_param(name, t));
     let (start, end, step) = if range {
         let missing = |n: &str| ApiError::BadData(format!("invalid parameter \"{n}\": missing"));
         let (Some(s), Some(e), Some(st)) = (get("start"), get("end"), get("step")) else {

@@ -1,6 +1,8 @@
 //! The read API over the embedded store, in the shapes of Prometheus's HTTP API:
 //! - `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values` (GET or form POST;
 //!   `match[]`, `start`, `end`, `limit` as `edgewrite::query::lookup` reads them);
+//! - `/api/v1/query_exemplars` (GET or form POST; `query`, `start`, `end` as
+//!   `edgewrite::query::exemplars` reads them);
 //! - `GET /api/v1/samples?match[]=<selector>&start=<unix s>&end=<unix s>`: their samples in the
 //!   range (default: the last hour), as a range-query matrix; stale markers read `"stale"`;
 //! - `GET /api/v1/metadata`: type, help and unit per metric name.
@@ -10,6 +12,7 @@
 
 use crate::config::{self, Backend};
 use edgewrite::error::HttpStatus;
+use edgewrite::query::exemplars::{self, ExemplarQuery};
 use edgewrite::query::lookup::{Lookup, What};
 use edgewrite::receiver::config::WorkerConfig;
 use edgewrite::store::{self, render, results};
@@ -152,6 +155,36 @@ pub async fn lookup(mut req: Request, env: &Env, config: &WorkerConfig, what: Wh
     }
 }
 
+/// Answers `/api/v1/query_exemplars`.
+pub async fn exemplars(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
+    let tenant = match authorize(&req, config)? {
+        Ok(tenant) => tenant,
+        Err(refusal) => return Ok(refusal),
+    };
+    let params = params(&mut req).await?;
+    let query = match ExemplarQuery::from_params(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        Ok(Some(query)) => query,
+        // No selector (`1+1`): Prometheus answers 204 No Content.
+        Ok(None) => return Ok(Response::empty()?.with_status(204)),
+        Err(e) => return json(e.status(), render::error(e.error_type(), &e.to_string())),
+    };
+    let mut shard_url = Url::parse("https://shard/read").map_err(|e| Error::RustError(e.to_string()))?;
+    {
+        let mut q = shard_url.query_pairs_mut();
+        for s in &query.selectors {
+            q.append_pair("match[]", &s.to_string());
+        }
+        q.append_pair("start", &query.range.0.to_string());
+        q.append_pair("end", &query.range.1.to_string());
+        q.append_pair("what", "exemplars");
+        q.append_pair("limit", &shard_limit(config).to_string());
+    }
+    match gather(env, config, &tenant, &shard_url).await? {
+        Ok(merged) => json(200, exemplars::answer(&merged)),
+        Err(refusal) => Ok(refusal),
+    }
+}
+
 /// The tenant a read's bearer token belongs to, or the answer refusing it (401; 404 when the
 /// Worker forwards instead of storing).
 pub(crate) fn authorize(req: &Request, config: &WorkerConfig) -> Result<std::result::Result<String, Response>> {
@@ -202,7 +235,7 @@ pub(crate) async fn gather(
         match answer {
             Ok(Ok(a)) => {
                 // Each shard kept to its share; the whole kept to the query's limit.
-                loaded += a.iter().map(|s| s.samples.len() + s.histograms.len()).sum::<usize>();
+                loaded += a.iter().map(|s| s.samples.len() + s.histograms.len() + s.exemplars.len()).sum::<usize>();
                 if loaded > edgewrite::query::api::MAX_LOADED_SAMPLES {
                     let e = edgewrite::query::api::too_many_loaded();
                     return Ok(Err(json(e.status(), render::error(e.error_type(), &e.to_string()))?));

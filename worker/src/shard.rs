@@ -75,24 +75,30 @@ struct QueueRow {
     oldest: Option<i64>,
 }
 
+/// Adds `column` to `table` unless it has it (tables created by an older release).
+fn add_column(sql: &SqlStorage, table: &str, column: &str, declaration: &str) {
+    let has = sql
+        .exec("SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = ?", vec![table.into(), column.into()])
+        .and_then(|c| c.to_array::<Count>())
+        .is_ok_and(|rows| rows.first().is_some_and(|r| r.n > 0));
+    if !has {
+        sql.exec(&format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"), None)
+            .expect("add a column to a shard's table");
+    }
+}
+
 impl DurableObject for Shard {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
         for statement in queue::SCHEMA.iter().chain(embedded::SCHEMA) {
             sql.exec(statement, None).expect("create the shard's tables");
         }
-        // Added after the first release: queues created before lack the columns. `raw` = 1
-        // marks uncompressed bodies (older rows are snappy-compressed).
-        for column in ["points", "raw"] {
-            let has = sql
-                .exec("SELECT count(*) AS n FROM pragma_table_info('batches') WHERE name = ?", vec![column.into()])
-                .and_then(|c| c.to_array::<Count>())
-                .is_ok_and(|rows| rows.first().is_some_and(|r| r.n > 0));
-            if !has {
-                sql.exec(&format!("ALTER TABLE batches ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"), None)
-                    .expect("add a column to the queue");
-            }
-        }
+        // Added after the first release: tables created before lack the columns. `raw` = 1
+        // marks uncompressed bodies (older rows are snappy-compressed); chunks written before
+        // exemplars were kept have none.
+        add_column(&sql, "batches", "points", "INTEGER NOT NULL DEFAULT 0");
+        add_column(&sql, "batches", "raw", "INTEGER NOT NULL DEFAULT 0");
+        add_column(&sql, "chunks", "exemplars", "BLOB NOT NULL DEFAULT x''");
         let config = config::parse(&env);
         let forwarder = match &config {
             Ok(WorkerConfig { backend: Backend::RemoteWrite(upstream), .. }) => {
@@ -156,6 +162,7 @@ impl DurableObject for Shard {
                 let mut with_data = true;
                 let mut limit = usize::MAX;
                 let mut presence = false;
+                let mut exemplars = false;
                 for (k, v) in url.query_pairs() {
                     match k.as_ref() {
                         "match[]" => selectors
@@ -163,6 +170,7 @@ impl DurableObject for Shard {
                         "start" => start = v.parse::<i64>().ok(),
                         "end" => end = v.parse::<i64>().ok(),
                         "what" if v == "series" => presence = true,
+                        "what" if v == "exemplars" => exemplars = true,
                         "what" => with_data = v != "metadata",
                         "limit" => limit = v.parse().unwrap_or(usize::MAX),
                         _ => {}
@@ -171,6 +179,9 @@ impl DurableObject for Shard {
                 let mut reader = Reader::new(&selectors, start.zip(end), with_data).with_limit(limit);
                 if presence {
                     reader = reader.presence_only();
+                }
+                if exemplars {
+                    reader = reader.exemplars_only();
                 }
                 match embedded::read(&self.sql, reader, with_data)? {
                     Ok(frame) => Ok(Response::from_bytes(frame)?),
