@@ -9,7 +9,8 @@
 // reads of compacted chunks) and evaluating in wasm; Prometheus's includes its TSDB reads.
 // The evaluator alone, natively: `cargo bench --bench promql`.
 //
-// Run: node benches/js/promql.mjs (after bash pkg/build.sh). RUNS=5 by default.
+// Run: node benches/js/promql.mjs (after bash pkg/build.sh). RUNS=5 by default; QUERIES (one
+// per line) replaces the queries, e.g. QUERIES='sum(x)' to see what reading the data costs.
 import { encode } from '../../pkg/node.js';
 import { startPrometheus, startWorker } from '../../tests/js/helpers.mjs';
 
@@ -17,7 +18,7 @@ const RUNS = Number(process.env.RUNS ?? 5);
 const STEP = 15_000;
 const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
 const start = end - 6 * 3_600_000;
-const QUERIES = ['sum by (job) (rate(x[5m]))', 'histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))'];
+const QUERIES = process.env.QUERIES?.split('\n').filter(Boolean) ?? ['sum by (job) (rate(x[5m]))', 'histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))'];
 
 /** The series' labels and a value for scrape k. */
 function shapes() {

@@ -13,6 +13,7 @@ use binary::binary;
 use native::FloatHistogram;
 use std::collections::BTreeMap;
 use std::fmt;
+use window::WindowFn;
 
 mod binary;
 mod calendar;
@@ -20,6 +21,7 @@ mod histogram;
 mod labels;
 pub mod native;
 mod sweep;
+mod window;
 
 /// A series' labels, sorted by name.
 pub type Labels = Vec<(String, String)>;
@@ -508,7 +510,7 @@ impl<'d> Evaluator<'d> {
         let direct = match args.first().map(strip_parens) {
             // (predict_linear too: it needs its second argument beside the window.)
             Some(Expr::Matrix { selector, range_ms })
-                if WINDOW_FUNCTIONS.contains(&name) || name == "predict_linear" =>
+                if WindowFn::from_name(name).is_some() || name == "predict_linear" =>
             {
                 Some((selector, *range_ms))
             }
@@ -580,16 +582,16 @@ impl<'d> Evaluator<'d> {
             }
             Ok(Value::Vector(out))
         };
+        if let Some(f) = WindowFn::from_name(name) {
+            let range = range_of(&args[0]);
+            let ts = match strip_parens(&args[0]) {
+                Expr::Matrix { selector, .. } => self.time(selector.at, t) - selector.offset_ms,
+                Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
+                _ => t,
+            };
+            return over_time(f.keeps_name(), &|p| f.value(p, ts, range, true));
+        }
         Ok(match name {
-            name if WINDOW_FUNCTIONS.contains(&name) => {
-                let range = range_of(&args[0]);
-                let ts = match strip_parens(&args[0]) {
-                    Expr::Matrix { selector, .. } => self.time(selector.at, t) - selector.offset_ms,
-                    Expr::Subquery { at, offset_ms, .. } => self.time(*at, t) - offset_ms,
-                    _ => t,
-                };
-                over_time(name == "last_over_time", &|p| window_value(name, p, ts, range))?
-            }
             "predict_linear" => {
                 let by = scalar(1);
                 over_time(false, &|p| regression(p, t).map(|(slope, icpt)| icpt + slope * by))?
@@ -916,7 +918,7 @@ fn selects(s: &VectorSelector, series: &Series) -> bool {
 /// The partition point of `before` in `samples` (true, then false), searched from `hint`:
 /// forward a few samples from it when the answer lies just ahead (a range query's next step),
 /// by binary search otherwise.
-fn seek(samples: &[Sample], hint: usize, before: impl Fn(&Sample) -> bool) -> usize {
+fn seek<T>(samples: &[T], hint: usize, before: impl Fn(&T) -> bool) -> usize {
     let hint = hint.min(samples.len());
     if hint > 0 && !before(&samples[hint - 1]) {
         return samples[..hint].partition_point(before);
@@ -1053,64 +1055,23 @@ fn regression(p: &[(i64, f64)], at: i64) -> Option<(f64, f64)> {
     Some((slope, sy / n - slope * sx / n))
 }
 
-/// The functions of one range selector whose value over a window needs only the window's
-/// points, end and length ([`window_value`]). They, and `predict_linear`, read each series'
-/// window straight from the data ([`Evaluator::windows`]), never a materialized matrix.
-const WINDOW_FUNCTIONS: &[&str] = &[
-    "rate",
-    "increase",
-    "delta",
-    "irate",
-    "idelta",
-    "resets",
-    "changes",
-    "deriv",
-    "avg_over_time",
-    "sum_over_time",
-    "count_over_time",
-    "min_over_time",
-    "max_over_time",
-    "last_over_time",
-    "present_over_time",
-    "stddev_over_time",
-    "stdvar_over_time",
-];
-
-/// The value of `name` (one of [`WINDOW_FUNCTIONS`]) over the points of one series' window
-/// `[ts - range, ts]` (stale markers left out; at least one point), if it has one.
-fn window_value(name: &str, p: &[(i64, f64)], ts: i64, range: i64) -> Option<f64> {
-    match name {
-        "rate" | "increase" | "delta" => extrapolated(p, ts - range, ts, name != "delta", name == "rate"),
-        "irate" | "idelta" => {
-            let [.., (t1, v1), (t2, v2)] = p else { return None };
-            let d = if name == "irate" && v2 < v1 { *v2 } else { v2 - v1 };
-            Some(if name == "irate" { d / ((t2 - t1) as f64 / 1000.0) } else { d })
-        }
-        "resets" => Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
-        "changes" => Some(p.windows(2).filter(|w| !same(w[1].1, w[0].1)).count() as f64),
-        "deriv" => regression(p, p.first()?.0).map(|(slope, _)| slope),
-        "avg_over_time" => Some(p.iter().map(|x| x.1).sum::<f64>() / p.len() as f64),
-        "sum_over_time" => Some(p.iter().map(|x| x.1).sum()),
-        "count_over_time" => Some(p.len() as f64),
-        "min_over_time" => Some(p.iter().map(|x| x.1).fold(f64::NAN, min)),
-        "max_over_time" => Some(p.iter().map(|x| x.1).fold(f64::NAN, max)),
-        "last_over_time" => p.last().map(|x| x.1),
-        "present_over_time" => Some(1.0),
-        "stddev_over_time" => Some(variance(p.iter().map(|x| x.1)).sqrt()),
-        "stdvar_over_time" => Some(variance(p.iter().map(|x| x.1))),
-        _ => None,
-    }
-}
-
 /// `rate`, `increase` and `delta`: the change over the samples, extrapolated towards the
 /// range's ends as Prometheus's `extrapolatedRate` does.
-fn extrapolated(p: &[(i64, f64)], range_start: i64, range_end: i64, counter: bool, per_second: bool) -> Option<f64> {
+/// `may_reset` false says the points hold no counter reset (the caller knows), so they are not
+/// searched for one.
+fn extrapolated(
+    p: &[(i64, f64)],
+    (range_start, range_end): (i64, i64),
+    counter: bool,
+    per_second: bool,
+    may_reset: bool,
+) -> Option<f64> {
     if p.len() < 2 {
         return None;
     }
     let (first, last) = (p[0], p[p.len() - 1]);
     let mut result = last.1 - first.1;
-    if counter {
+    if counter && may_reset {
         for w in p.windows(2) {
             if w[1].1 < w[0].1 {
                 result += w[0].1;

@@ -10,9 +10,10 @@
 //! step evaluation exactly (the same values added in the same order); a shape this does not
 //! cover, native histograms, or label sets a function would repeat are left to it.
 
+use super::window::{Resets, WindowFn};
 use super::{
-    AggregateOp, EvalError, Evaluator, Expr, LOOKBACK_MS, Labels, VectorSelector, WINDOW_FUNCTIONS, drop_name,
-    group_key, max, min, owned, seek, strip_parens, window_value,
+    AggregateOp, EvalError, Evaluator, Expr, LOOKBACK_MS, Labels, VectorSelector, drop_name, group_key, max, min,
+    owned, seek, strip_parens,
 };
 use std::collections::BTreeMap;
 
@@ -42,8 +43,8 @@ pub(super) enum Swept {
 
 /// Where each series' value at a step comes from.
 enum Input<'e> {
-    /// `name(selector[range])`.
-    Window { name: &'e str, selector: &'e VectorSelector, range: i64 },
+    /// `f(selector[range])`.
+    Window { f: WindowFn, selector: &'e VectorSelector, range: i64 },
     /// `selector`.
     Instant(&'e VectorSelector),
 }
@@ -51,11 +52,9 @@ enum Input<'e> {
 impl<'e> Input<'e> {
     fn of(expr: &'e Expr) -> Option<Self> {
         match strip_parens(expr) {
-            Expr::Call { func, args } if args.len() == 1 && WINDOW_FUNCTIONS.contains(&func.name) => {
-                match strip_parens(&args[0]) {
-                    Expr::Matrix { selector, range_ms } => {
-                        Some(Input::Window { name: func.name, selector, range: *range_ms })
-                    }
+            Expr::Call { func, args } if args.len() == 1 => {
+                match (WindowFn::from_name(func.name)?, strip_parens(&args[0])) {
+                    (f, Expr::Matrix { selector, range_ms }) => Some(Input::Window { f, selector, range: *range_ms }),
                     _ => None,
                 }
             }
@@ -73,7 +72,8 @@ impl<'e> Input<'e> {
     /// A series' labels in the input's result.
     fn labels(&self, l: &Labels) -> Labels {
         match self {
-            Input::Window { name: "last_over_time", .. } | Input::Instant(_) => l.clone(),
+            Input::Window { f, .. } if f.keeps_name() => l.clone(),
+            Input::Instant(_) => l.clone(),
             Input::Window { .. } => drop_name(l.clone()),
         }
     }
@@ -146,8 +146,18 @@ impl Evaluator<'_> {
         }
         let mut acc = vec![Acc::new(op, steps); rows.len()];
         let mut points = Vec::new();
+        let mut resets = Resets::default();
         for (&i, &row) in series.iter().zip(&row_of) {
             let samples = &self.data[i].samples;
+            // A window leaves stale markers out: it is a slice of the series' other samples,
+            // taken once, with where its counter resets are.
+            if let Input::Window { f, .. } = input {
+                points.clear();
+                points.extend(samples.iter().filter(|x| !x.is_stale()).map(|x| (x.timestamp, x.value)));
+                if f.sees_resets() {
+                    resets.build(&points);
+                }
+            }
             let acc = &mut acc[row];
             let mut read = 0;
             let mut cursor = (0, 0);
@@ -155,18 +165,14 @@ impl Evaluator<'_> {
                 let t = start + k as i64 * step;
                 let ts = self.time(selector.at, t) - selector.offset_ms;
                 let value = match input {
-                    Input::Window { name, range, .. } => {
-                        cursor.0 = seek(samples, cursor.0, |x| x.timestamp < ts - range);
-                        cursor.1 = seek(samples, cursor.1.max(cursor.0), |x| x.timestamp <= ts);
-                        points.clear();
-                        points.extend(
-                            samples[cursor.0..cursor.1]
-                                .iter()
-                                .filter(|x| !x.is_stale())
-                                .map(|x| (x.timestamp, x.value)),
-                        );
-                        read += points.len();
-                        if points.is_empty() { None } else { window_value(name, &points, ts, range) }
+                    Input::Window { f, range, .. } => {
+                        let (lo, hi) = cursor;
+                        cursor.0 = seek(&points, lo, |x| x.0 < ts - range);
+                        cursor.1 = seek(&points, hi.max(cursor.0), |x| x.0 <= ts);
+                        let (lo, hi) = cursor;
+                        read += hi - lo;
+                        let may_reset = f.sees_resets() && lo < hi && resets.within(lo, hi);
+                        if lo == hi { None } else { f.value(&points[lo..hi], ts, range, may_reset) }
                     }
                     Input::Instant(_) => {
                         cursor.1 = seek(samples, cursor.1, |x| x.timestamp <= ts);
