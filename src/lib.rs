@@ -63,6 +63,7 @@ pub mod model;
 pub mod proto;
 pub mod query;
 pub mod receiver;
+pub mod rum;
 pub mod sender;
 pub mod store;
 pub mod synth;

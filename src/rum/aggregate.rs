@@ -1,0 +1,264 @@
+//! The aggregator, sans-I/O: pushed [`Delta`]s in, running totals kept, and at every flush
+//! the cumulative series out, timestamped with the flush time, so any backend sees
+//! well-formed, monotonic, in-order series (a counter never resets because the edge did).
+//!
+//! Its Durable Object keeps each series' [`Total`] in SQLite (written before the push is
+//! acknowledged, [`Aggregator::apply`] says which changed), loads them on start
+//! ([`Aggregator::load`]), and on its alarm hands [`Aggregator::flush`]'s request to the
+//! shards' ordered path. State stays bounded: a label past its cap of distinct values
+//! ([`Config::max_values`]) takes the value `other`, and a series without a push for
+//! [`Config::idle_ms`] gets a stale marker and is forgotten.
+//!
+//! ```
+//! use edgewrite::rum::{Aggregator, Change, Config, Delta, Schema};
+//!
+//! let mut agg = Aggregator::new(Schema::default(), Config::default());
+//! let views = |n| Delta { metric: "rum_page_views_total".into(), labels: vec![("route".into(), "/".into())], change: Change::Add(n) };
+//! agg.apply(vec![views(1.0), views(2.0)], 1_000);
+//! let flush = agg.flush(15_000);
+//! assert_eq!(flush.request.series[0].samples[0].value, 3.0);
+//! assert_eq!(flush.request.series[0].samples[0].timestamp, 15_000);
+//! ```
+
+use super::check::{Change, Delta, Labels};
+use super::schema::{Kind, Schema};
+use crate::model::{Label, STALE_NAN, Sample, Series, WriteRequest};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How an aggregator bounds its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Most distinct values of one label of one metric (`RUM_MAX_VALUES`, default 100): later
+    /// values take the value `other`.
+    pub max_values: usize,
+    /// A series without a push for this long (ms; `RUM_IDLE`, default 30 minutes) gets a
+    /// stale marker at the next flush and is forgotten.
+    pub idle_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_values: 100, idle_ms: 30 * 60_000 }
+    }
+}
+
+/// The value a label takes past its cap of distinct values.
+pub const OTHER: &str = "other";
+
+/// One series' running total, as its Durable Object stores it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Total {
+    /// The declared metric.
+    pub metric: String,
+    /// Its labels (after the cap), without `__name__`, sorted.
+    pub labels: Labels,
+    /// The total: a counter's sum, a gauge's last value, a histogram's cumulative buckets,
+    /// sum and count.
+    pub value: Change,
+    /// When a page last pushed to it (ms).
+    pub pushed_ms: i64,
+}
+
+impl Total {
+    /// The key its row is stored under: the metric and labels as JSON.
+    pub fn key(&self) -> String {
+        key(&self.metric, &self.labels)
+    }
+}
+
+fn key(metric: &str, labels: &Labels) -> String {
+    serde_json::to_string(&(metric, labels)).unwrap_or_default()
+}
+
+/// What a flush hands on.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Flush {
+    /// The cumulative series at the flush time (and stale markers for the idle ones), for the
+    /// shards' ordered path.
+    pub request: WriteRequest<'static>,
+    /// The keys of the series forgotten (their rows go once the request is stored).
+    pub forgotten: Vec<String>,
+}
+
+/// An aggregator's state. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Aggregator {
+    schema: Schema,
+    config: Config,
+    totals: BTreeMap<String, Total>,
+    /// Distinct values seen per (metric, label name).
+    values: BTreeMap<(String, String), BTreeSet<String>>,
+    /// The last flush time: the next is later, whatever the clock says.
+    last_flush_ms: i64,
+    /// Label values that took `other`, since the aggregator started.
+    pub folded: u64,
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new(schema: Schema, config: Config) -> Self {
+        Aggregator {
+            schema,
+            config,
+            totals: BTreeMap::new(),
+            values: BTreeMap::new(),
+            last_flush_ms: i64::MIN,
+            folded: 0,
+        }
+    }
+
+    /// Takes back a stored total (on start), and the time of the last flush stored.
+    pub fn load(&mut self, total: Total, last_flush_ms: i64) {
+        self.last_flush_ms = self.last_flush_ms.max(last_flush_ms);
+        for (n, v) in &total.labels {
+            self.values.entry((total.metric.clone(), n.clone())).or_default().insert(v.clone());
+        }
+        self.totals.insert(total.key(), total);
+    }
+
+    /// The series it keeps.
+    pub fn len(&self) -> usize {
+        self.totals.len()
+    }
+
+    /// Whether it keeps none.
+    pub fn is_empty(&self) -> bool {
+        self.totals.is_empty()
+    }
+
+    /// When it last flushed (ms), if ever.
+    pub fn last_flush_ms(&self) -> Option<i64> {
+        (self.last_flush_ms != i64::MIN).then_some(self.last_flush_ms)
+    }
+
+    /// Adds a push's deltas at `now_ms`. Returns the totals that changed, to store before the
+    /// push is acknowledged.
+    pub fn apply(&mut self, deltas: Vec<Delta>, now_ms: i64) -> Vec<Total> {
+        let mut changed: BTreeMap<String, ()> = BTreeMap::new();
+        for mut d in deltas {
+            self.cap(&mut d);
+            let k = key(&d.metric, &d.labels);
+            let total = self.totals.entry(k.clone()).or_insert_with(|| Total {
+                metric: d.metric.clone(),
+                labels: d.labels.clone(),
+                value: zero(&d.change),
+                pushed_ms: now_ms,
+            });
+            total.pushed_ms = total.pushed_ms.max(now_ms);
+            merge(&mut total.value, d.change);
+            changed.insert(k, ());
+        }
+        changed.keys().filter_map(|k| self.totals.get(k).cloned()).collect()
+    }
+
+    /// Labels past their cap of distinct values take the value [`OTHER`].
+    fn cap(&mut self, d: &mut Delta) {
+        for (name, value) in &mut d.labels {
+            let seen = self.values.entry((d.metric.clone(), name.clone())).or_default();
+            if seen.contains(value.as_str()) {
+                continue;
+            }
+            if seen.len() < self.config.max_values {
+                seen.insert(value.clone());
+            } else {
+                *value = OTHER.to_string();
+                seen.insert(OTHER.to_string());
+                self.folded += 1;
+            }
+        }
+    }
+
+    /// The cumulative series at `now_ms` (later than the last flush, whatever the clock
+    /// says): every total, and a stale marker for each series idle past [`Config::idle_ms`],
+    /// which is forgotten.
+    pub fn flush(&mut self, now_ms: i64) -> Flush {
+        let ts = now_ms.max(self.last_flush_ms.saturating_add(1));
+        self.last_flush_ms = ts;
+        let mut out = Flush::default();
+        let idle = self.config.idle_ms;
+        let mut forgotten = Vec::new();
+        for (k, total) in &self.totals {
+            let stale = ts.saturating_sub(total.pushed_ms) > idle;
+            let Some(declared) = self.schema.metric(&total.metric) else {
+                // No longer declared (the schema changed): forgotten.
+                forgotten.push(k.clone());
+                continue;
+            };
+            let mut emit = |suffix: &str, extra: Option<(&'static str, String)>, v: f64| {
+                let mut labels: Vec<Label<'static>> =
+                    total.labels.iter().map(|(n, v)| Label::new(n.clone(), v.clone())).collect();
+                labels.push(Label::new("__name__", format!("{}{suffix}", total.metric)));
+                if let Some((n, v)) = extra {
+                    labels.push(Label::new(n, v));
+                }
+                labels.sort_by(|a, b| a.name.cmp(&b.name));
+                let value = if stale { STALE_NAN } else { v };
+                out.request.series.push(Series { labels, samples: vec![Sample::new(value, ts)], ..Series::default() });
+            };
+            match (&total.value, declared.kind) {
+                (Change::Add(v) | Change::Set(v), Kind::Counter | Kind::Gauge) => emit("", None, *v),
+                (Change::Observe { buckets, sum, count }, Kind::Histogram)
+                    if buckets.len() == declared.buckets.len() + 1 =>
+                {
+                    for (bound, n) in declared
+                        .buckets
+                        .iter()
+                        .map(|b| crate::store::render::format_value(*b))
+                        .chain(["+Inf".into()])
+                        .zip(buckets)
+                    {
+                        emit("_bucket", Some(("le", bound)), *n);
+                    }
+                    emit("_sum", None, *sum);
+                    emit("_count", None, *count);
+                }
+                // Its type or buckets changed with the schema: it starts again.
+                _ => {
+                    forgotten.push(k.clone());
+                    continue;
+                }
+            }
+            if stale {
+                forgotten.push(k.clone());
+            }
+        }
+        for k in &forgotten {
+            self.totals.remove(k);
+        }
+        // The values of forgotten series no longer count towards the caps.
+        self.values.clear();
+        for t in self.totals.values() {
+            for (n, v) in &t.labels {
+                self.values.entry((t.metric.clone(), n.clone())).or_default().insert(v.clone());
+            }
+        }
+        out.forgotten = forgotten;
+        out
+    }
+}
+
+/// A total of nothing, of the same kind as `change`.
+fn zero(change: &Change) -> Change {
+    match change {
+        Change::Add(_) => Change::Add(0.0),
+        Change::Set(v) => Change::Set(*v),
+        Change::Observe { buckets, .. } => Change::Observe { buckets: vec![0.0; buckets.len()], sum: 0.0, count: 0.0 },
+    }
+}
+
+/// Adds `change` into `total`: a counter's increment, a gauge's new value, a histogram's
+/// observations (a total of another kind or shape, from an older schema, is replaced).
+fn merge(total: &mut Change, change: Change) {
+    match (total, change) {
+        (Change::Add(t), Change::Add(v)) => *t += v,
+        (Change::Set(t), Change::Set(v)) => *t = v,
+        (Change::Observe { buckets, sum, count }, Change::Observe { buckets: b, sum: s, count: c })
+            if buckets.len() == b.len() =>
+        {
+            buckets.iter_mut().zip(b).for_each(|(t, v)| *t += v);
+            *sum += s;
+            *count += c;
+        }
+        (t, c) => *t = c,
+    }
+}

@@ -1,0 +1,248 @@
+//! The RUM schema: the metrics pages may push, and what each may hold. Browsers cannot keep a
+//! secret, so the RUM endpoint trusts nothing a page sends beyond what is declared here.
+//!
+//! The built-in schema declares what edgewrite's RUM client sends (page views, JS errors and
+//! the five Core Web Vitals as histograms with buckets around their published thresholds);
+//! the `RUM_SCHEMA` setting adds metrics or replaces built-in ones, as JSON:
+//!
+//! ```
+//! use edgewrite::rum::{Kind, Schema};
+//!
+//! let schema = Schema::with(r#"{
+//!   "shop_checkout_total": { "type": "counter", "labels": ["route", "step"], "range": [0, 100] },
+//!   "shop_cart_items": { "type": "histogram", "buckets": [1, 2, 5, 10], "labels": ["route"], "range": [0, 500] }
+//! }"#).unwrap();
+//! assert_eq!(schema.metric("shop_cart_items").unwrap().kind, Kind::Histogram);
+//! assert!(schema.metric("rum_lcp_seconds").is_some(), "the built-in metrics stay declared");
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What a declared metric is, and so what a push of it means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Each sample is an increment (at least 0); the aggregate is the running total.
+    Counter,
+    /// Pushed as a classic histogram's deltas (`_bucket{le}` for every declared bucket and
+    /// `+Inf`, `_sum`, `_count`): observations to merge into the running buckets.
+    Histogram,
+    /// Each sample is the current value; the aggregate keeps the last.
+    Gauge,
+}
+
+impl Kind {
+    /// Its name in the schema and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
+            Kind::Gauge => "gauge",
+        }
+    }
+}
+
+/// One declared metric.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    /// Counter, histogram or gauge.
+    #[serde(rename = "type")]
+    pub kind: Kind,
+    /// The label names a push may carry (besides `__name__`, and `le` for histogram buckets).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Histograms: the upper bounds of the buckets, ascending (`+Inf` is implied).
+    #[serde(default)]
+    pub buckets: Vec<f64>,
+    /// The values allowed: a counter's increment, a gauge's value, a histogram's observations
+    /// (checked on their mean: `_sum` within `_count` times the range).
+    pub range: (f64, f64),
+}
+
+/// The metrics pages may push, by name (a histogram by its family name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Schema {
+    metrics: BTreeMap<String, Metric>,
+}
+
+/// A `RUM_SCHEMA` setting that cannot be used: the operator's to fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaError(pub String);
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RUM_SCHEMA: {}", self.0)
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+/// Buckets of the Web Vitals' histograms, in their units, around the published thresholds
+/// (good / poor): LCP 2.5 / 4 s, INP 200 / 500 ms, CLS 0.1 / 0.25, FCP 1.8 / 3 s, TTFB
+/// 0.8 / 1.8 s.
+const LCP: &[f64] = &[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0];
+const INP: &[f64] = &[0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0];
+const CLS: &[f64] = &[0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0];
+const FCP: &[f64] = &[0.5, 1.0, 1.5, 1.8, 2.0, 2.5, 3.0, 4.0, 6.0];
+const TTFB: &[f64] = &[0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 1.8, 2.5, 4.0];
+
+impl Default for Schema {
+    /// The built-in schema: what edgewrite's RUM client sends.
+    fn default() -> Self {
+        let labels = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        let counter = |names: &[&str], max| Metric {
+            kind: Kind::Counter,
+            labels: labels(names),
+            buckets: vec![],
+            range: (0.0, max),
+        };
+        let vital = |buckets: &[f64], max| Metric {
+            kind: Kind::Histogram,
+            labels: labels(&["route", "rating"]),
+            buckets: buckets.to_vec(),
+            range: (0.0, max),
+        };
+        let metrics = [
+            ("rum_page_views_total", counter(&["route"], 1_000.0)),
+            ("rum_errors_total", counter(&["route", "kind"], 1_000.0)),
+            ("rum_lcp_seconds", vital(LCP, 600.0)),
+            ("rum_inp_seconds", vital(INP, 600.0)),
+            ("rum_cls", vital(CLS, 100.0)),
+            ("rum_fcp_seconds", vital(FCP, 600.0)),
+            ("rum_ttfb_seconds", vital(TTFB, 600.0)),
+        ];
+        Schema { metrics: metrics.into_iter().map(|(n, m)| (n.to_string(), m)).collect() }
+    }
+}
+
+impl Schema {
+    /// The built-in schema with `json`'s metrics added (or replacing built-in ones of the same
+    /// name).
+    ///
+    /// # Errors
+    /// [`SchemaError`]: not JSON of the documented shape, a metric name or label name that
+    /// is not valid, histogram buckets that are not finite and ascending, a range that is
+    /// empty or not finite.
+    pub fn with(json: &str) -> Result<Self, SchemaError> {
+        let mut schema = Schema::default();
+        let extra: BTreeMap<String, Metric> =
+            serde_json::from_str(json).map_err(|e| SchemaError(format!("{e} (see the README's RUM section)")))?;
+        for (name, metric) in extra {
+            check(&name, &metric)?;
+            schema.metrics.insert(name, metric);
+        }
+        Ok(schema)
+    }
+
+    /// The declared metric called `name` (a histogram by its family name).
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.get(name)
+    }
+
+    /// The declared metric a series called `series_name` belongs to, and which part of it the
+    /// series is: a histogram's `_bucket`, `_sum` or `_count`, or the metric itself.
+    pub fn family(&self, series_name: &str) -> Option<(&str, &Metric, Part)> {
+        for (suffix, part) in [("_bucket", Part::Bucket), ("_sum", Part::Sum), ("_count", Part::Count)] {
+            if let Some(base) = series_name.strip_suffix(suffix)
+                && let Some((name, m)) = self.metrics.get_key_value(base)
+                && m.kind == Kind::Histogram
+            {
+                return Some((name, m, part));
+            }
+        }
+        self.metrics.get_key_value(series_name).map(|(name, m)| (name.as_str(), m, Part::Value))
+    }
+
+    /// The declared metric names, for messages.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.metrics.keys().map(String::as_str)
+    }
+}
+
+/// Which series of a declared metric a pushed series is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A counter's or gauge's own series (or, wrongly, a histogram's family name).
+    Value,
+    /// A histogram's `_bucket{le}`.
+    Bucket,
+    /// A histogram's `_sum`.
+    Sum,
+    /// A histogram's `_count`.
+    Count,
+}
+
+fn check(name: &str, m: &Metric) -> Result<(), SchemaError> {
+    let bad = |why: String| Err(SchemaError(format!("metric {name:?}: {why}")));
+    let valid = |s: &str, colon: bool| {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    };
+    if !valid(name, true) {
+        return bad("not a valid metric name".into());
+    }
+    for l in &m.labels {
+        if !valid(l, false) || l.starts_with("__") || l == "le" {
+            return bad(format!("{l:?} cannot be a label name here"));
+        }
+    }
+    let (lo, hi) = m.range;
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return bad(format!("range [{lo}, {hi}] must be two finite numbers, the first not above the second"));
+    }
+    match m.kind {
+        Kind::Histogram if m.buckets.is_empty() => bad("a histogram needs buckets".into()),
+        Kind::Histogram if !m.buckets.iter().all(|b| b.is_finite()) || !m.buckets.windows(2).all(|w| w[0] < w[1]) => {
+            bad("buckets must be finite and ascending (+Inf is implied)".into())
+        }
+        Kind::Counter if lo < 0.0 => bad("a counter's increments cannot be negative".into()),
+        Kind::Counter | Kind::Gauge if !m.buckets.is_empty() => bad(format!("a {} has no buckets", m.kind.name())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn the_built_in_schema_declares_what_the_client_sends() {
+        let s = Schema::default();
+        assert_eq!(s.family("rum_lcp_seconds_bucket").map(|f| (f.0, f.2)), Some(("rum_lcp_seconds", Part::Bucket)));
+        assert_eq!(s.family("rum_cls_count").map(|f| f.2), Some(Part::Count));
+        assert_eq!(s.family("rum_page_views_total").map(|f| f.2), Some(Part::Value));
+        assert_eq!(s.family("rum_page_views_total_sum").map(|f| f.0), None, "a counter has no parts");
+        assert!(s.family("nope").is_none());
+        for name in s.names() {
+            let m = s.metric(name).unwrap();
+            check(name, m).unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_settings_say_which_metric_and_why() {
+        for (json, says) in [
+            ("[]", "invalid type"),
+            (r#"{"a": {"type": "counter"}}"#, "missing field `range`"),
+            (r#"{"a": {"type": "summary", "range": [0, 1]}}"#, "unknown variant"),
+            (r#"{"a": {"type": "counter", "range": [0, 1], "lables": []}}"#, "unknown field `lables`"),
+            (r#"{"1a": {"type": "counter", "range": [0, 1]}}"#, "not a valid metric name"),
+            (r#"{"a": {"type": "counter", "range": [0, 1], "labels": ["le"]}}"#, "\"le\" cannot be a label name"),
+            (r#"{"a": {"type": "gauge", "range": [2, 1]}}"#, "range [2, 1]"),
+            (r#"{"a": {"type": "counter", "range": [-1, 1]}}"#, "cannot be negative"),
+            (r#"{"a": {"type": "histogram", "range": [0, 1]}}"#, "needs buckets"),
+            (r#"{"a": {"type": "histogram", "range": [0, 1], "buckets": [2, 1]}}"#, "ascending"),
+            (r#"{"a": {"type": "gauge", "range": [0, 1], "buckets": [1]}}"#, "a gauge has no buckets"),
+        ] {
+            let e = Schema::with(json).unwrap_err().to_string();
+            assert!(e.starts_with("RUM_SCHEMA: ") && e.contains(says), "{json}: {e}");
+        }
+        let s = Schema::with(r#"{"rum_cls": {"type": "gauge", "range": [0, 5]}}"#).unwrap();
+        assert_eq!(s.metric("rum_cls").unwrap().kind, Kind::Gauge, "a setting replaces a built-in metric");
+    }
+}

@@ -1,0 +1,234 @@
+//! The RUM core on pushes written by hand: what is taken, what is refused and why, and what
+//! the aggregator emits.
+
+use super::*;
+use crate::model::{Sample, Series, WriteRequest, is_stale_nan};
+#[cfg(all(target_family = "wasm", target_os = "unknown"))]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn series(pairs: &[(&str, &str)], values: &[f64]) -> Series<'static> {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+    Series {
+        samples: values.iter().enumerate().map(|(i, &v)| Sample::new(v, 1_000 + i as i64)).collect(),
+        ..Series::from_pairs(pairs)
+    }
+}
+
+/// A classic histogram push of rum_lcp_seconds{route, rating}: observations in seconds.
+fn lcp(route: &str, observations: &[f64]) -> Vec<Series<'static>> {
+    let schema = Schema::default();
+    let bounds = &schema.metric("rum_lcp_seconds").unwrap().buckets;
+    let mut out: Vec<Series<'static>> = bounds
+        .iter()
+        .map(|b| b.to_string())
+        .chain(["+Inf".to_string()])
+        .map(|le| {
+            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            let n = observations.iter().filter(|&&o| o <= bound).count() as f64;
+            series(&[("__name__", "rum_lcp_seconds_bucket"), ("route", route), ("rating", "good"), ("le", &le)], &[n])
+        })
+        .collect();
+    out.push(series(
+        &[("__name__", "rum_lcp_seconds_sum"), ("route", route), ("rating", "good")],
+        &[observations.iter().sum()],
+    ));
+    out.push(series(
+        &[("__name__", "rum_lcp_seconds_count"), ("route", route), ("rating", "good")],
+        &[observations.len() as f64],
+    ));
+    out
+}
+
+fn push(series: Vec<Series<'static>>) -> WriteRequest<'static> {
+    WriteRequest { series, metadata: Vec::new() }
+}
+
+#[test]
+fn declared_metrics_are_taken_as_deltas() {
+    let mut s = lcp("/home", &[0.4, 1.2, 3.3]);
+    s.push(series(&[("__name__", "rum_page_views_total"), ("route", "/home")], &[1.0, 2.0]));
+    let checked = check(&push(s), &Schema::default());
+    assert_eq!(checked.message, "");
+    assert_eq!((checked.written, checked.refused), (16, 0), "12 buckets, _sum, _count and two increments");
+    assert_eq!(checked.deltas.len(), 2);
+    assert_eq!(checked.deltas[0].change, Change::Add(3.0), "increments add up");
+    let Change::Observe { buckets, sum, count } = &checked.deltas[1].change else { panic!() };
+    assert_eq!((buckets[0], buckets[4], buckets[11], *sum, *count), (1.0, 2.0, 3.0, 4.9, 3.0));
+    assert_eq!(
+        checked.deltas[1].labels,
+        [("rating".to_string(), "good".to_string()), ("route".to_string(), "/home".to_string())]
+    );
+}
+
+#[test]
+fn each_refusal_says_which_and_why_and_the_rest_is_taken() {
+    let good = || series(&[("__name__", "rum_page_views_total"), ("route", "/")], &[1.0]);
+    let cases: Vec<(Vec<Series<'static>>, &str)> = vec![
+        (vec![series(&[("__name__", "rum_secret_total")], &[1.0])], "rum_secret_total: not a declared RUM metric"),
+        (
+            vec![series(&[("__name__", "rum_page_views_total"), ("user", "42")], &[1.0])],
+            "label \"user\" is not allowed on rum_page_views_total (allowed: route)",
+        ),
+        (
+            vec![series(&[("__name__", "rum_page_views_total")], &[-1.0])],
+            "increment -1 is outside the allowed range [0, 1000]",
+        ),
+        (vec![series(&[("__name__", "rum_page_views_total")], &[f64::NAN])], "increment NaN is outside"),
+        (vec![series(&[("__name__", "rum_lcp_seconds")], &[2.0])], "a histogram: push its rum_lcp_seconds_bucket"),
+        (lcp("/", &[31_536_000.0]), "the mean observation 31536000 is outside the allowed range [0, 600]"),
+        (lcp("/", &[1.0]).into_iter().skip(1).collect(), "push every declared bucket and +Inf (11 of 12 pushed)"),
+        (
+            lcp("/", &[1.0]).into_iter().filter(|s| s.metric_name() != Some("rum_lcp_seconds_sum")).collect(),
+            "push _sum and _count",
+        ),
+        (
+            lcp("/", &[1.0])
+                .into_iter()
+                .map(|mut s| {
+                    if s.label("le") == Some("+Inf") {
+                        s.samples[0].value = 5.0;
+                    }
+                    s
+                })
+                .collect(),
+            "the +Inf bucket (5) must equal _count (1)",
+        ),
+        (
+            lcp("/", &[1.0])
+                .into_iter()
+                .map(|mut s| {
+                    if s.label("le") == Some("0.5") {
+                        s.samples[0].value = 3.0;
+                    }
+                    s
+                })
+                .collect(),
+            "must not decrease",
+        ),
+        (
+            lcp("/", &[1.0])
+                .into_iter()
+                .map(|mut s| {
+                    if s.label("le") == Some("0.5") {
+                        s.labels.iter_mut().find(|l| l.name == "le").unwrap().value = "0.7".into();
+                    }
+                    s
+                })
+                .collect(),
+            "le=0.7 is not a declared bucket",
+        ),
+        (vec![series(&[("__name__", "rum_page_views_total_sum")], &[1.0])], "not a declared RUM metric"),
+    ];
+    for (bad, says) in cases {
+        let mut s = bad.clone();
+        s.push(good());
+        let checked = check(&push(s), &Schema::default());
+        assert!(
+            checked.message.starts_with("some series refused; the rest were accepted:\n"),
+            "{says}: {}",
+            checked.message
+        );
+        assert!(checked.message.contains(says), "wanted {says:?} in {}", checked.message);
+        assert_eq!(checked.written, 1, "{says}: the good series is taken");
+        assert_eq!(checked.refused, bad.iter().map(|s| s.samples.len() as u64).sum::<u64>(), "{says}");
+        assert_eq!(
+            checked.deltas,
+            [Delta {
+                metric: "rum_page_views_total".into(),
+                labels: vec![("route".into(), "/".into())],
+                change: Change::Add(1.0)
+            }]
+        );
+    }
+}
+
+#[test]
+fn totals_accumulate_and_flush_as_cumulative_in_order_series() {
+    let mut agg = Aggregator::new(Schema::default(), Config::default());
+    let c = check(&push(lcp("/a", &[0.4, 3.3])), &Schema::default());
+    let changed = agg.apply(c.deltas, 1_000);
+    assert_eq!(changed.len(), 1);
+    let first = agg.flush(15_000);
+    let c = check(&push(lcp("/a", &[9.0])), &Schema::default());
+    agg.apply(c.deltas, 16_000);
+    // A clock that went backwards still gives a later flush time.
+    let second = agg.flush(14_000);
+    let value = |f: &Flush, name: &str, le: Option<&str>| {
+        let s = f.request.series.iter().find(|s| s.metric_name() == Some(name) && s.label("le") == le).unwrap();
+        (s.samples[0].value, s.samples[0].timestamp)
+    };
+    assert_eq!(value(&first, "rum_lcp_seconds_count", None), (2.0, 15_000));
+    assert_eq!(value(&second, "rum_lcp_seconds_count", None), (3.0, 15_001));
+    assert_eq!(value(&second, "rum_lcp_seconds_bucket", Some("0.5")), (1.0, 15_001));
+    assert_eq!(value(&second, "rum_lcp_seconds_bucket", Some("8")), (2.0, 15_001));
+    assert_eq!(value(&second, "rum_lcp_seconds_bucket", Some("+Inf")), (3.0, 15_001));
+    assert_eq!(value(&second, "rum_lcp_seconds_sum", None).0, 12.7);
+    assert_eq!(second.request.series.len(), 14, "12 buckets, _sum and _count");
+}
+
+#[test]
+fn totals_survive_a_restart_exactly() {
+    let schema = Schema::default();
+    let views = |n| Delta {
+        metric: "rum_page_views_total".into(),
+        labels: vec![("route".into(), "/".into())],
+        change: Change::Add(n),
+    };
+    let mut agg = Aggregator::new(schema.clone(), Config::default());
+    let stored = agg.apply(vec![views(5.0)], 1_000);
+    let flushed = agg.flush(2_000);
+    // A new instance from what was stored.
+    let mut again = Aggregator::new(schema, Config::default());
+    for t in stored {
+        again.load(t, 2_000);
+    }
+    again.apply(vec![views(1.0)], 3_000);
+    let f = again.flush(1_500);
+    assert_eq!(f.request.series[0].samples[0], Sample::new(6.0, 2_001), "no reset, and still in order");
+    assert_eq!(flushed.request.series[0].samples[0].value, 5.0);
+}
+
+#[test]
+fn idle_series_get_a_stale_marker_and_are_forgotten() {
+    let mut agg = Aggregator::new(Schema::default(), Config { idle_ms: 60_000, ..Config::default() });
+    let views = |route: &str| Delta {
+        metric: "rum_page_views_total".into(),
+        labels: vec![("route".into(), route.into())],
+        change: Change::Add(1.0),
+    };
+    agg.apply(vec![views("/old")], 0);
+    agg.apply(vec![views("/new")], 50_000);
+    let f = agg.flush(70_000);
+    let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
+    assert!(is_stale_nan(old.samples[0].value), "the idle series ends with a stale marker");
+    assert_eq!(f.forgotten.len(), 1);
+    assert_eq!(agg.len(), 1, "its state is freed");
+    let f = agg.flush(80_000);
+    assert_eq!(f.request.series.len(), 1, "and it is not emitted again");
+    assert_eq!(f.request.series[0].samples[0].value, 1.0);
+}
+
+#[test]
+fn label_values_past_the_cap_fold_into_other() {
+    let mut agg = Aggregator::new(Schema::default(), Config { max_values: 2, ..Config::default() });
+    let views = |route: &str| Delta {
+        metric: "rum_page_views_total".into(),
+        labels: vec![("route".into(), route.into())],
+        change: Change::Add(1.0),
+    };
+    agg.apply(["/a", "/b", "/c", "/d", "/a"].into_iter().map(views).collect(), 0);
+    assert_eq!(agg.folded, 2);
+    let f = agg.flush(1_000);
+    let routes: Vec<(&str, f64)> =
+        f.request.series.iter().map(|s| (s.label("route").unwrap(), s.samples[0].value)).collect();
+    assert_eq!(routes, [("/a", 2.0), ("/b", 1.0), (OTHER, 2.0)]);
+}
+
+#[test]
+fn a_metric_always_goes_to_the_same_aggregator() {
+    let n = 4;
+    let all: Vec<u32> = Schema::default().names().map(|m| aggregator_of(m, n)).collect();
+    assert!(all.iter().all(|&a| a < n));
+    assert_eq!(aggregator_of("rum_lcp_seconds", n), aggregator_of("rum_lcp_seconds", n));
+    assert!(all.iter().collect::<std::collections::BTreeSet<_>>().len() > 1, "metrics spread over aggregators");
+}
