@@ -449,8 +449,18 @@ fn range_queries_answer_as_step_by_step_evaluation_exactly() {
         "sum(rate(req_total[5m])) + sum(rate(req_total[5m]))",
         "quantile(0.5, rate(req_total[5m]))",
         "topk(2, sum by (instance) (rate(req_total[5m])))",
+        "max_over_time(sum(req_total)[1m:1m] @ 60)",
+        "sum(temp) * 2",
     ];
-    for (start, end, step) in [(0, 3_000_000, 15_000), (-60_000, 2_990_000, 60_000), (400_000, 400_000, 1_000)] {
+    // Steps past 2^32 ms too (usize is 32 bits on wasm32, where this test also runs).
+    let grids = [
+        (0, 3_000_000, 15_000),
+        (-60_000, 2_990_000, 60_000),
+        (400_000, 400_000, 1_000),
+        (0, 0, 1 << 32),
+        (0, (1 << 32) + 60_000, (1 << 32) + 60_000),
+    ];
+    for (start, end, step) in grids {
         for q in queries {
             let expr = parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
             let swept = Evaluator::new(&data, start, end, step).range(&expr);

@@ -57,7 +57,12 @@ function status(text, error = false) {
   $("status").className = error ? "error" : "";
 }
 
+/** Which run is the latest: an answer to an earlier one (a slow query, an auto-refresh) is
+ * dropped, so the page shows what was asked last. */
+let runs = 0;
+
 async function run() {
+  const ticket = ++runs;
   const query = $("expr").value.trim();
   if (!query) return status("type a query, or pick a metric");
   location.hash = new URLSearchParams({ q: query }).toString();
@@ -66,12 +71,13 @@ async function run() {
   const step = $("step").value.trim() || String(autoStep(range));
   try {
     const body = await api("/api/v1/query_range", { query, start: (end - range).toFixed(3), end: end.toFixed(3), step });
+    if (ticket !== runs) return;
     state.result = body.data.result;
     const warnings = body.warnings?.length ? ` (${body.warnings.join("; ")})` : "";
     status(`${state.result.length} series, step ${step}, updated ${new Date().toLocaleTimeString()}${warnings}`);
     render(end - range, end);
   } catch (e) {
-    status(e.message, true);
+    if (ticket === runs) status(e.message, true);
   }
 }
 

@@ -138,6 +138,8 @@ pub struct Evaluator<'d> {
     grid: std::cell::Cell<Option<(i64, i64, usize)>>,
     /// Expressions of that range query evaluated series by series, by address.
     sweeps: std::cell::RefCell<std::collections::HashMap<usize, sweep::Swept>>,
+    /// Values the sweeps of this query hold (bounded by `sweep::MAX_CELLS`).
+    swept_cells: std::cell::Cell<usize>,
 }
 
 /// A selector's series (indexes into the data) and their window cursors.
@@ -173,6 +175,7 @@ impl<'d> Evaluator<'d> {
             selections: Default::default(),
             grid: Default::default(),
             sweeps: Default::default(),
+            swept_cells: Default::default(),
         }
     }
 
@@ -200,6 +203,7 @@ impl<'d> Evaluator<'d> {
         // The cursors are kept by selector address: another expression may reuse one.
         self.selections.borrow_mut().clear();
         self.sweeps.borrow_mut().clear();
+        self.swept_cells.set(0);
         self.grid.set(None);
         self.step(expr, t)
     }
@@ -226,13 +230,17 @@ impl<'d> Evaluator<'d> {
     pub fn range(&self, expr: &Expr) -> Result<Vec<RangeSeries>, EvalError> {
         self.selections.borrow_mut().clear();
         self.sweeps.borrow_mut().clear();
+        self.swept_cells.set(0);
         let steps = if self.end < self.start { 0 } else { ((self.end - self.start) / self.step) as usize + 1 };
         self.grid.set(Some((self.start, self.step, steps)));
-        // The common shapes, series by series (see `sweep`).
+        // The common shapes, series by series (see `sweep`); a shape it does not cover is
+        // remembered as such, so its steps do not try again.
         match self.sweep(expr) {
             sweep::Swept::Rows(rows) => return self.swept_range(rows, steps),
             sweep::Swept::Failed(e) => return Err(e),
-            sweep::Swept::No => {}
+            sweep::Swept::No => {
+                self.sweeps.borrow_mut().insert(expr as *const Expr as usize, sweep::Swept::No);
+            }
         }
         let mut out: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         fn entry(out: &mut BTreeMap<Labels, RangeSeries>, labels: Labels) -> &mut RangeSeries {

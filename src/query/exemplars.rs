@@ -2,7 +2,8 @@
 //! the series that any selector of `query` selects, between `start` and `end` (inclusive;
 //! default: all time). [`ExemplarQuery::from_params`] reads the parameters; the Worker asks the
 //! shards for the exemplars of [`ExemplarQuery::selectors`] in [`ExemplarQuery::range`] and
-//! [`answer`] writes the JSON.
+//! [`answer`] writes the JSON. (Prometheus drops an exemplar older than its series' newest;
+//! the store keeps it, and the first write of a timestamp.)
 //!
 //! ```
 //! use edgewrite::query::exemplars::{ExemplarQuery, answer};

@@ -227,6 +227,64 @@ impl Receiver {
     }
 }
 
+/// The series of `request`, grouped by shard and encoded (2.0, uncompressed) straight from
+/// the request's own series, and what they hold.
+fn shard_batches(request: &WriteRequest<'_>, shards: u32, encoder: &mut Encoder) -> (Vec<ShardBatch>, Counts) {
+    let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.max(1) as usize];
+    for (i, s) in request.series.iter().enumerate() {
+        by_shard[route::shard_of(route::series_hash(&s.labels), shards) as usize].push(i);
+    }
+    let mut written = Counts::default();
+    let mut batches = Vec::new();
+    for (shard, indices) in by_shard.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
+        let part = indices.iter().map(|&i| &request.series[i]);
+        let counts = part.clone().fold(Counts::default(), |mut c, s| {
+            c += s.counts();
+            c
+        });
+        written += counts;
+        batches.push(ShardBatch {
+            shard: shard as u32,
+            body: encoder.encode_v2_series_uncompressed(part).to_vec(),
+            counts,
+        });
+    }
+    (batches, written)
+}
+
+impl Receiver {
+    /// Routes series the Worker made itself (the RUM aggregators' cumulative series) to the
+    /// tenant's shards: the tenant label set (as on every write), validated, grouped by shard.
+    /// The edge's other label rules are not applied again: they were, to the pushes these
+    /// series add up. Returns the batches and what validation refused (the Worker's own fault
+    /// if anything: it logs it).
+    pub fn route_own(&mut self, request: &mut WriteRequest<'_>, tenant: &str) -> (Vec<ShardBatch>, String) {
+        if let TenantPlacement::Label(name) = &self.settings.tenant {
+            for s in &mut request.series {
+                s.labels.retain(|l| l.name != *name);
+                s.labels.push(crate::model::Label::new(name.clone(), tenant.to_string()));
+                s.labels.sort_by(|a, b| a.name.cmp(&b.name));
+            }
+        }
+        let report = validate::validate(request, Version::V2, &self.settings.limits);
+        let message = if report.is_valid() { String::new() } else { report.message(request, 20) };
+        let bad: Vec<usize> = report
+            .problems()
+            .iter()
+            .filter_map(|p| match p.location {
+                Location::Series(i) => Some(i),
+                Location::Metadata(_) => None,
+            })
+            .collect();
+        let mut i = 0;
+        request.series.retain(|_| {
+            i += 1;
+            !bad.contains(&(i - 1))
+        });
+        (shard_batches(request, self.settings.shards, &mut self.encoder).0, message)
+    }
+}
+
 /// The reorder window's rule: samples older than `window` when the request arrived cannot be
 /// put in order any more, so they are refused (the rest of their series is written); a series
 /// left with nothing goes. Returns what was refused, and says so in `message`.
@@ -334,24 +392,6 @@ fn decide(
             request.series.push(Series { labels, metadata: family.metadata, ..Series::default() });
         }
     }
-    let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); settings.shards.max(1) as usize];
-    for (i, s) in request.series.iter().enumerate() {
-        by_shard[route::shard_of(route::series_hash(&s.labels), settings.shards) as usize].push(i);
-    }
-    let mut written = Counts::default();
-    let mut batches = Vec::new();
-    for (shard, indices) in by_shard.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
-        let part = indices.iter().map(|&i| &request.series[i]);
-        let counts = part.clone().fold(Counts::default(), |mut c, s| {
-            c += s.counts();
-            c
-        });
-        written += counts;
-        batches.push(ShardBatch {
-            shard: shard as u32,
-            body: encoder.encode_v2_series_uncompressed(part).to_vec(),
-            counts,
-        });
-    }
+    let (batches, written) = shard_batches(request, settings.shards, encoder);
     (batches, written, refused, message)
 }

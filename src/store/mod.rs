@@ -205,27 +205,25 @@ pub fn group<'a>(batches: impl IntoIterator<Item = &'a WriteRequest<'a>>) -> Vec
 /// Merges parts of one series given in write order (oldest write first) into timestamp order.
 /// For a timestamp written more than once, the first write wins.
 pub fn merge_samples(parts: impl IntoIterator<Item = Vec<Sample>>) -> Vec<Sample> {
-    let mut all: Vec<Sample> = parts.into_iter().flatten().collect();
-    // Stable: equal timestamps keep write order, and dedup keeps the first of them.
-    all.sort_by_key(|s| s.timestamp);
-    all.dedup_by_key(|s| s.timestamp);
-    all
+    merge_by_time(parts, |s| s.timestamp)
 }
 
 /// [`merge_samples`] for native histograms.
 pub fn merge_histograms(parts: impl IntoIterator<Item = Vec<Histogram>>) -> Vec<Histogram> {
-    let mut all: Vec<Histogram> = parts.into_iter().flatten().collect();
-    all.sort_by_key(|h| h.timestamp);
-    all.dedup_by_key(|h| h.timestamp);
-    all
+    merge_by_time(parts, |h| h.timestamp)
 }
 
-/// [`merge_samples`] for exemplars: for a timestamp written more than once, the first write
-/// wins, as Prometheus's exemplar storage keeps the first and refuses later ones.
+/// [`merge_samples`] for exemplars (Prometheus's exemplar storage also keeps the first of a
+/// timestamp).
 pub fn merge_exemplars(parts: impl IntoIterator<Item = Vec<Exemplar<'static>>>) -> Vec<Exemplar<'static>> {
-    let mut all: Vec<Exemplar<'static>> = parts.into_iter().flatten().collect();
-    all.sort_by_key(|e| e.timestamp);
-    all.dedup_by_key(|e| e.timestamp);
+    merge_by_time(parts, |e| e.timestamp)
+}
+
+fn merge_by_time<T>(parts: impl IntoIterator<Item = Vec<T>>, time: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut all: Vec<T> = parts.into_iter().flatten().collect();
+    // Stable: equal timestamps keep write order, and dedup keeps the first of them.
+    all.sort_by_key(|x| time(x));
+    all.dedup_by_key(|x| time(x));
     all
 }
 

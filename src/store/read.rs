@@ -171,7 +171,7 @@ impl<'s> Reader<'s> {
     }
 
     /// Refuses the read ([`StoreError::TooManySamples`]) once it would load more than `limit`
-    /// samples and histograms.
+    /// samples and histograms (exemplars, for an exemplar read).
     pub fn with_limit(mut self, limit: usize) -> Self {
         self.limit = limit;
         self
@@ -261,7 +261,12 @@ impl<'s> Reader<'s> {
         let grouper = std::mem::take(&mut self.queued);
         let wanted: Vec<bool> =
             (0..grouper.len()).map(|i| self.selected(&grouper.labels(i).collect::<Vec<_>>())).collect();
-        let has_data = |s: &SeriesData| !(s.samples.is_empty() && s.histograms.is_empty());
+        // (An exemplar read wants the series with exemplars: 1.0 senders may send an exemplar
+        // in a series entry of its own, without samples.)
+        let exemplars = self.returns == Returns::Exemplars;
+        let has_data = |s: &SeriesData| {
+            if exemplars { !s.exemplars.is_empty() } else { !(s.samples.is_empty() && s.histograms.is_empty()) }
+        };
         for (mut s, _) in
             grouper.finish().into_iter().zip(wanted).filter(|(s, w)| *w && (!self.with_data || has_data(s)))
         {
@@ -449,6 +454,12 @@ mod tests {
         );
         assert_eq!(got[0].exemplars, [ex("t2", 2.0, 150), ex("t3", 3.0, 160)]);
         assert!(got.iter().all(|s| s.samples.is_empty()), "no samples are sent");
+        // An exemplar sent in a series entry of its own (no samples) is found too.
+        let mut r = Reader::new(&selectors, Some((0, 200)), true).exemplars_only();
+        let mut alone = batch("b", &[]);
+        alone.series[0].exemplars = vec![ex("t5", 5.0, 170)];
+        r.queued(&alone);
+        assert_eq!(answer(r)[0].exemplars, [ex("t5", 5.0, 170)]);
         // The limit counts exemplars.
         let mut r = Reader::new(&selectors, Some((0, 200)), true).exemplars_only().with_limit(1);
         r.series(1, r#"{"__name__":"a"}"#, Metadata::default()).unwrap();

@@ -199,6 +199,9 @@ test('exemplars are kept and read back through /api/v1/query_exemplars, queued, 
   const v2 = await write(encode({ series: [series('v2', 2, true)] }, { protocol: 'v2' }), 'alpha', 'v2');
   assert.equal(v2.status, 204);
   assert.equal(v2.headers.get('X-Prometheus-Remote-Write-Exemplars-Written'), '2');
+  // A 1.0 sender may send an exemplar in a series entry of its own, without samples.
+  const alone = { labels: series('v1', 0, false).labels, samples: [], exemplars: [ex('v1-alone', 0.5, t + 5000)] };
+  assert.equal((await write(encode({ series: [alone] }))).status, 204);
   const query = (params) => read('/api/v1/query_exemplars', params);
   const expected = (job, n) => ({
     seriesLabels: { __name__: 'ex_seconds_bucket', job, le: '0.5', tenant: 'alpha' },
@@ -207,7 +210,9 @@ test('exemplars are kept and read back through /api/v1/query_exemplars, queued, 
   const check = async (when) => {
     const all = await query({ query: 'histogram_quantile(0.9, rate(ex_seconds_bucket[5m]))' });
     assert.equal(all.status, 200, JSON.stringify(all.body));
-    assert.deepEqual(all.body.data, [expected('v1', 3), expected('v2', 2)], when);
+    const v1 = expected('v1', 3);
+    v1.exemplars.push({ labels: { span_id: 's-v1-alone', trace_id: 'v1-alone' }, value: '0.5', timestamp: (t + 5000) / 1000 });
+    assert.deepEqual(all.body.data, [v1, expected('v2', 2)], when);
     // A time range keeps the exemplars inside it; a selector narrows the series.
     const some = await query({ query: 'ex_seconds_bucket{job="v1"}', start: String((t + 1000) / 1000), end: String((t + 1250) / 1000) });
     assert.deepEqual(some.body.data, [{ ...expected('v1', 2), exemplars: [expected('v1', 2).exemplars[1]] }], when);
@@ -272,7 +277,9 @@ test('the PromQL page in www/ lists the metrics, runs a range query and draws it
     });
     await page.selectOption('#range', '86400');
     await page.selectOption('#metric', 'dup_test');
-    await page.waitForSelector('#series tbody tr');
+    await page.waitForSelector('#series tbody tr').catch(async (e) => {
+      throw new Error(`${e.message}\nthe page said: ${await page.textContent('#status')}; query ${await page.inputValue('#expr')}`);
+    });
     const rows = await page.$$eval('#series tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     assert.equal(rows.length, 1);
     assert.equal(rows[0][0], 'dup_test{job="x", tenant="alpha"}');

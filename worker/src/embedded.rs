@@ -97,7 +97,7 @@ pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms:
     if let Some(last) = queued.last().map(|q| q.seq) {
         for data in group(&queued)?.finish() {
             let id = series_id(sql, cache, &data)?;
-            if data.samples.is_empty() && data.histograms.is_empty() {
+            if data.samples.is_empty() && data.histograms.is_empty() && data.exemplars.is_empty() {
                 // Family metadata only (1.0 senders send it apart): the series row holds it.
                 continue;
             }

@@ -99,8 +99,9 @@ impl Evaluator<'_> {
     /// Which step of the range query being evaluated `t` is.
     fn grid_step(&self, t: i64) -> Option<usize> {
         let (start, step, steps) = self.grid.get()?;
-        let k = usize::try_from(t.checked_sub(start)?).ok()?;
-        (k % step as usize == 0 && k / (step as usize) < steps).then(|| k / step as usize)
+        // In i64: usize is 32 bits in wasm, and a step may be longer than 2^32 ms.
+        let d = t.checked_sub(start)?;
+        (d >= 0 && d % step == 0).then(|| usize::try_from(d / step).ok()).flatten().filter(|&k| k < steps)
     }
 
     /// Sweeps `expr` across the range query's steps, if it is a shape a sweep covers.
@@ -140,10 +141,13 @@ impl Evaluator<'_> {
             let next = rows.len();
             row_of.push(*rows.entry(key).or_insert(next));
         }
-        // Every row holds a value per step: past this many, step by step uses less memory.
-        if rows.len().saturating_mul(steps) > MAX_CELLS {
+        // Every row holds a value per step: past this many in the whole query (every sweep is
+        // kept until it ends), step by step uses less memory.
+        let cells = self.swept_cells.get().saturating_add(rows.len().saturating_mul(steps));
+        if cells > MAX_CELLS {
             return Swept::No;
         }
+        self.swept_cells.set(cells);
         let mut acc = vec![Acc::new(op, steps); rows.len()];
         let mut points = Vec::new();
         let mut resets = Resets::default();
@@ -196,8 +200,8 @@ impl Evaluator<'_> {
     }
 }
 
-/// Most values (rows times steps) a sweep holds: 1M values take some 28 MB while they are
-/// added up, a fifth of a Worker's memory.
+/// Most values (rows times steps) the sweeps of one query hold: 1M values take some 28 MB
+/// while they are added up, a fifth of a Worker's memory.
 const MAX_CELLS: usize = 1_000_000;
 
 /// The aggregations a sweep computes (those that need no parameter and no sorting).

@@ -96,8 +96,8 @@ impl WindowFn {
     }
 }
 
-/// Where a series' counter resets are, to rule them out of a window at once: `resets(lo, hi)`
-/// counts the resets between the points `lo..hi` of the series it was built over.
+/// Where a series' counter resets are, to rule them out of a window at once
+/// ([`Resets::within`]): a prefix count of the resets among the points it was built over.
 #[derive(Default)]
 pub(super) struct Resets(Vec<u32>);
 
