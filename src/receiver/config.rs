@@ -15,6 +15,7 @@
 use super::auth::{Auth, Token};
 use super::settings::{Settings, TenantPlacement};
 use crate::codec::Version;
+use crate::rum::{Config as RumConfig, RumSettings, Schema};
 use crate::sender::forward;
 use crate::store::parse_duration;
 use std::fmt;
@@ -122,7 +123,7 @@ impl Layouts {
 }
 
 /// Everything the Worker is configured with.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct WorkerConfig {
     /// What the receiver decides by (auth, limits, labels, origins, shards, reorder window).
     pub settings: Settings,
@@ -132,6 +133,8 @@ pub struct WorkerConfig {
     pub layouts: Layouts,
     /// The secret `METRICS_TOKEN` that reads `/metrics` (open when `AUTH = "open"`).
     pub metrics_token: Option<String>,
+    /// The RUM endpoint's settings.
+    pub rum: RumSettings,
 }
 
 impl fmt::Debug for WorkerConfig {
@@ -141,6 +144,7 @@ impl fmt::Debug for WorkerConfig {
             .field("backend", &self.backend)
             .field("layouts", &self.layouts)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<secret>"))
+            .field("rum", &self.rum)
             .finish()
     }
 }
@@ -179,6 +183,14 @@ pub const VARS: &[&str] = &[
     "MAX_LABEL_VALUE_LENGTH",
     "MAX_HELP_LENGTH",
     "MAX_EXEMPLAR_LABEL_CHARS",
+    "RUM_SCHEMA",
+    "RUM_TENANT",
+    "RUM_AGGREGATORS",
+    "RUM_FLUSH_EVERY",
+    "RUM_IDLE",
+    "RUM_MAX_VALUES",
+    "RUM_EDGE_LABELS",
+    "RUM_MAX_BODY_BYTES",
 ];
 
 struct Vars<F>(F);
@@ -316,17 +328,7 @@ impl WorkerConfig {
             Some(name) => TenantPlacement::Label(name.into()),
             None => TenantPlacement::Label("tenant".into()),
         };
-        let mut edge_labels = Vec::new();
-        for pair in v.list("EDGE_LABELS") {
-            let (name, value) =
-                pair.split_once('=').filter(|(n, v)| !n.is_empty() && !v.is_empty()).ok_or_else(|| {
-                    ConfigError::Invalid {
-                        var: "EDGE_LABELS",
-                        why: format!("{pair:?}: write name=value, e.g. colo=$colo"),
-                    }
-                })?;
-            edge_labels.push((name.trim().to_string(), value.trim().to_string()));
-        }
+        let edge_labels = edge_labels(&v, "EDGE_LABELS")?;
         let shards: u32 = v.number("SHARD_COUNT", 4)?;
         if !(1..=1024).contains(&shards) {
             return Err(ConfigError::Invalid { var: "SHARD_COUNT", why: format!("{shards}: use 1 to 1024") });
@@ -371,7 +373,8 @@ impl WorkerConfig {
             },
             Some(_) => Backend::RemoteWrite(upstream(&v, settings.tenant == TenantPlacement::Header)?),
         };
-        Ok(WorkerConfig { settings, backend, layouts: Layouts { current: shards, previous }, metrics_token })
+        let rum = rum(&v, &settings.auth)?;
+        Ok(WorkerConfig { settings, backend, layouts: Layouts { current: shards, previous }, metrics_token, rum })
     }
 
     /// Whether `/metrics` may be read with this `Authorization` header: always when
@@ -384,6 +387,55 @@ impl WorkerConfig {
         let auth = Auth::Tokens(vec![Token { secret: token.clone(), tenant: String::new() }]);
         super::auth::tenant(&auth, authorization).is_some()
     }
+}
+
+/// Labels the edge adds, as `name=value` pairs (`$colo` and `$country` taken from the request).
+fn edge_labels<F: Fn(&str) -> Option<String>>(
+    v: &Vars<F>,
+    var: &'static str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    v.list(var)
+        .into_iter()
+        .map(|pair| {
+            let (name, value) =
+                pair.split_once('=').filter(|(n, v)| !n.is_empty() && !v.is_empty()).ok_or_else(|| {
+                    ConfigError::Invalid { var, why: format!("{pair:?}: write name=value, e.g. colo=$colo") }
+                })?;
+            Ok((name.trim().to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
+/// The RUM endpoint's settings.
+fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSettings, ConfigError> {
+    let defaults = RumSettings::default();
+    let schema = match v.get("RUM_SCHEMA") {
+        None => Schema::default(),
+        Some(json) => Schema::with(&json).map_err(|e| Vars::<F>::invalid("RUM_SCHEMA", e.0))?,
+    };
+    let aggregators: u32 = v.number("RUM_AGGREGATORS", defaults.aggregators)?;
+    if !(1..=1024).contains(&aggregators) {
+        return Err(Vars::<F>::invalid("RUM_AGGREGATORS", format!("{aggregators}: use 1 to 1024")));
+    }
+    let max_values: usize = v.number("RUM_MAX_VALUES", defaults.aggregate.max_values)?;
+    if max_values == 0 {
+        return Err(Vars::<F>::invalid("RUM_MAX_VALUES", "0: a label needs at least one value"));
+    }
+    let flush_every_ms = v.duration("RUM_FLUSH_EVERY", "15s")?;
+    if flush_every_ms < 1_000 {
+        return Err(Vars::<F>::invalid("RUM_FLUSH_EVERY", "at least 1s: each flush writes every series"));
+    }
+    Ok(RumSettings {
+        schema,
+        aggregate: RumConfig { max_values, idle_ms: v.duration("RUM_IDLE", "30m")? as i64 },
+        aggregators,
+        flush_every_ms,
+        // Pages hold no token: RUM data goes to a tenant the operator names, or to the open
+        // tenant when writes are open anyway.
+        tenant: v.get("RUM_TENANT").or_else(|| matches!(auth, Auth::Open).then(|| "anonymous".into())),
+        edge_labels: edge_labels(v, "RUM_EDGE_LABELS")?,
+        max_body_bytes: v.number("RUM_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+    })
 }
 
 fn upstream<F: Fn(&str) -> Option<String>>(v: &Vars<F>, tenant_header: bool) -> Result<Upstream, ConfigError> {

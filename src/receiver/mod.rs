@@ -25,6 +25,7 @@ pub mod metrics;
 mod relabel;
 pub mod reorder;
 pub mod route;
+pub mod rum;
 mod settings;
 
 pub use auth::{Auth, Token};

@@ -23,7 +23,43 @@ pub use schema::{Kind, Metric, Part, Schema, SchemaError};
 /// go to one, so a label's cap of values is exact and each output series has one writer.
 pub fn aggregator_of(metric: &str, aggregators: u32) -> u32 {
     // XXH3, as the shards' routing: stable across releases and platforms.
-    crate::receiver::route::shard_of(xxhash_rust::xxh3::xxh3_64(metric.as_bytes()), aggregators)
+    (xxhash_rust::xxh3::xxh3_64(metric.as_bytes()) % u64::from(aggregators.max(1))) as u32
+}
+
+/// The RUM endpoint's settings (the Worker's `RUM_*` vars).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RumSettings {
+    /// What pages may push (`RUM_SCHEMA` over the built-in schema).
+    pub schema: Schema,
+    /// How aggregators bound their state (`RUM_MAX_VALUES`, `RUM_IDLE`).
+    pub aggregate: Config,
+    /// Aggregator Durable Objects per tenant (`RUM_AGGREGATORS`, default 4); each metric has
+    /// one ([`aggregator_of`]).
+    pub aggregators: u32,
+    /// How often aggregators emit their totals (`RUM_FLUSH_EVERY`, default 15 s).
+    pub flush_every_ms: u64,
+    /// The tenant RUM data belongs to (`RUM_TENANT`; pages hold no token). `None`: RUM is off
+    /// (the default unless `AUTH = "open"`, where it is `anonymous`).
+    pub tenant: Option<String>,
+    /// Labels the edge adds to pushed series, `$colo` and `$country` taking the request's
+    /// (`RUM_EDGE_LABELS`, e.g. `country=$country`).
+    pub edge_labels: Vec<(String, String)>,
+    /// Largest push body (`RUM_MAX_BODY_BYTES`, default 64 KiB): 413 above.
+    pub max_body_bytes: usize,
+}
+
+impl Default for RumSettings {
+    fn default() -> Self {
+        RumSettings {
+            schema: Schema::default(),
+            aggregate: Config::default(),
+            aggregators: 4,
+            flush_every_ms: 15_000,
+            tenant: Some("anonymous".into()),
+            edge_labels: Vec::new(),
+            max_body_bytes: 65_536,
+        }
+    }
 }
 
 #[cfg(test)]

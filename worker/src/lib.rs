@@ -9,6 +9,7 @@ mod embedded;
 mod query;
 mod queue;
 mod read;
+mod rum;
 mod shard;
 
 use edgewrite::query::lookup::What;
@@ -18,6 +19,7 @@ use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settin
 use std::cell::RefCell;
 use worker::*;
 
+pub use rum::RumAggregator;
 pub use shard::Shard;
 
 /// The Durable Object namespace of the shards.
@@ -32,7 +34,7 @@ thread_local! {
 }
 
 /// Runs `f` with the isolate's receiver for `settings`.
-fn with_receiver<R>(settings: &Settings, f: impl FnOnce(&mut Receiver) -> R) -> R {
+pub(crate) fn with_receiver<R>(settings: &Settings, f: impl FnOnce(&mut Receiver) -> R) -> R {
     RECEIVER.with_borrow_mut(|slot| {
         if slot.as_ref().is_none_or(|r| r.settings() != settings) {
             *slot = Some(Receiver::new(settings.clone()));
@@ -56,6 +58,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), path.as_str()) {
         (Method::Get, "/healthz") => Response::ok("ok\n"),
         (_, "/api/v1/write") => write(req, &env, &config).await,
+        (_, "/api/v1/rum") => rum::push(req, &env, &config).await,
         (Method::Get | Method::Post, "/api/v1/series") => read::lookup(req, &env, &config, What::Series).await,
         (Method::Get | Method::Post, "/api/v1/labels") => read::lookup(req, &env, &config, What::Labels).await,
         (Method::Get, p) if label_of(p).is_some() => {
@@ -70,7 +73,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Get | Method::Post, "/api/v1/query") => query::query(req, &env, &config, false).await,
         (Method::Get | Method::Post, "/api/v1/query_range") => query::query(req, &env, &config, true).await,
         _ => Response::error(
-            "not found: remote write goes to POST /api/v1/write; reads to /api/v1/query, /api/v1/query_range, \
+            "not found: remote write goes to POST /api/v1/write, pages' RUM pushes to POST /api/v1/rum; reads to /api/v1/query, /api/v1/query_range, \
              /api/v1/query_exemplars, /api/v1/series, /api/v1/labels, /api/v1/label/<name>/values, /api/v1/samples, /api/v1/metadata, \
              /api/v1/status/buildinfo; the Worker's metrics are at /metrics\n",
             404,
@@ -83,35 +86,64 @@ fn label_of(path: &str) -> Option<&str> {
     path.strip_prefix("/api/v1/label/")?.strip_suffix("/values")
 }
 
+/// What the receiver reads of an HTTP request, owned (see [`Parts::request`]).
+pub(crate) struct Parts {
+    method: String,
+    content_type: Option<String>,
+    content_encoding: Option<String>,
+    authorization: Option<String>,
+    origin: Option<String>,
+    colo: Option<String>,
+    country: Option<String>,
+    received_ms: i64,
+}
+
+impl Parts {
+    pub(crate) fn of(req: &Request) -> Self {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        // request.cf, read field by field (the worker crate's getters panic on a missing field).
+        let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).unwrap_or_default();
+        let cf_field = |name: &str| js_sys::Reflect::get(&cf, &name.into()).ok().and_then(|v| v.as_string());
+        let (colo, country) = if cf.is_object() { (cf_field("colo"), cf_field("country")) } else { (None, None) };
+        Parts {
+            method: req.method().to_string(),
+            content_type: header("Content-Type"),
+            content_encoding: header("Content-Encoding"),
+            authorization: header("Authorization"),
+            origin: header("Origin"),
+            colo,
+            country,
+            received_ms: Date::now().as_millis() as i64,
+        }
+    }
+
+    pub(crate) fn request(&self) -> RwRequest<'_> {
+        RwRequest {
+            method: &self.method,
+            content_type: self.content_type.as_deref(),
+            content_encoding: self.content_encoding.as_deref(),
+            authorization: self.authorization.as_deref(),
+            origin: self.origin.as_deref(),
+            received_ms: self.received_ms,
+            colo: self.colo.as_deref(),
+            country: self.country.as_deref(),
+        }
+    }
+}
+
 /// `/api/v1/write`: decide, store every batch in its shard, then answer.
 async fn write(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
     let settings = &config.settings;
-    let method = req.method().to_string();
-    let headers = req.headers().clone();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let (content_type, content_encoding) = (header("Content-Type"), header("Content-Encoding"));
-    let (authorization, origin) = (header("Authorization"), header("Origin"));
-    // request.cf, read field by field (the worker crate's getters panic on a missing field).
-    let cf = js_sys::Reflect::get(req.inner(), &"cf".into()).unwrap_or_default();
-    let cf_field = |name: &str| js_sys::Reflect::get(&cf, &name.into()).ok().and_then(|v| v.as_string());
-    let (colo, country) = if cf.is_object() { (cf_field("colo"), cf_field("country")) } else { (None, None) };
-    let request = RwRequest {
-        method: &method,
-        content_type: content_type.as_deref(),
-        content_encoding: content_encoding.as_deref(),
-        authorization: authorization.as_deref(),
-        origin: origin.as_deref(),
-        received_ms: Date::now().as_millis() as i64,
-        colo: colo.as_deref(),
-        country: country.as_deref(),
-    };
+    let parts = Parts::of(&req);
+    let request = parts.request();
+    let header = |name: &str| req.headers().get(name).ok().flatten();
     if settings.limits.max_body_bytes < header("Content-Length").and_then(|l| l.parse().ok()).unwrap_or(0) {
         METRICS.with_borrow_mut(|m| m.observe(413, 0, None));
         let limit = settings.limits.max_body_bytes;
         let body = format!("request body over the size limit of {limit} bytes (MAX_BODY_BYTES)\n");
         return reply(with_receiver(settings, |r| r.reply(&request, 413, body)));
     }
-    let body = if method == "POST" { req.bytes().await? } else { Vec::new() };
+    let body = if parts.method == "POST" { req.bytes().await? } else { Vec::new() };
     let shards = settings.shards.max(1);
     let outcome = with_receiver(settings, |receiver| receiver.receive(&request, &body));
     let observe = |status: u16| METRICS.with_borrow_mut(|m| m.observe(status, body.len(), Some(&outcome)));
@@ -121,25 +153,9 @@ async fn write(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Res
             reply(r.clone())
         }
         Outcome::Accept(accepted) => {
-            let namespace = env.durable_object(SHARDS)?;
             // Every shard stores its batch at the same time (each Durable Object appends in
             // arrival order, which keeps each series in order).
-            let mut appends = Vec::with_capacity(accepted.batches.len());
-            for batch in &accepted.batches {
-                let stub = config::shard_stub(&namespace, &accepted.tenant, batch.shard, shards)?;
-                let headers = Headers::new();
-                headers.set(shard::TENANT_HEADER, &accepted.tenant)?;
-                headers.set(shard::LAYOUT_HEADER, &shards.to_string())?;
-                headers.set(shard::RECEIVED_HEADER, &request.received_ms.to_string())?;
-                let c = batch.counts;
-                headers.set(shard::POINTS_HEADER, &(c.samples + c.histograms + c.exemplars).to_string())?;
-                let mut init = RequestInit::new();
-                init.with_method(Method::Post)
-                    .with_headers(headers)
-                    .with_body(Some(js_sys::Uint8Array::from(&batch.body[..]).into()));
-                let request = Request::new_with_init("https://shard/append", &init)?;
-                appends.push(async move { stub.fetch_with_request(request).await });
-            }
+            let appends = shard::appends(env, &accepted.tenant, &accepted.batches, shards, request.received_ms)?;
             let stored = futures_util::future::join_all(appends).await;
             if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
                 // Nothing is acknowledged that is not stored: the sender retries the whole
@@ -159,7 +175,7 @@ async fn write(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Res
     }
 }
 
-fn reply(r: Reply) -> Result<Response> {
+pub(crate) fn reply(r: Reply) -> Result<Response> {
     let headers = Headers::new();
     for (k, v) in &r.headers {
         headers.set(k, v)?;

@@ -63,6 +63,35 @@ pub struct Stats {
     pub counters: Vec<Counter>,
 }
 
+/// Appends each batch to its shard of `tenant` (of `shards`), all at once: the futures of
+/// the shards' answers (204 once stored).
+pub fn appends(
+    env: &Env,
+    tenant: &str,
+    batches: &[edgewrite::receiver::ShardBatch],
+    shards: u32,
+    received_ms: i64,
+) -> Result<Vec<impl std::future::Future<Output = Result<Response>> + use<>>> {
+    let namespace = env.durable_object(crate::SHARDS)?;
+    let mut appends = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let stub = config::shard_stub(&namespace, tenant, batch.shard, shards)?;
+        let headers = Headers::new();
+        headers.set(TENANT_HEADER, tenant)?;
+        headers.set(LAYOUT_HEADER, &shards.to_string())?;
+        headers.set(RECEIVED_HEADER, &received_ms.to_string())?;
+        let c = batch.counts;
+        headers.set(POINTS_HEADER, &(c.samples + c.histograms + c.exemplars).to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(js_sys::Uint8Array::from(&batch.body[..]).into()));
+        let request = Request::new_with_init("https://shard/append", &init)?;
+        appends.push(async move { stub.fetch_with_request(request).await });
+    }
+    Ok(appends)
+}
+
 /// Asks a shard for its [`Stats`].
 pub async fn stats(stub: &Stub) -> Result<Stats> {
     stub.fetch_with_str("https://shard/stats").await?.json().await

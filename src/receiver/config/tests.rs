@@ -241,7 +241,10 @@ fn every_var_is_read() {
             n if n.starts_with("UPSTREAM_") || n == "REORDER_WINDOW" => "7s",
             "SHARD_COUNT" | "PREVIOUS_SHARD_COUNT" => "9",
             "TENANT_LABEL" => "org",
-            "EDGE_LABELS" => "a=b",
+            "EDGE_LABELS" | "RUM_EDGE_LABELS" => "a=b",
+            "RUM_SCHEMA" => r#"{"x_total": {"type": "counter", "range": [0, 1]}}"#,
+            "RUM_TENANT" => "web",
+            "RUM_FLUSH_EVERY" | "RUM_IDLE" => "7s",
             _ => "7",
         };
         let mut vars = base.to_vec();
@@ -264,6 +267,7 @@ fn wrangler_toml_documents_every_var_and_its_defaults_parse() {
         .collect();
     let config = parse(&vars).expect("wrangler.toml's vars parse");
     assert_eq!(config.settings.limits, Limits::default(), "wrangler.toml states the defaults");
+    assert_eq!(config.rum, crate::rum::RumSettings::default(), "and the RUM defaults");
     for name in VARS {
         let secret = ["TOKENS", "METRICS_TOKEN", "UPSTREAM_AUTHORIZATION"].contains(name);
         assert!(secret || vars.iter().any(|v| v.0 == *name), "{name} is not in wrangler.toml's [vars]");
@@ -271,5 +275,29 @@ fn wrangler_toml_documents_every_var_and_its_defaults_parse() {
     }
     for (name, _) in &vars {
         assert!(VARS.contains(name), "wrangler.toml sets {name}, which the Worker does not read");
+    }
+}
+
+#[test]
+fn rum_settings() {
+    let c = open(&[]).unwrap();
+    assert_eq!(c.rum.tenant.as_deref(), Some("anonymous"), "open writes: RUM on, for the open tenant");
+    let tokens = parse(&[("AUTH", "tokens"), ("TOKENS", "t=team")]).unwrap();
+    assert_eq!(tokens.rum.tenant, None, "with tokens, RUM is off until RUM_TENANT names a tenant");
+    let named = parse(&[("AUTH", "tokens"), ("TOKENS", "t=team"), ("RUM_TENANT", "team")]).unwrap();
+    assert_eq!(named.rum.tenant.as_deref(), Some("team"));
+    let c = open(&[("RUM_IDLE", "2m"), ("RUM_FLUSH_EVERY", "5s"), ("RUM_EDGE_LABELS", "country=$country")]).unwrap();
+    assert_eq!((c.rum.aggregate.idle_ms, c.rum.flush_every_ms), (120_000, 5_000));
+    assert_eq!(c.rum.edge_labels, [("country".to_string(), "$country".to_string())]);
+    for (var, value) in [
+        ("RUM_SCHEMA", "{\"a\": 1}"),
+        ("RUM_AGGREGATORS", "0"),
+        ("RUM_MAX_VALUES", "0"),
+        ("RUM_FLUSH_EVERY", "100ms"),
+        ("RUM_IDLE", "soon"),
+        ("RUM_EDGE_LABELS", "country"),
+        ("RUM_MAX_BODY_BYTES", "-1"),
+    ] {
+        assert_eq!(invalid_var(open(&[(var, value)])), var, "{var} = {value}");
     }
 }

@@ -1,0 +1,239 @@
+//! `/api/v1/rum`: what to answer a page's push, and which deltas go to which aggregator. The
+//! push is remote write (1.0 or 2.0; snappy), but whose samples are increments; nothing in it
+//! is trusted beyond what the RUM schema declares ([`crate::rum::check`]).
+//!
+//! A page sending with `fetch(..., { keepalive: true })` as it closes should not wait for a
+//! CORS preflight: a push without `Content-Encoding` whose `Content-Type` is missing,
+//! `text/plain` or `application/octet-stream` (what a browser may send without preflight) is
+//! read as snappy-compressed remote write 1.0.
+
+use super::{Receiver, Reply, Request, relabel};
+use crate::codec::{self, Version};
+use crate::error::HttpStatus;
+use crate::model::Label;
+use crate::rum::{Delta, RumSettings, aggregator_of, check};
+use crate::validate;
+
+/// What to do with a push.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RumOutcome {
+    /// Answer this, aggregate nothing.
+    Reply(Reply),
+    /// Hand each aggregator its deltas (durably), then answer.
+    Accept(RumAccepted),
+}
+
+/// A push whose valid part is to be aggregated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RumAccepted {
+    /// The tenant (`RUM_TENANT`).
+    pub tenant: String,
+    /// Each aggregator's deltas (by number, of `RUM_AGGREGATORS`).
+    pub pushes: Vec<(u32, Vec<Delta>)>,
+    /// Samples taken and refused.
+    pub written: u64,
+    /// See `written`.
+    pub refused: u64,
+    /// The answer once every aggregator has stored its deltas: 204, or 400 naming what was
+    /// refused.
+    pub reply: Reply,
+}
+
+impl Receiver {
+    /// The refusal (413) of a push of `length` bytes over `RUM_MAX_BODY_BYTES`, if it is: the
+    /// platform asks with `Content-Length` before it reads a body, [`Receiver::receive_rum`]
+    /// with the bytes.
+    pub fn rum_too_large(&self, rum: &RumSettings, req: &Request<'_>, length: usize) -> Option<Reply> {
+        let limit = rum.max_body_bytes;
+        (length > limit)
+            .then(|| self.reply(req, 413, format!("push over the size limit of {limit} bytes (RUM_MAX_BODY_BYTES)")))
+    }
+
+    /// Decides about one RUM push.
+    pub fn receive_rum(&mut self, rum: &RumSettings, req: &Request<'_>, body: &[u8]) -> RumOutcome {
+        let refuse = |r: &Receiver, status, message: String| RumOutcome::Reply(r.reply(req, status, message));
+        if req.method.eq_ignore_ascii_case("OPTIONS") {
+            return RumOutcome::Reply(self.preflight(req));
+        }
+        if !req.method.eq_ignore_ascii_case("POST") {
+            let mut r = self.reply(req, 405, format!("method {} not allowed: RUM pushes take POST", req.method));
+            r.headers.push(("Allow", "POST, OPTIONS".into()));
+            return RumOutcome::Reply(r);
+        }
+        if let Some(origin) = req.origin
+            && !self.settings.origin_allowed(origin)
+        {
+            return refuse(self, 403, format!("origin {origin} may not push RUM here (ALLOWED_ORIGINS)"));
+        }
+        let Some(tenant) = rum.tenant.clone() else {
+            return refuse(self, 404, "RUM is off: set RUM_TENANT to the tenant whose storage takes it".into());
+        };
+        if let Some(r) = self.rum_too_large(rum, req, body.len()) {
+            return RumOutcome::Reply(r);
+        }
+        let simple = req.content_encoding.is_none()
+            && req.content_type.is_none_or(|t| {
+                let t = t.split(';').next().unwrap_or_default().trim();
+                t.eq_ignore_ascii_case("text/plain") || t.eq_ignore_ascii_case("application/octet-stream")
+            });
+        let version = if simple {
+            Version::V1
+        } else {
+            match codec::check_content_encoding(req.content_encoding)
+                .and_then(|()| Version::from_content_type(req.content_type))
+            {
+                Ok(v) => v,
+                Err(e) => return refuse(self, e.status(), e.to_string()),
+            }
+        };
+        let limits = self.settings.limits.clone();
+        let decided = self.decoder.decode_with(body, version, |request| {
+            // The spec's rules first (names, sorted labels, sizes), then the schema's.
+            let report = validate::validate(request, version, &limits);
+            let mut message = if report.is_valid() { String::new() } else { report.message(request, 20) };
+            let mut bad: Vec<usize> = report
+                .problems()
+                .iter()
+                .filter_map(|p| match p.location {
+                    validate::Location::Series(i) => Some(i),
+                    validate::Location::Metadata(_) => None,
+                })
+                .collect();
+            bad.sort_unstable();
+            bad.dedup();
+            let mut refused = 0;
+            let mut i = 0;
+            request.series.retain(|s| {
+                let keep = bad.binary_search(&i).is_err();
+                if !keep {
+                    refused += s.samples.len() as u64 + s.histograms.len() as u64;
+                }
+                i += 1;
+                keep
+            });
+            let checked = check(request, &rum.schema);
+            if !checked.message.is_empty() {
+                message = if message.is_empty() { checked.message } else { format!("{message}{}", checked.message) };
+            }
+            (checked.deltas, checked.written, refused + checked.refused, message)
+        });
+        let (mut deltas, written, refused, message) = match decided {
+            Ok(d) => d,
+            Err(e) => return refuse(self, e.status(), e.to_string()),
+        };
+        // The edge's labels, which a page cannot forge (the schema refuses a label it does
+        // not declare, so a page's own label of that name never gets here).
+        if !rum.edge_labels.is_empty() {
+            // Only the edge labels: the tenant label is the shards' to add, at the flush.
+            let edge = super::Settings {
+                edge_labels: rum.edge_labels.clone(),
+                tenant: super::TenantPlacement::Header,
+                ..super::Settings::default()
+            };
+            for d in &mut deltas {
+                let mut labels: Vec<Label<'_>> =
+                    d.labels.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())).collect();
+                // Nothing is refused: the edge settings hold no refused labels.
+                let _ = relabel::apply(&mut labels, &edge, &tenant, (req.colo, req.country));
+                d.labels = labels.into_iter().map(|l| (l.name.into_owned(), l.value.into_owned())).collect();
+            }
+        }
+        let mut pushes: Vec<(u32, Vec<Delta>)> = Vec::new();
+        for d in deltas {
+            let a = aggregator_of(&d.metric, rum.aggregators);
+            match pushes.iter_mut().find(|(n, _)| *n == a) {
+                Some((_, v)) => v.push(d),
+                None => pushes.push((a, vec![d])),
+            }
+        }
+        let status = if message.is_empty() { 204 } else { 400 };
+        RumOutcome::Accept(RumAccepted { tenant, pushes, written, refused, reply: self.reply(req, status, message) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Encoder;
+    use crate::model::{Sample, Series, WriteRequest};
+    use crate::receiver::Settings;
+    use crate::rum::Change;
+    #[cfg(all(target_family = "wasm", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn body(series: Vec<Series<'static>>) -> Vec<u8> {
+        Encoder::new().encode(&WriteRequest { series, metadata: Vec::new() }, Version::V1).to_vec()
+    }
+
+    fn views(route: &str, n: f64) -> Series<'static> {
+        Series {
+            samples: vec![Sample::new(n, 1_000)],
+            ..Series::from_pairs([("__name__", "rum_page_views_total".to_string()), ("route", route.to_string())])
+        }
+    }
+
+    fn receiver() -> Receiver {
+        Receiver::new(Settings { allowed_origins: vec!["https://shop.example".into()], ..Settings::default() })
+    }
+
+    const PAGE: Request<'static> = Request {
+        method: "POST",
+        content_type: Some("text/plain;charset=UTF-8"),
+        content_encoding: None,
+        authorization: None,
+        origin: Some("https://shop.example"),
+        received_ms: 0,
+        colo: Some("FRA"),
+        country: Some("DE"),
+    };
+
+    #[test]
+    fn a_page_push_without_preflight_headers_is_taken() {
+        let rum = RumSettings { edge_labels: vec![("country".into(), "$country".into())], ..RumSettings::default() };
+        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &PAGE, &body(vec![views("/", 2.0)])) else { panic!() };
+        assert_eq!((a.reply.status, a.written, a.refused), (204, 1, 0));
+        assert_eq!(a.tenant, "anonymous");
+        assert!(a.reply.headers.contains(&("Access-Control-Allow-Origin", "https://shop.example".into())));
+        let (n, deltas) = &a.pushes[0];
+        assert_eq!(*n, aggregator_of("rum_page_views_total", rum.aggregators));
+        assert_eq!(deltas[0].change, Change::Add(2.0));
+        assert_eq!(
+            deltas[0].labels,
+            [("country".to_string(), "DE".to_string()), ("route".to_string(), "/".to_string())],
+            "the edge's labels are added"
+        );
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let rum = RumSettings::default();
+        let undeclared = Series {
+            samples: vec![Sample::new(1.0, 1_000)],
+            ..Series::from_pairs([("__name__", "rum_secret_total".to_string())])
+        };
+        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &PAGE, &body(vec![undeclared, views("/", 1.0)]))
+        else {
+            panic!()
+        };
+        assert_eq!((a.reply.status, a.written, a.refused), (400, 1, 1), "a partial write");
+        assert!(a.reply.body.contains("rum_secret_total: not a declared RUM metric"), "{}", a.reply.body);
+        let reply = |rum: &RumSettings, req: &Request<'_>, b: &[u8]| match receiver().receive_rum(rum, req, b) {
+            RumOutcome::Reply(r) => (r.status, r.body),
+            RumOutcome::Accept(a) => panic!("accepted: {a:?}"),
+        };
+        let ok = body(vec![views("/", 1.0)]);
+        let elsewhere = Request { origin: Some("https://evil.example"), ..PAGE };
+        assert_eq!(reply(&rum, &elsewhere, &ok).0, 403);
+        assert_eq!(reply(&rum, &Request { method: "GET", ..PAGE }, &ok).0, 405);
+        let small = RumSettings { max_body_bytes: 10, ..RumSettings::default() };
+        assert!(reply(&small, &PAGE, &ok).1.contains("RUM_MAX_BODY_BYTES"));
+        let off = RumSettings { tenant: None, ..RumSettings::default() };
+        assert_eq!(
+            reply(&off, &PAGE, &ok),
+            (404, "RUM is off: set RUM_TENANT to the tenant whose storage takes it".into())
+        );
+        assert_eq!(reply(&rum, &PAGE, b"not snappy").0, 400);
+        let json = Request { content_type: Some("application/json"), content_encoding: Some("snappy"), ..PAGE };
+        assert_eq!(reply(&rum, &json, &ok).0, 415);
+    }
+}

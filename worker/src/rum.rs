@@ -1,0 +1,230 @@
+//! Browser RUM: `/api/v1/rum` and the aggregator Durable Objects. The decisions are the
+//! core's (`edgewrite::receiver::Receiver::receive_rum` checks a push; `edgewrite::rum`'s
+//! `Aggregator` keeps totals and flushes); this file moves pushes to aggregators, keeps each
+//! aggregator's totals in its SQLite, and hands its flushes to the shards.
+//!
+//! An aggregator (one per metric of a tenant, of `RUM_AGGREGATORS`) stores a push's changed
+//! totals before the push is acknowledged. On its alarm (every `RUM_FLUSH_EVERY` while it
+//! keeps series) it emits every total at the flush time through the shards' ordered path,
+//! the flush time stored first so a later flush is always later. A series forgotten (idle) is
+//! deleted only once its stale marker is stored, and only if no push changed it meanwhile.
+
+use crate::config;
+use crate::shard;
+use edgewrite::receiver::Receiver;
+use edgewrite::receiver::config::{ConfigError, WorkerConfig};
+use edgewrite::receiver::rum::RumOutcome;
+use edgewrite::rum::{Aggregator, Delta, Total};
+use std::cell::RefCell;
+use std::time::Duration;
+use worker::*;
+
+/// The Durable Object namespace of the aggregators.
+pub const AGGREGATORS: &str = "AGGREGATORS";
+
+/// Tables of an aggregator.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS rum_totals (key TEXT PRIMARY KEY, total TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS rum_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+];
+
+/// When a flush could not be stored, the next try.
+const RETRY_MS: u64 = 5_000;
+
+/// What the Worker sends an aggregator.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Push {
+    tenant: String,
+    deltas: Vec<Delta>,
+}
+
+/// `/api/v1/rum`: check the push, hand each aggregator its deltas (stored before this
+/// answers), then answer.
+pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
+    let parts = crate::Parts::of(&req);
+    let request = parts.request();
+    let settings = &config.settings;
+    let length: usize = req.headers().get("Content-Length")?.and_then(|l| l.parse().ok()).unwrap_or(0);
+    // A body over the limit is not read.
+    if let Some(r) = crate::with_receiver(settings, |r| r.rum_too_large(&config.rum, &request, length)) {
+        return crate::reply(r);
+    }
+    let body = if request.method == "POST" { req.bytes().await? } else { Vec::new() };
+    let outcome = crate::with_receiver(settings, |r| r.receive_rum(&config.rum, &request, &body));
+    let accepted = match outcome {
+        RumOutcome::Reply(r) => return crate::reply(r),
+        RumOutcome::Accept(a) => a,
+    };
+    let namespace = env.durable_object(AGGREGATORS)?;
+    let mut stores = Vec::new();
+    for (n, deltas) in accepted.pushes {
+        let stub = namespace.id_from_name(&format!("{}/{n}", accepted.tenant))?.get_stub()?;
+        let body = serde_json::to_string(&Push { tenant: accepted.tenant.clone(), deltas })
+            .map_err(|e| Error::RustError(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_body(Some(body.into()));
+        let request = Request::new_with_init("https://aggregator/push", &init)?;
+        stores.push(async move { stub.fetch_with_request(request).await });
+    }
+    let stored = futures_util::future::join_all(stores).await;
+    if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
+        for failed in stored.iter().filter_map(|s| s.as_ref().err()) {
+            console_error!("an aggregator did not store a push: {failed}");
+        }
+        // Nothing is acknowledged that is not stored; a page's retry adds again what the
+        // aggregators that did store it hold (counts may then be over, never lost).
+        return crate::reply(crate::with_receiver(settings, |r| {
+            r.reply(&request, 503, "aggregation unavailable, retry\n")
+        }));
+    }
+    crate::reply(accepted.reply)
+}
+
+/// One aggregator: a tenant's metric's running totals. See the module docs.
+#[durable_object]
+pub struct RumAggregator {
+    state: State,
+    env: Env,
+    sql: SqlStorage,
+    config: std::result::Result<WorkerConfig, ConfigError>,
+    /// The totals, loaded from SQLite on first use; dropped when a flush fails, so the next
+    /// one starts again from what is stored.
+    aggregator: RefCell<Option<Aggregator>>,
+}
+
+#[derive(serde::Deserialize)]
+struct TotalRow {
+    total: String,
+}
+
+#[derive(serde::Deserialize)]
+struct MetaRow {
+    value: String,
+}
+
+impl RumAggregator {
+    fn config(&self) -> Result<&WorkerConfig> {
+        self.config.as_ref().map_err(config::error)
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<String>> {
+        let rows: Vec<MetaRow> =
+            self.sql.exec("SELECT value FROM rum_meta WHERE name = ?", vec![name.into()])?.to_array()?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+
+    fn set_meta(&self, name: &str, value: &str) -> Result<()> {
+        self.sql.exec(
+            "INSERT INTO rum_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            vec![name.into(), value.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `f` with the aggregator, loading the stored totals first if needed.
+    fn with<R>(&self, f: impl FnOnce(&mut Aggregator) -> R) -> Result<R> {
+        let mut slot = self.aggregator.borrow_mut();
+        if slot.is_none() {
+            let rum = &self.config()?.rum;
+            let mut aggregator = Aggregator::new(rum.schema.clone(), rum.aggregate.clone());
+            let last = self.meta("last_flush_ms")?.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN);
+            let rows: Vec<TotalRow> = self.sql.exec("SELECT total FROM rum_totals", None)?.to_array()?;
+            for row in rows {
+                match serde_json::from_str::<Total>(&row.total) {
+                    Ok(t) => aggregator.load(t, last),
+                    Err(e) => console_error!("a stored RUM total does not read back, left out: {e}"),
+                }
+            }
+            *slot = Some(aggregator);
+        }
+        Ok(f(slot.as_mut().expect("loaded above")))
+    }
+
+    fn store(&self, total: &Total) -> Result<()> {
+        let json = serde_json::to_string(total).map_err(|e| Error::RustError(e.to_string()))?;
+        self.sql.exec(
+            "INSERT INTO rum_totals (key, total) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET total = excluded.total",
+            vec![total.key().into(), json.into()],
+        )?;
+        Ok(())
+    }
+}
+
+impl DurableObject for RumAggregator {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for statement in SCHEMA {
+            sql.exec(statement, None).expect("create the aggregator's tables");
+        }
+        let config = config::parse(&env);
+        RumAggregator { state, env, sql, config, aggregator: RefCell::new(None) }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if (req.method(), req.path().as_str()) != (Method::Post, "/push") {
+            return Response::error("not found", 404);
+        }
+        let push: Push = req.json().await?;
+        let now = Date::now().as_millis() as i64;
+        if self.meta("tenant")?.as_deref() != Some(push.tenant.as_str()) {
+            self.set_meta("tenant", &push.tenant)?;
+        }
+        // Stored before the push is acknowledged (the Durable Object commits these writes
+        // before its answer leaves).
+        for total in self.with(|a| a.apply(push.deltas, now))? {
+            self.store(&total)?;
+        }
+        // A flush is due within the interval: set one if none is (or if one is overdue, as
+        // after a restart that missed it).
+        let every = self.config()?.rum.flush_every_ms;
+        if self.state.storage().get_alarm().await?.is_none_or(|at| at + (every as i64) < now) {
+            self.state.storage().set_alarm(Duration::from_millis(every)).await?;
+        }
+        Ok(Response::empty()?.with_status(204))
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let config = self.config()?;
+        let Some(tenant) = self.meta("tenant")? else { return Response::empty() };
+        let now = Date::now().as_millis() as i64;
+        // The flush, and its time stored, in one synchronous step: whatever happens to the
+        // sending, the next flush is later.
+        let (mut flush, forgotten) = self.with(|a| {
+            let f = a.flush(now);
+            let forgotten = f.forgotten.clone();
+            (f, forgotten)
+        })?;
+        let ts = flush.request.series.first().and_then(|s| s.samples.first()).map_or(now, |x| x.timestamp);
+        self.set_meta("last_flush_ms", &ts.to_string())?;
+        // The rows of forgotten series, as they stand now: deleted after the flush is stored,
+        // unless a push changes them meanwhile.
+        let mut rows = Vec::new();
+        for key in &forgotten {
+            let r: Vec<TotalRow> =
+                self.sql.exec("SELECT total FROM rum_totals WHERE key = ?", vec![key.as_str().into()])?.to_array()?;
+            rows.extend(r.into_iter().map(|r| (key.clone(), r.total)));
+        }
+        let settings = &config.settings;
+        let (batches, refused) = Receiver::new(settings.clone()).route_own(&mut flush.request, &tenant);
+        if !refused.is_empty() {
+            console_error!("RUM series the shards cannot take (the Worker's fault): {refused}");
+        }
+        let appends = shard::appends(&self.env, &tenant, &batches, settings.shards.max(1), ts)?;
+        let stored = futures_util::future::join_all(appends).await;
+        let keeps = self.with(|a| !a.is_empty())?;
+        if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
+            console_error!("a RUM flush could not be stored; it goes again in {RETRY_MS} ms");
+            // Start again from what is stored: the forgotten series come back, and go then.
+            *self.aggregator.borrow_mut() = None;
+            self.state.storage().set_alarm(Duration::from_millis(RETRY_MS)).await?;
+            return Response::empty();
+        }
+        for (key, total) in rows {
+            self.sql.exec("DELETE FROM rum_totals WHERE key = ? AND total = ?", vec![key.into(), total.into()])?;
+        }
+        if keeps {
+            self.state.storage().set_alarm(Duration::from_millis(config.rum.flush_every_ms)).await?;
+        }
+        Response::empty()
+    }
+}
