@@ -185,7 +185,6 @@ pub const VARS: &[&str] = &[
     "MAX_EXEMPLAR_LABEL_CHARS",
     "RUM_SCHEMA",
     "RUM_TENANT",
-    "RUM_AGGREGATORS",
     "RUM_FLUSH_EVERY",
     "RUM_IDLE",
     "RUM_MAX_VALUES",
@@ -413,10 +412,6 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
         None => Schema::default(),
         Some(json) => Schema::with(&json).map_err(|e| Vars::<F>::invalid("RUM_SCHEMA", e.0))?,
     };
-    let aggregators: u32 = v.number("RUM_AGGREGATORS", defaults.aggregators)?;
-    if !(1..=1024).contains(&aggregators) {
-        return Err(Vars::<F>::invalid("RUM_AGGREGATORS", format!("{aggregators}: use 1 to 1024")));
-    }
     let max_values: usize = v.number("RUM_MAX_VALUES", defaults.aggregate.max_values)?;
     if max_values == 0 {
         return Err(Vars::<F>::invalid("RUM_MAX_VALUES", "0: a label needs at least one value"));
@@ -425,10 +420,16 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
     if flush_every_ms < 1_000 {
         return Err(Vars::<F>::invalid("RUM_FLUSH_EVERY", "at least 1s: each flush writes every series"));
     }
+    let idle_ms = v.duration("RUM_IDLE", "30m")?;
+    if idle_ms <= flush_every_ms {
+        return Err(Vars::<F>::invalid(
+            "RUM_IDLE",
+            "must be longer than RUM_FLUSH_EVERY (a series idle that long ends)",
+        ));
+    }
     Ok(RumSettings {
         schema,
-        aggregate: RumConfig { max_values, idle_ms: v.duration("RUM_IDLE", "30m")? as i64 },
-        aggregators,
+        aggregate: RumConfig { max_values, idle_ms: idle_ms.min(i64::MAX as u64) as i64 },
         flush_every_ms,
         // Pages hold no token: RUM data goes to a tenant the operator names, or to the open
         // tenant when writes are open anyway.

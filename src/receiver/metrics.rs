@@ -4,6 +4,7 @@
 //! text.
 
 use super::Outcome;
+use super::rum::RumOutcome;
 use crate::model::Counts;
 use crate::sender::{Stats, render_stats};
 use std::collections::BTreeMap;
@@ -17,6 +18,22 @@ pub struct WorkerMetrics {
     written: Counts,
     refused: Counts,
     bytes: u64,
+    rum_pushes: BTreeMap<u16, u64>,
+    rum_taken: u64,
+    rum_refused: u64,
+}
+
+/// One RUM aggregator's state, as it reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AggregatorStats {
+    /// The tenant.
+    pub tenant: String,
+    /// The metric it aggregates.
+    pub metric: String,
+    /// Series it keeps totals of.
+    pub series: u64,
+    /// Label values it turned into `other` (durable).
+    pub folded: u64,
 }
 
 /// One shard's state, as the shard reports it.
@@ -53,10 +70,22 @@ impl WorkerMetrics {
         }
     }
 
+    /// Counts a RUM push: its status, and the samples taken or refused.
+    pub fn observe_rum(&mut self, status: u16, outcome: Option<&RumOutcome>) {
+        *self.rum_pushes.entry(status).or_default() += 1;
+        if let Some(RumOutcome::Accept(a)) = outcome
+            && (status < 300 || status == 400)
+        {
+            self.rum_taken += a.written;
+            self.rum_refused += a.refused;
+        }
+    }
+
     /// The Prometheus text exposition of this isolate's counters and of `shards`; with
     /// `forwarding` (`remote_write`), each shard's upstream queue as Prometheus's
     /// `prometheus_remote_storage_*` with the shard's labels.
-    pub fn render(&self, shards: &[ShardStats], forwarding: bool) -> String {
+    /// `aggregators` are the RUM aggregators' states.
+    pub fn render(&self, shards: &[ShardStats], aggregators: &[AggregatorStats], forwarding: bool) -> String {
         let mut out = String::new();
         family(&mut out, "edgewrite_requests_total", "counter", "Write requests answered by this isolate, by status.");
         for (status, n) in &self.requests {
@@ -104,6 +133,31 @@ impl WorkerMetrics {
                 let _ = writeln!(out, "{name}{} {}", shard_labels(s), s.counters.get(counter).copied().unwrap_or(0));
             }
         }
+        family(&mut out, "edgewrite_rum_pushes_total", "counter", "RUM pushes answered by this isolate, by status.");
+        for (status, n) in &self.rum_pushes {
+            let _ = writeln!(out, "edgewrite_rum_pushes_total{{status=\"{status}\"}} {n}");
+        }
+        family(
+            &mut out,
+            "edgewrite_rum_samples_total",
+            "counter",
+            "Samples of RUM pushes taken or refused (by the schema or validation).",
+        );
+        let _ = writeln!(out, "edgewrite_rum_samples_total{{result=\"taken\"}} {}", self.rum_taken);
+        let _ = writeln!(out, "edgewrite_rum_samples_total{{result=\"refused\"}} {}", self.rum_refused);
+        family(&mut out, "edgewrite_rum_series", "gauge", "Series a RUM aggregator keeps totals of.");
+        for a in aggregators {
+            let _ = writeln!(out, "edgewrite_rum_series{} {}", aggregator_labels(a), a.series);
+        }
+        family(
+            &mut out,
+            "edgewrite_rum_folded_total",
+            "counter",
+            "Label values a RUM aggregator turned into \"other\" (past RUM_MAX_VALUES).",
+        );
+        for a in aggregators {
+            let _ = writeln!(out, "edgewrite_rum_folded_total{} {}", aggregator_labels(a), a.folded);
+        }
         if forwarding {
             let queues: Vec<(String, Stats)> = shards
                 .iter()
@@ -131,10 +185,17 @@ fn kinds(c: Counts) -> [(&'static str, u64); 3] {
     [("samples", c.samples), ("histograms", c.histograms), ("exemplars", c.exemplars)]
 }
 
+/// A label value as the text format writes it: backslash, double quote and line feed escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
 fn shard_labels(s: &ShardStats) -> String {
-    // The text format escapes backslash, double quote and line feed in label values.
-    let tenant = s.tenant.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-    format!("{{tenant=\"{tenant}\",shard=\"{}\",layout=\"{}\"}}", s.shard, s.layout)
+    format!("{{tenant=\"{}\",shard=\"{}\",layout=\"{}\"}}", escape(&s.tenant), s.shard, s.layout)
+}
+
+fn aggregator_labels(a: &AggregatorStats) -> String {
+    format!("{{tenant=\"{}\",metric=\"{}\"}}", escape(&a.tenant), escape(&a.metric))
 }
 
 #[cfg(test)]
@@ -163,7 +224,18 @@ mod tests {
             oldest_pending_ms: 1500,
             counters: [("samples_total".to_string(), 7), ("reorder_refused_points".to_string(), 2)].into(),
         };
-        let text = m.render(&[shard], true);
+        let rum = crate::rum::RumSettings::default();
+        let page = Request { method: "POST", content_type: Some("text/plain"), ..Request::default() };
+        let views = crate::model::Series {
+            samples: vec![crate::model::Sample::new(2.0, 1)],
+            ..crate::model::Series::from_pairs([("__name__", "rum_page_views_total"), ("route", "/")])
+        };
+        let push = Encoder::new()
+            .encode(&crate::model::WriteRequest { series: vec![views], metadata: Vec::new() }, Version::V1)
+            .to_vec();
+        m.observe_rum(204, Some(&rx.receive_rum(&rum, &page, &push)));
+        let aggregator = AggregatorStats { tenant: "web".into(), metric: "rum_cls".into(), series: 3, folded: 5 };
+        let text = m.render(&[shard], &[aggregator], true);
         for line in [
             "edgewrite_requests_total{status=\"204\"} 1",
             "edgewrite_requests_total{status=\"415\"} 1",
@@ -175,6 +247,10 @@ mod tests {
             "prometheus_remote_storage_samples_failed_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
             "edgewrite_shard_reorder_refused_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 2",
             &format!("edgewrite_request_bytes_total {}", body.len() + 3),
+            "edgewrite_rum_pushes_total{status=\"204\"} 1",
+            "edgewrite_rum_samples_total{result=\"taken\"} 1",
+            "edgewrite_rum_series{tenant=\"web\",metric=\"rum_cls\"} 3",
+            "edgewrite_rum_folded_total{tenant=\"web\",metric=\"rum_cls\"} 5",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

@@ -256,8 +256,8 @@ fn shard_batches(request: &WriteRequest<'_>, shards: u32, encoder: &mut Encoder)
 impl Receiver {
     /// Routes series the Worker made itself (the RUM aggregators' cumulative series) to the
     /// tenant's shards: the tenant label set (as on every write), validated, grouped by shard.
-    /// The edge's other label rules are not applied again: they were, to the pushes these
-    /// series add up. Returns the batches and what validation refused (the Worker's own fault
+    /// The edge's other label rules are not applied: RUM pushes have their own
+    /// (`RUM_EDGE_LABELS`, the schema's label lists). Returns the batches and what validation refused (the Worker's own fault
     /// if anything: it logs it).
     pub fn route_own(&mut self, request: &mut WriteRequest<'_>, tenant: &str) -> (Vec<ShardBatch>, String) {
         if let TenantPlacement::Label(name) = &self.settings.tenant {

@@ -11,7 +11,7 @@ use super::{Receiver, Reply, Request, relabel};
 use crate::codec::{self, Version};
 use crate::error::HttpStatus;
 use crate::model::Label;
-use crate::rum::{Delta, RumSettings, aggregator_of, check};
+use crate::rum::{Delta, RumSettings, check};
 use crate::validate;
 
 /// What to do with a push.
@@ -28,8 +28,8 @@ pub enum RumOutcome {
 pub struct RumAccepted {
     /// The tenant (`RUM_TENANT`).
     pub tenant: String,
-    /// Each aggregator's deltas (by number, of `RUM_AGGREGATORS`).
-    pub pushes: Vec<(u32, Vec<Delta>)>,
+    /// Each metric's deltas, for its aggregator (`crate::rum::aggregator_name`).
+    pub pushes: Vec<(String, Vec<Delta>)>,
     /// Samples taken and refused.
     pub written: u64,
     /// See `written`.
@@ -138,12 +138,11 @@ impl Receiver {
                 d.labels = labels.into_iter().map(|l| (l.name.into_owned(), l.value.into_owned())).collect();
             }
         }
-        let mut pushes: Vec<(u32, Vec<Delta>)> = Vec::new();
+        let mut pushes: Vec<(String, Vec<Delta>)> = Vec::new();
         for d in deltas {
-            let a = aggregator_of(&d.metric, rum.aggregators);
-            match pushes.iter_mut().find(|(n, _)| *n == a) {
+            match pushes.iter_mut().find(|(m, _)| *m == d.metric) {
                 Some((_, v)) => v.push(d),
-                None => pushes.push((a, vec![d])),
+                None => pushes.push((d.metric.clone(), vec![d])),
             }
         }
         let status = if message.is_empty() { 204 } else { 400 };
@@ -195,7 +194,7 @@ mod tests {
         assert_eq!(a.tenant, "anonymous");
         assert!(a.reply.headers.contains(&("Access-Control-Allow-Origin", "https://shop.example".into())));
         let (n, deltas) = &a.pushes[0];
-        assert_eq!(*n, aggregator_of("rum_page_views_total", rum.aggregators));
+        assert_eq!(n, "rum_page_views_total");
         assert_eq!(deltas[0].change, Change::Add(2.0));
         assert_eq!(
             deltas[0].labels,

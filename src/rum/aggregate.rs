@@ -107,9 +107,13 @@ impl Aggregator {
         }
     }
 
-    /// Takes back a stored total (on start), and the time of the last flush stored.
-    pub fn load(&mut self, total: Total, last_flush_ms: i64) {
+    /// Takes back the time of the last flush stored (on start): the next flush is later.
+    pub fn flushed_at(&mut self, last_flush_ms: i64) {
         self.last_flush_ms = self.last_flush_ms.max(last_flush_ms);
+    }
+
+    /// Takes back a stored total (on start).
+    pub fn load(&mut self, total: Total) {
         for (n, v) in &total.labels {
             self.values.entry((total.metric.clone(), n.clone())).or_default().insert(v.clone());
         }
@@ -169,11 +173,13 @@ impl Aggregator {
     }
 
     /// The cumulative series at `now_ms` (later than the last flush, whatever the clock
-    /// says): every total, and a stale marker for each series idle past [`Config::idle_ms`],
-    /// which is forgotten.
+    /// says): every total; a series idle past [`Config::idle_ms`] gets its total and, a
+    /// millisecond later, a stale marker, and is forgotten ([`Aggregator::last_flush_ms`] is
+    /// then that later time).
     pub fn flush(&mut self, now_ms: i64) -> Flush {
         let ts = now_ms.max(self.last_flush_ms.saturating_add(1));
         self.last_flush_ms = ts;
+        let mut ended = false;
         let mut out = Flush::default();
         let idle = self.config.idle_ms;
         let mut forgotten = Vec::new();
@@ -192,8 +198,13 @@ impl Aggregator {
                     labels.push(Label::new(n, v));
                 }
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
-                let value = if stale { STALE_NAN } else { v };
-                out.request.series.push(Series { labels, samples: vec![Sample::new(value, ts)], ..Series::default() });
+                // Its last total is written before its end, whether or not a flush wrote it
+                // already (one may have failed).
+                let mut samples = vec![Sample::new(v, ts)];
+                if stale {
+                    samples.push(Sample::new(STALE_NAN, ts + 1));
+                }
+                out.request.series.push(Series { labels, samples, ..Series::default() });
             };
             match (&total.value, declared.kind) {
                 (Change::Add(v) | Change::Set(v), Kind::Counter | Kind::Gauge) => emit("", None, *v),
@@ -219,8 +230,12 @@ impl Aggregator {
                 }
             }
             if stale {
+                ended = true;
                 forgotten.push(k.clone());
             }
+        }
+        if ended {
+            self.last_flush_ms = ts + 1;
         }
         for k in &forgotten {
             self.totals.remove(k);

@@ -53,6 +53,9 @@ pub struct Checked {
     pub message: String,
 }
 
+/// Most observations one histogram series may carry in one push.
+const MAX_OBSERVATIONS: f64 = 1_000_000.0;
+
 /// The parts of one pushed classic histogram, gathered across its series.
 #[derive(Default)]
 struct Parts {
@@ -147,9 +150,10 @@ fn one(
     }
     let (lo, hi) = declared.range;
     let values = || s.samples.iter().map(|x| x.value);
+    // A histogram's counts: whole numbers of observations, at most a million in one push.
     let sum = |what: &str| -> Result<f64, String> {
-        match values().find(|v| !v.is_finite() || *v < 0.0) {
-            Some(v) => Err(format!("{what} {v} cannot be negative or not a number")),
+        match values().find(|v| !(0.0..=MAX_OBSERVATIONS).contains(v) || v.fract() != 0.0) {
+            Some(v) => Err(format!("{what} {v} must be a whole number of observations from 0 to {MAX_OBSERVATIONS}")),
             None => Ok(values().sum()),
         }
     };

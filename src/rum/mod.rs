@@ -7,9 +7,10 @@
 //!   series in time order, stale markers for idle series.
 //!
 //! The Worker's `/api/v1/rum` decodes a push (remote write 1.0 or 2.0), checks it, and hands
-//! each metric's deltas to that metric's aggregator Durable Object ([`aggregator_of`]: one
-//! writer per output series), which stores the totals before the push is acknowledged and
-//! flushes into the shards' ordered path on its alarm.
+//! each metric's deltas to that metric's aggregator Durable Object ([`aggregator_name`]: one
+//! per tenant and declared metric, so each output series has one writer, whatever changes),
+//! which stores the totals before the push is acknowledged and flushes into the shards'
+//! ordered path on its alarm.
 
 pub mod aggregate;
 pub mod check;
@@ -19,11 +20,12 @@ pub use aggregate::{Aggregator, Config, Flush, OTHER, Total};
 pub use check::{Change, Checked, Delta, check};
 pub use schema::{Kind, Metric, Part, Schema, SchemaError};
 
-/// Which of `aggregators` aggregators takes the deltas of `metric`: all of a metric's series
-/// go to one, so a label's cap of values is exact and each output series has one writer.
-pub fn aggregator_of(metric: &str, aggregators: u32) -> u32 {
-    // XXH3, as the shards' routing: stable across releases and platforms.
-    (xxhash_rust::xxh3::xxh3_64(metric.as_bytes()) % u64::from(aggregators.max(1))) as u32
+/// The name of the aggregator Durable Object that takes `tenant`'s deltas of `metric`: one per
+/// declared metric, so a label's cap of values is exact and each output series has exactly one
+/// writer (a count of aggregators to hash onto would move metrics, and give their series two
+/// writers, whenever it changed).
+pub fn aggregator_name(tenant: &str, metric: &str) -> String {
+    format!("{tenant}/{metric}")
 }
 
 /// The RUM endpoint's settings (the Worker's `RUM_*` vars).
@@ -33,9 +35,6 @@ pub struct RumSettings {
     pub schema: Schema,
     /// How aggregators bound their state (`RUM_MAX_VALUES`, `RUM_IDLE`).
     pub aggregate: Config,
-    /// Aggregator Durable Objects per tenant (`RUM_AGGREGATORS`, default 4); each metric has
-    /// one ([`aggregator_of`]).
-    pub aggregators: u32,
     /// How often aggregators emit their totals (`RUM_FLUSH_EVERY`, default 15 s).
     pub flush_every_ms: u64,
     /// The tenant RUM data belongs to (`RUM_TENANT`; pages hold no token). `None`: RUM is off
@@ -53,7 +52,6 @@ impl Default for RumSettings {
         RumSettings {
             schema: Schema::default(),
             aggregate: Config::default(),
-            aggregators: 4,
             flush_every_ms: 15_000,
             tenant: Some("anonymous".into()),
             edge_labels: Vec::new(),

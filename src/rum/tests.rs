@@ -118,6 +118,18 @@ fn each_refusal_says_which_and_why_and_the_rest_is_taken() {
             "le=0.7 is not a declared bucket",
         ),
         (vec![series(&[("__name__", "rum_page_views_total_sum")], &[1.0])], "not a declared RUM metric"),
+        (
+            lcp("/", &[1.0])
+                .into_iter()
+                .map(|mut s| {
+                    if s.metric_name() == Some("rum_lcp_seconds_count") {
+                        s.samples[0].value = 0.5;
+                    }
+                    s
+                })
+                .collect(),
+            "count 0.5 must be a whole number of observations",
+        ),
     ];
     for (bad, says) in cases {
         let mut s = bad.clone();
@@ -179,8 +191,9 @@ fn totals_survive_a_restart_exactly() {
     let flushed = agg.flush(2_000);
     // A new instance from what was stored.
     let mut again = Aggregator::new(schema, Config::default());
+    again.flushed_at(2_000);
     for t in stored {
-        again.load(t, 2_000);
+        again.load(t);
     }
     again.apply(vec![views(1.0)], 3_000);
     let f = again.flush(1_500);
@@ -200,7 +213,10 @@ fn idle_series_get_a_stale_marker_and_are_forgotten() {
     agg.apply(vec![views("/new")], 50_000);
     let f = agg.flush(70_000);
     let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
-    assert!(is_stale_nan(old.samples[0].value), "the idle series ends with a stale marker");
+    assert_eq!(old.samples[0], Sample::new(1.0, 70_000), "its last total first (a failed flush may have lost it)");
+    assert!(is_stale_nan(old.samples[1].value), "then a stale marker");
+    assert_eq!(old.samples[1].timestamp, 70_001);
+    assert_eq!(agg.last_flush_ms(), Some(70_001), "the next flush is later than the marker");
     assert_eq!(f.forgotten.len(), 1);
     assert_eq!(agg.len(), 1, "its state is freed");
     let f = agg.flush(80_000);
@@ -225,10 +241,7 @@ fn label_values_past_the_cap_fold_into_other() {
 }
 
 #[test]
-fn a_metric_always_goes_to_the_same_aggregator() {
-    let n = 4;
-    let all: Vec<u32> = Schema::default().names().map(|m| aggregator_of(m, n)).collect();
-    assert!(all.iter().all(|&a| a < n));
-    assert_eq!(aggregator_of("rum_lcp_seconds", n), aggregator_of("rum_lcp_seconds", n));
-    assert!(all.iter().collect::<std::collections::BTreeSet<_>>().len() > 1, "metrics spread over aggregators");
+fn each_metric_of_a_tenant_has_its_own_aggregator() {
+    assert_eq!(aggregator_name("web", "rum_lcp_seconds"), "web/rum_lcp_seconds");
+    assert_ne!(aggregator_name("web", "rum_cls"), aggregator_name("shop", "rum_cls"));
 }

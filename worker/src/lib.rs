@@ -30,7 +30,7 @@ thread_local! {
     /// (rebuilt when the settings change).
     static RECEIVER: RefCell<Option<Receiver>> = const { RefCell::new(None) };
     /// This isolate's counters for `/metrics`.
-    static METRICS: RefCell<WorkerMetrics> = RefCell::new(WorkerMetrics::default());
+    pub(crate) static METRICS: RefCell<WorkerMetrics> = RefCell::new(WorkerMetrics::default());
 }
 
 /// Runs `f` with the isolate's receiver for `settings`.
@@ -222,7 +222,8 @@ async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Resp
         }
     }
     let forwarding = matches!(config.backend, Backend::RemoteWrite(_));
-    let text = METRICS.with_borrow(|m| m.render(&shards, forwarding));
+    let aggregators = rum::stats(env, config).await;
+    let text = METRICS.with_borrow(|m| m.render(&shards, &aggregators, forwarding));
     let headers = Headers::new();
     headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
     Ok(Response::ok(text)?.with_headers(headers))

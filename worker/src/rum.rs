@@ -3,7 +3,7 @@
 //! `Aggregator` keeps totals and flushes); this file moves pushes to aggregators, keeps each
 //! aggregator's totals in its SQLite, and hands its flushes to the shards.
 //!
-//! An aggregator (one per metric of a tenant, of `RUM_AGGREGATORS`) stores a push's changed
+//! An aggregator (one per declared metric of a tenant) stores a push's changed
 //! totals before the push is acknowledged. On its alarm (every `RUM_FLUSH_EVERY` while it
 //! keeps series) it emits every total at the flush time through the shards' ordered path,
 //! the flush time stored first so a later flush is always later. A series forgotten (idle) is
@@ -13,8 +13,9 @@ use crate::config;
 use crate::shard;
 use edgewrite::receiver::Receiver;
 use edgewrite::receiver::config::{ConfigError, WorkerConfig};
+use edgewrite::receiver::metrics::AggregatorStats;
 use edgewrite::receiver::rum::RumOutcome;
-use edgewrite::rum::{Aggregator, Delta, Total};
+use edgewrite::rum::{Aggregator, Delta, Total, aggregator_name};
 use std::cell::RefCell;
 use std::time::Duration;
 use worker::*;
@@ -51,14 +52,19 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
     }
     let body = if request.method == "POST" { req.bytes().await? } else { Vec::new() };
     let outcome = crate::with_receiver(settings, |r| r.receive_rum(&config.rum, &request, &body));
-    let accepted = match outcome {
-        RumOutcome::Reply(r) => return crate::reply(r),
-        RumOutcome::Accept(a) => a,
+    let observe =
+        |status: u16, outcome: Option<&RumOutcome>| crate::METRICS.with_borrow_mut(|m| m.observe_rum(status, outcome));
+    let accepted = match &outcome {
+        RumOutcome::Reply(r) => {
+            observe(r.status, None);
+            return crate::reply(r.clone());
+        }
+        RumOutcome::Accept(a) => a.clone(),
     };
     let namespace = env.durable_object(AGGREGATORS)?;
     let mut stores = Vec::new();
-    for (n, deltas) in accepted.pushes {
-        let stub = namespace.id_from_name(&format!("{}/{n}", accepted.tenant))?.get_stub()?;
+    for (metric, deltas) in accepted.pushes {
+        let stub = namespace.id_from_name(&aggregator_name(&accepted.tenant, &metric))?.get_stub()?;
         let body = serde_json::to_string(&Push { tenant: accepted.tenant.clone(), deltas })
             .map_err(|e| Error::RustError(e.to_string()))?;
         let mut init = RequestInit::new();
@@ -73,11 +79,49 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
         }
         // Nothing is acknowledged that is not stored; a page's retry adds again what the
         // aggregators that did store it hold (counts may then be over, never lost).
+        observe(503, None);
         return crate::reply(crate::with_receiver(settings, |r| {
             r.reply(&request, 503, "aggregation unavailable, retry\n")
         }));
     }
+    observe(accepted.reply.status, Some(&outcome));
     crate::reply(accepted.reply)
+}
+
+/// Every RUM aggregator's state, for `/metrics` (those of the RUM tenant).
+pub async fn stats(env: &Env, config: &WorkerConfig) -> Vec<AggregatorStats> {
+    let Some(tenant) = &config.rum.tenant else { return Vec::new() };
+    let Ok(namespace) = env.durable_object(AGGREGATORS) else { return Vec::new() };
+    let mut asks = Vec::new();
+    for metric in config.rum.schema.names() {
+        let Ok(stub) = namespace.id_from_name(&aggregator_name(tenant, metric)).and_then(|id| id.get_stub()) else {
+            continue;
+        };
+        asks.push(async move {
+            let stats: Stats = stub.fetch_with_str("https://aggregator/stats").await?.json().await?;
+            Ok::<_, Error>(AggregatorStats {
+                tenant: tenant.clone(),
+                metric: metric.to_string(),
+                series: stats.series,
+                folded: stats.folded,
+            })
+        });
+    }
+    let mut out = Vec::new();
+    for a in futures_util::future::join_all(asks).await {
+        match a {
+            Ok(a) => out.push(a),
+            Err(e) => console_error!("a RUM aggregator's stats could not be read: {e}"),
+        }
+    }
+    out
+}
+
+/// What an aggregator reports.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stats {
+    series: u64,
+    folded: u64,
 }
 
 /// One aggregator: a tenant's metric's running totals. See the module docs.
@@ -127,11 +171,13 @@ impl RumAggregator {
         if slot.is_none() {
             let rum = &self.config()?.rum;
             let mut aggregator = Aggregator::new(rum.schema.clone(), rum.aggregate.clone());
-            let last = self.meta("last_flush_ms")?.and_then(|v| v.parse().ok()).unwrap_or(i64::MIN);
+            if let Some(last) = self.meta("last_flush_ms")?.and_then(|v| v.parse().ok()) {
+                aggregator.flushed_at(last);
+            }
             let rows: Vec<TotalRow> = self.sql.exec("SELECT total FROM rum_totals", None)?.to_array()?;
             for row in rows {
                 match serde_json::from_str::<Total>(&row.total) {
-                    Ok(t) => aggregator.load(t, last),
+                    Ok(t) => aggregator.load(t),
                     Err(e) => console_error!("a stored RUM total does not read back, left out: {e}"),
                 }
             }
@@ -161,6 +207,11 @@ impl DurableObject for RumAggregator {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if (req.method(), req.path().as_str()) == (Method::Get, "/stats") {
+            let series = self.with(|a| a.len() as u64)?;
+            let folded = self.meta("folded")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            return Response::from_json(&Stats { series, folded });
+        }
         if (req.method(), req.path().as_str()) != (Method::Post, "/push") {
             return Response::error("not found", 404);
         }
@@ -171,8 +222,20 @@ impl DurableObject for RumAggregator {
         }
         // Stored before the push is acknowledged (the Durable Object commits these writes
         // before its answer leaves).
-        for total in self.with(|a| a.apply(push.deltas, now))? {
-            self.store(&total)?;
+        let (changed, folded) = self.with(|a| {
+            let before = a.folded;
+            let changed = a.apply(push.deltas, now);
+            (changed, a.folded - before)
+        })?;
+        // On a failure, what is in memory may be ahead of what is stored: start again from
+        // what is stored (the push is not acknowledged).
+        if let Err(e) = changed.iter().try_for_each(|t| self.store(t)) {
+            *self.aggregator.borrow_mut() = None;
+            return Err(e);
+        }
+        if folded > 0 {
+            let total = self.meta("folded")?.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + folded;
+            self.set_meta("folded", &total.to_string())?;
         }
         // A flush is due within the interval: set one if none is (or if one is overdue, as
         // after a restart that missed it).
@@ -189,13 +252,12 @@ impl DurableObject for RumAggregator {
         let now = Date::now().as_millis() as i64;
         // The flush, and its time stored, in one synchronous step: whatever happens to the
         // sending, the next flush is later.
-        let (mut flush, forgotten) = self.with(|a| {
+        let (mut flush, forgotten, last) = self.with(|a| {
             let f = a.flush(now);
             let forgotten = f.forgotten.clone();
-            (f, forgotten)
+            (f, forgotten, a.last_flush_ms().unwrap_or(now))
         })?;
-        let ts = flush.request.series.first().and_then(|s| s.samples.first()).map_or(now, |x| x.timestamp);
-        self.set_meta("last_flush_ms", &ts.to_string())?;
+        self.set_meta("last_flush_ms", &last.to_string())?;
         // The rows of forgotten series, as they stand now: deleted after the flush is stored,
         // unless a push changes them meanwhile.
         let mut rows = Vec::new();
@@ -209,7 +271,7 @@ impl DurableObject for RumAggregator {
         if !refused.is_empty() {
             console_error!("RUM series the shards cannot take (the Worker's fault): {refused}");
         }
-        let appends = shard::appends(&self.env, &tenant, &batches, settings.shards.max(1), ts)?;
+        let appends = shard::appends(&self.env, &tenant, &batches, settings.shards.max(1), now)?;
         let stored = futures_util::future::join_all(appends).await;
         let keeps = self.with(|a| !a.is_empty())?;
         if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {

@@ -244,7 +244,8 @@ fn every_var_is_read() {
             "EDGE_LABELS" | "RUM_EDGE_LABELS" => "a=b",
             "RUM_SCHEMA" => r#"{"x_total": {"type": "counter", "range": [0, 1]}}"#,
             "RUM_TENANT" => "web",
-            "RUM_FLUSH_EVERY" | "RUM_IDLE" => "7s",
+            "RUM_FLUSH_EVERY" => "7s",
+            "RUM_IDLE" => "7m",
             _ => "7",
         };
         let mut vars = base.to_vec();
@@ -291,10 +292,10 @@ fn rum_settings() {
     assert_eq!(c.rum.edge_labels, [("country".to_string(), "$country".to_string())]);
     for (var, value) in [
         ("RUM_SCHEMA", "{\"a\": 1}"),
-        ("RUM_AGGREGATORS", "0"),
         ("RUM_MAX_VALUES", "0"),
         ("RUM_FLUSH_EVERY", "100ms"),
         ("RUM_IDLE", "soon"),
+        ("RUM_IDLE", "10s"),
         ("RUM_EDGE_LABELS", "country"),
         ("RUM_MAX_BODY_BYTES", "-1"),
     ] {
