@@ -15,6 +15,7 @@
 use super::auth::{Auth, Token};
 use super::settings::{Settings, TenantPlacement};
 use crate::codec::Version;
+use crate::rum::limit::Rate;
 use crate::rum::{Config as RumConfig, RumSettings, Schema};
 use crate::sender::forward;
 use crate::store::parse_duration;
@@ -190,6 +191,7 @@ pub const VARS: &[&str] = &[
     "RUM_MAX_VALUES",
     "RUM_EDGE_LABELS",
     "RUM_MAX_BODY_BYTES",
+    "RUM_RATE_LIMIT",
 ];
 
 struct Vars<F>(F);
@@ -436,6 +438,11 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
         tenant: v.get("RUM_TENANT").or_else(|| matches!(auth, Auth::Open).then(|| "anonymous".into())),
         edge_labels: edge_labels(v, "RUM_EDGE_LABELS")?,
         max_body_bytes: v.number("RUM_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+        rate: match v.get("RUM_RATE_LIMIT").as_deref() {
+            None => defaults.rate,
+            Some("off") => None,
+            Some(text) => Some(Rate::parse(text).map_err(|why| Vars::<F>::invalid("RUM_RATE_LIMIT", why))?),
+        },
     })
 }
 

@@ -49,6 +49,18 @@ impl Receiver {
             .then(|| self.reply(req, 413, format!("push over the size limit of {limit} bytes (RUM_MAX_BODY_BYTES)")))
     }
 
+    /// The refusal (429, `Retry-After`) of a push from a client over `RUM_RATE_LIMIT`, which
+    /// may push again in `retry_after_s` seconds.
+    pub fn rum_rate_limited(&self, req: &Request<'_>, retry_after_s: u64) -> Reply {
+        let mut r = self.reply(
+            req,
+            429,
+            format!("too many pushes from this client (RUM_RATE_LIMIT): retry in {retry_after_s} s"),
+        );
+        r.headers.push(("Retry-After", retry_after_s.to_string()));
+        r
+    }
+
     /// Decides about one RUM push.
     pub fn receive_rum(&mut self, rum: &RumSettings, req: &Request<'_>, body: &[u8]) -> RumOutcome {
         let refuse = |r: &Receiver, status, message: String| RumOutcome::Reply(r.reply(req, status, message));

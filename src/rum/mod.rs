@@ -14,6 +14,7 @@
 
 pub mod aggregate;
 pub mod check;
+pub mod limit;
 pub mod schema;
 
 pub use aggregate::{Aggregator, Config, Flush, OTHER, Total};
@@ -45,6 +46,9 @@ pub struct RumSettings {
     pub edge_labels: Vec<(String, String)>,
     /// Largest push body (`RUM_MAX_BODY_BYTES`, default 64 KiB): 413 above.
     pub max_body_bytes: usize,
+    /// Pushes per client (IP address) and minute (`RUM_RATE_LIMIT`, default `600/m`; `off`
+    /// for none): 429 with `Retry-After` above.
+    pub rate: Option<limit::Rate>,
 }
 
 impl Default for RumSettings {
@@ -56,6 +60,7 @@ impl Default for RumSettings {
             tenant: Some("anonymous".into()),
             edge_labels: Vec::new(),
             max_body_bytes: 65_536,
+            rate: Some(limit::Rate { per_minute: 600 }),
         }
     }
 }

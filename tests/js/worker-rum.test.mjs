@@ -152,7 +152,7 @@ test('label values past RUM_MAX_VALUES fold into "other"', async () => {
 test('an idle series ends with a stale marker and leaves instant queries', async () => {
   // The same Worker and state with a short RUM_IDLE.
   await worker.stop();
-  worker = await startWorker({ ...vars, RUM_IDLE: '3s' }, { state });
+  worker = await startWorker({ ...vars, RUM_IDLE: '3s', RUM_RATE_LIMIT: '3/m' }, { state });
   assert.equal((await push(session({ route: '/once' }))).status, 204);
   await eventually(async () => (await value('rum_page_views_total{route="/once"}')) === 1, 20_000, 'the series appears');
   // After RUM_IDLE, a stale marker: an instant query no longer sees it.
@@ -161,4 +161,15 @@ test('an idle series ends with a stale marker and leaves instant queries', async
   const res = await fetch(`${worker.url}/api/v1/samples?${new URLSearchParams({ 'match[]': 'rum_page_views_total{route="/once"}', start: String(end - 120), end: String(end + 60) })}`);
   const [series] = (await res.json()).data.result;
   assert.equal(series.values.at(-1)[1], 'stale');
+});
+
+test('a client over RUM_RATE_LIMIT gets 429 with Retry-After', async () => {
+  // RUM_RATE_LIMIT is 3/m since the last restart, which one push has used.
+  assert.equal((await push(session({ route: '/r' }))).status, 204);
+  assert.equal((await push(session({ route: '/r' }))).status, 204);
+  const over = await push(session({ route: '/r' }));
+  assert.equal(over.status, 429, over.text);
+  assert.match(over.text, /too many pushes from this client \(RUM_RATE_LIMIT\): retry in \d+ s/);
+  assert.ok(Number(over.headers.get('Retry-After')) >= 1 && Number(over.headers.get('Retry-After')) <= 20, over.headers.get('Retry-After'));
+  assert.equal(over.headers.get('Access-Control-Allow-Origin'), 'https://shop.example', 'a page can read why');
 });

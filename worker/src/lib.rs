@@ -19,7 +19,7 @@ use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settin
 use std::cell::RefCell;
 use worker::*;
 
-pub use rum::RumAggregator;
+pub use rum::{RumAggregator, RumLimiter};
 pub use shard::Shard;
 
 /// The Durable Object namespace of the shards.

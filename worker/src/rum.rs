@@ -15,6 +15,7 @@ use edgewrite::receiver::Receiver;
 use edgewrite::receiver::config::{ConfigError, WorkerConfig};
 use edgewrite::receiver::metrics::AggregatorStats;
 use edgewrite::receiver::rum::RumOutcome;
+use edgewrite::rum::limit::{Bucket, Rate};
 use edgewrite::rum::{Aggregator, Delta, Total, aggregator_name};
 use std::cell::RefCell;
 use std::time::Duration;
@@ -49,6 +50,15 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
     // A body over the limit is not read.
     if let Some(r) = crate::with_receiver(settings, |r| r.rum_too_large(&config.rum, &request, length)) {
         return crate::reply(r);
+    }
+    // The client's rate (one limiter Durable Object per client address), before any work.
+    if let (Some(rate), true) = (config.rum.rate, request.method == "POST") {
+        let client = req.headers().get("CF-Connecting-IP")?.unwrap_or_else(|| "unknown".into());
+        if let Some(wait) = limited(env, &client, rate).await {
+            let refusal = crate::with_receiver(settings, |r| r.rum_rate_limited(&request, wait));
+            crate::METRICS.with_borrow_mut(|m| m.observe_rum(429, None));
+            return crate::reply(refusal);
+        }
     }
     let body = if request.method == "POST" { req.bytes().await? } else { Vec::new() };
     let outcome = crate::with_receiver(settings, |r| r.receive_rum(&config.rum, &request, &body));
@@ -86,6 +96,54 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
     }
     observe(accepted.reply.status, Some(&outcome));
     crate::reply(accepted.reply)
+}
+
+/// Seconds `client` must wait before its next push, if it is over `rate`. A limiter that
+/// cannot be asked lets the push through (its fault is not the page's), and says so in the log.
+async fn limited(env: &Env, client: &str, rate: Rate) -> Option<u64> {
+    let ask = async {
+        let stub = env.durable_object(LIMITERS)?.id_from_name(&format!("client/{client}"))?.get_stub()?;
+        let headers = Headers::new();
+        headers.set(RATE_HEADER, &rate.per_minute.to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers);
+        let mut answer = stub.fetch_with_request(Request::new_with_init("https://limiter/take", &init)?).await?;
+        Ok::<_, Error>(if answer.status_code() == 429 { answer.text().await?.parse().ok() } else { None })
+    };
+    ask.await.unwrap_or_else(|e| {
+        console_error!("the RUM rate limiter could not be asked, the push goes through: {e}");
+        None
+    })
+}
+
+/// The Durable Object namespace of the per-client rate limiters.
+pub const LIMITERS: &str = "LIMITERS";
+
+/// Header that carries `RUM_RATE_LIMIT` (pushes a minute) to a limiter.
+const RATE_HEADER: &str = "X-Edgewrite-Rate";
+
+/// One client's token bucket (in memory: a limiter that restarts starts full, which only
+/// errs towards letting pushes through).
+#[durable_object]
+pub struct RumLimiter {
+    bucket: std::cell::Cell<Bucket>,
+}
+
+impl DurableObject for RumLimiter {
+    fn new(_state: State, _env: Env) -> Self {
+        RumLimiter { bucket: std::cell::Cell::new(Bucket::default()) }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let per_minute = req.headers().get(RATE_HEADER)?.and_then(|r| r.parse().ok()).unwrap_or(u32::MAX);
+        let mut bucket = self.bucket.get();
+        let taken = bucket.take(Rate { per_minute }, Date::now().as_millis() as i64);
+        self.bucket.set(bucket);
+        match taken {
+            Ok(()) => Ok(Response::empty()?.with_status(204)),
+            Err(wait) => Ok(Response::ok(wait.to_string())?.with_status(429)),
+        }
+    }
 }
 
 /// Every RUM aggregator's state, for `/metrics` (those of the RUM tenant).

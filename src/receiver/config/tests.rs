@@ -244,6 +244,7 @@ fn every_var_is_read() {
             "EDGE_LABELS" | "RUM_EDGE_LABELS" => "a=b",
             "RUM_SCHEMA" => r#"{"x_total": {"type": "counter", "range": [0, 1]}}"#,
             "RUM_TENANT" => "web",
+            "RUM_RATE_LIMIT" => "7/s",
             "RUM_FLUSH_EVERY" => "7s",
             "RUM_IDLE" => "7m",
             _ => "7",
@@ -290,6 +291,7 @@ fn rum_settings() {
     let c = open(&[("RUM_IDLE", "2m"), ("RUM_FLUSH_EVERY", "5s"), ("RUM_EDGE_LABELS", "country=$country")]).unwrap();
     assert_eq!((c.rum.aggregate.idle_ms, c.rum.flush_every_ms), (120_000, 5_000));
     assert_eq!(c.rum.edge_labels, [("country".to_string(), "$country".to_string())]);
+    assert_eq!(open(&[("RUM_RATE_LIMIT", "off")]).unwrap().rum.rate, None);
     for (var, value) in [
         ("RUM_SCHEMA", "{\"a\": 1}"),
         ("RUM_MAX_VALUES", "0"),
@@ -298,6 +300,7 @@ fn rum_settings() {
         ("RUM_IDLE", "10s"),
         ("RUM_EDGE_LABELS", "country"),
         ("RUM_MAX_BODY_BYTES", "-1"),
+        ("RUM_RATE_LIMIT", "lots"),
     ] {
         assert_eq!(invalid_var(open(&[(var, value)])), var, "{var} = {value}");
     }
