@@ -269,19 +269,7 @@ impl Receiver {
         }
         let report = validate::validate(request, Version::V2, &self.settings.limits);
         let message = if report.is_valid() { String::new() } else { report.message(request, 20) };
-        let bad: Vec<usize> = report
-            .problems()
-            .iter()
-            .filter_map(|p| match p.location {
-                Location::Series(i) => Some(i),
-                Location::Metadata(_) => None,
-            })
-            .collect();
-        let mut i = 0;
-        request.series.retain(|_| {
-            i += 1;
-            !bad.contains(&(i - 1))
-        });
+        report.retain_valid(request);
         (shard_batches(request, self.settings.shards, &mut self.encoder).0, message)
     }
 }

@@ -103,26 +103,8 @@ impl Receiver {
             // The spec's rules first (names, sorted labels, sizes), then the schema's.
             let report = validate::validate(request, version, &limits);
             let mut message = if report.is_valid() { String::new() } else { report.message(request, 20) };
-            let mut bad: Vec<usize> = report
-                .problems()
-                .iter()
-                .filter_map(|p| match p.location {
-                    validate::Location::Series(i) => Some(i),
-                    validate::Location::Metadata(_) => None,
-                })
-                .collect();
-            bad.sort_unstable();
-            bad.dedup();
-            let mut refused = 0;
-            let mut i = 0;
-            request.series.retain(|s| {
-                let keep = bad.binary_search(&i).is_err();
-                if !keep {
-                    refused += s.samples.len() as u64 + s.histograms.len() as u64;
-                }
-                i += 1;
-                keep
-            });
+            let invalid = report.retain_valid(request);
+            let refused = invalid.samples + invalid.histograms;
             let checked = check(request, &rum.schema);
             if !checked.message.is_empty() {
                 message = if message.is_empty() { checked.message } else { format!("{message}{}", checked.message) };
@@ -246,5 +228,20 @@ mod tests {
         assert_eq!(reply(&rum, &PAGE, b"not snappy").0, 400);
         let json = Request { content_type: Some("application/json"), content_encoding: Some("snappy"), ..PAGE };
         assert_eq!(reply(&rum, &json, &ok).0, 415);
+    }
+
+    #[test]
+    fn an_aggregators_flush_is_routed_with_the_tenant_label_and_checked() {
+        let mut rx = Receiver::new(Settings { shards: 2, ..Settings::default() });
+        let bad = Series {
+            samples: vec![Sample::new(1.0, 5)],
+            ..Series::from_pairs([("__name__", "rum_x_total".to_string()), ("route", String::new())])
+        };
+        let mut flush = WriteRequest { series: vec![views("/", 3.0), bad], metadata: Vec::new() };
+        let (batches, refused) = rx.route_own(&mut flush, "web");
+        assert!(refused.contains("series 1"), "the invalid series is named: {refused}");
+        assert_eq!(batches.iter().map(|b| b.counts.samples).sum::<u64>(), 1, "only the valid series goes");
+        let stored = crate::codec::v2::decode(&batches[0].body, &crate::Limits::default()).unwrap();
+        assert_eq!(stored.series[0].label("tenant"), Some("web"), "with the tenant label");
     }
 }
