@@ -4,7 +4,7 @@
 //! text.
 
 use super::Outcome;
-use super::rum::RumOutcome;
+use super::rum::RumAccepted;
 use crate::model::Counts;
 use crate::sender::{Stats, render_stats};
 use std::collections::BTreeMap;
@@ -70,10 +70,11 @@ impl WorkerMetrics {
         }
     }
 
-    /// Counts a RUM push: its status, and the samples taken or refused.
-    pub fn observe_rum(&mut self, status: u16, outcome: Option<&RumOutcome>) {
+    /// Counts a RUM push: its status, and the samples taken or refused when it was
+    /// `accepted`.
+    pub fn observe_rum(&mut self, status: u16, accepted: Option<&RumAccepted>) {
         *self.rum_pushes.entry(status).or_default() += 1;
-        if let Some(RumOutcome::Accept(a)) = outcome
+        if let Some(a) = accepted
             && (status < 300 || status == 400)
         {
             self.rum_taken += a.written;
@@ -233,7 +234,10 @@ mod tests {
         let push = Encoder::new()
             .encode(&crate::model::WriteRequest { series: vec![views], metadata: Vec::new() }, Version::V1)
             .to_vec();
-        m.observe_rum(204, Some(&rx.receive_rum(&rum, &page, &push)));
+        let crate::receiver::rum::RumOutcome::Accept(accepted) = rx.receive_rum(&rum, &page, &push) else {
+            panic!("refused")
+        };
+        m.observe_rum(204, Some(&accepted));
         let aggregator = AggregatorStats { tenant: "web".into(), metric: "rum_cls".into(), series: 3, folded: 5 };
         let text = m.render(&[shard], &[aggregator], true);
         for line in [

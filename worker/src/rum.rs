@@ -14,7 +14,7 @@ use crate::shard;
 use edgewrite::receiver::Receiver;
 use edgewrite::receiver::config::{ConfigError, WorkerConfig};
 use edgewrite::receiver::metrics::AggregatorStats;
-use edgewrite::receiver::rum::RumOutcome;
+use edgewrite::receiver::rum::{RumAccepted, RumOutcome};
 use edgewrite::rum::limit::{Bucket, Rate};
 use edgewrite::rum::{Aggregator, Delta, Total, aggregator_name};
 use std::cell::RefCell;
@@ -62,18 +62,19 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
     }
     let body = if request.method == "POST" { req.bytes().await? } else { Vec::new() };
     let outcome = crate::with_receiver(settings, |r| r.receive_rum(&config.rum, &request, &body));
-    let observe =
-        |status: u16, outcome: Option<&RumOutcome>| crate::METRICS.with_borrow_mut(|m| m.observe_rum(status, outcome));
-    let accepted = match &outcome {
+    let observe = |status: u16, accepted: Option<&RumAccepted>| {
+        crate::METRICS.with_borrow_mut(|m| m.observe_rum(status, accepted));
+    };
+    let mut accepted = match outcome {
         RumOutcome::Reply(r) => {
             observe(r.status, None);
-            return crate::reply(r.clone());
+            return crate::reply(r);
         }
-        RumOutcome::Accept(a) => a.clone(),
+        RumOutcome::Accept(a) => a,
     };
     let namespace = env.durable_object(AGGREGATORS)?;
     let mut stores = Vec::new();
-    for (metric, deltas) in accepted.pushes {
+    for (metric, deltas) in std::mem::take(&mut accepted.pushes) {
         let stub = namespace.id_from_name(&aggregator_name(&accepted.tenant, &metric))?.get_stub()?;
         let body = serde_json::to_string(&Push { tenant: accepted.tenant.clone(), deltas })
             .map_err(|e| Error::RustError(e.to_string()))?;
@@ -94,7 +95,7 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
             r.reply(&request, 503, "aggregation unavailable, retry\n")
         }));
     }
-    observe(accepted.reply.status, Some(&outcome));
+    observe(accepted.reply.status, Some(&accepted));
     crate::reply(accepted.reply)
 }
 
