@@ -56,7 +56,7 @@ pub mod codec;
 pub mod conformance;
 pub mod convert;
 pub mod error;
-#[cfg(feature = "js")]
+#[cfg(any(feature = "js", feature = "js-rum"))]
 pub mod js;
 pub mod limits;
 pub mod model;

@@ -2,44 +2,21 @@
 // series with uPlot (loaded beside this file from www/vendor, copied from the npm package
 // by worker/build.sh). Plain DOM, no build step; the Worker serves it (wrangler.toml [assets]).
 
+import { api as query, autoStep, columns, palette, seriesName } from "./promql.js";
+
 const $ = (id) => document.getElementById(id);
+const api = (path, params, method = "POST") => query(path, params, { method, headers: headers() });
 const state = { plot: null, result: [], timer: null };
 
 $("write-url").textContent = new URL("/api/v1/write", location.href).href;
 $("token").value = sessionStorage.getItem("edgewrite-token") ?? "";
 $("expr").value = new URLSearchParams(location.hash.slice(1)).get("q") ?? "";
 
-/** Prometheus-style text for a label set: name{a="b", ...}. */
-export function seriesName(metric) {
-  const { __name__: name = "", ...rest } = metric;
-  const pairs = Object.entries(rest).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
-  return pairs.length || !name ? `${name}{${pairs.join(", ")}}` : name;
-}
-
-/** A step giving about 250 points over the range, in whole seconds (Grafana's habit). */
-export function autoStep(rangeSeconds) {
-  return Math.max(1, Math.round(rangeSeconds / 250));
-}
-
 const headers = () => {
   const token = $("token").value.trim();
   sessionStorage.setItem("edgewrite-token", token);
   return token ? { Authorization: `Bearer ${token}` } : {};
 };
-
-/** A form POST (as Grafana sends queries), or a GET where Prometheus only takes GET. */
-async function api(path, params, method = "POST") {
-  const response = method === "GET"
-    ? await fetch(`${path}?${new URLSearchParams(params)}`, { headers: headers() })
-    : await fetch(path, {
-      method,
-      headers: { ...headers(), "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(params),
-    });
-  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (body.status !== "success") throw new Error(body.error ?? `HTTP ${response.status}`);
-  return body;
-}
 
 async function loadMetrics() {
   try {
@@ -80,26 +57,6 @@ async function run() {
     if (ticket === runs) status(e.message, true);
   }
 }
-
-const number = (v) => (v === "NaN" ? NaN : v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : Number(v));
-
-/** The result as uPlot's columns: shared timestamps, one array per series (null where absent). */
-export function columns(result) {
-  const times = [...new Set(result.flatMap((s) => s.values.map(([t]) => t)))].sort((a, b) => a - b);
-  const index = new Map(times.map((t, i) => [t, i]));
-  const data = [times];
-  for (const s of result) {
-    const ys = new Array(times.length).fill(null);
-    for (const [t, v] of s.values) {
-      const y = number(v);
-      ys[index.get(t)] = Number.isFinite(y) ? y : null;
-    }
-    data.push(ys);
-  }
-  return data;
-}
-
-const palette = ["#2957d6", "#d65f29", "#2a9d5b", "#9b3fb5", "#b8a02b", "#238a9e", "#c2366b", "#5c6b7a"];
 
 function render(start, end) {
   const data = columns(state.result);

@@ -69,11 +69,47 @@ pub fn compress_into(encoder: &mut snap::raw::Encoder, raw: &[u8], out: &mut Vec
     out.truncate(n);
 }
 
+/// Writes `raw` as a snappy block of literals only: valid snappy that any decoder reads, not
+/// compressed. For the page's RUM wasm, where snap's compressor was 4 KiB of a 28 KiB (gzip)
+/// module for pushes of a few KiB (measured in issue 11); snap's decoder is the reference the
+/// tests read it back with.
+pub fn literal_into(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut n = raw.len();
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    // Literal elements of at most 64 KiB: a tag (length - 1 in its top six bits below 60,
+    // else 60 or 61 and the length - 1 in one or two bytes), then the bytes.
+    for chunk in raw.chunks(1 << 16) {
+        let len = chunk.len() - 1;
+        match len {
+            0..60 => out.push((len as u8) << 2),
+            60..256 => out.extend([60 << 2, len as u8]),
+            _ => out.extend([61 << 2, len as u8, (len >> 8) as u8]),
+        }
+        out.extend_from_slice(chunk);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn literal_blocks_read_back_with_snap() {
+        let mut out = Vec::new();
+        for len in [0, 1, 59, 60, 61, 255, 256, 257, 65_535, 65_536, 65_537, 200_000] {
+            let raw: Vec<u8> = (0..len as u32).map(|i| (i * 7 % 256) as u8).collect();
+            literal_into(&raw, &mut out);
+            assert_eq!(snap::raw::Decoder::new().decompress_vec(&out).unwrap(), raw, "{len} bytes");
+            assert_eq!(declared_len(&out).unwrap(), len as u64);
+        }
+    }
 
     #[test]
     fn round_trips_and_reuses_the_buffer() {

@@ -10,14 +10,14 @@
 //! [`Config::idle_ms`] gets a stale marker and is forgotten.
 //!
 //! ```
-//! use edgewrite::rum::{Aggregator, Change, Config, Delta, Schema};
+//! use edgewrite::{Sample, rum::{Aggregator, Change, Config, Delta, Schema}};
 //!
 //! let mut agg = Aggregator::new(Schema::default(), Config::default());
 //! let views = |n| Delta { metric: "rum_page_views_total".into(), labels: vec![("route".into(), "/".into())], change: Change::Add(n) };
 //! agg.apply(vec![views(1.0), views(2.0)], 1_000);
 //! let flush = agg.flush(15_000);
-//! assert_eq!(flush.request.series[0].samples[0].value, 3.0);
-//! assert_eq!(flush.request.series[0].samples[0].timestamp, 15_000);
+//! // A new series: 0 just before its first push, then its total at the flush time.
+//! assert_eq!(flush.request.series[0].samples, [Sample::new(0.0, 999), Sample::new(3.0, 15_000)]);
 //! ```
 
 use super::check::{Change, Delta, Labels};
@@ -57,6 +57,9 @@ pub struct Total {
     pub value: Change,
     /// When a page last pushed to it (ms).
     pub pushed_ms: i64,
+    /// When a page first pushed to it (ms; 0 in rows stored before this was kept).
+    #[serde(default)]
+    pub created_ms: i64,
 }
 
 impl Total {
@@ -86,6 +89,8 @@ pub struct Aggregator {
     schema: Schema,
     config: Config,
     totals: BTreeMap<String, Total>,
+    /// The totals no flush has written yet.
+    new: BTreeSet<String>,
     /// Distinct values seen per (metric, label name).
     values: BTreeMap<(String, String), BTreeSet<String>>,
     /// The last flush time: the next is later, whatever the clock says.
@@ -101,6 +106,7 @@ impl Aggregator {
             schema,
             config,
             totals: BTreeMap::new(),
+            new: BTreeSet::new(),
             values: BTreeMap::new(),
             last_flush_ms: i64::MIN,
             folded: 0,
@@ -112,8 +118,11 @@ impl Aggregator {
         self.last_flush_ms = self.last_flush_ms.max(last_flush_ms);
     }
 
-    /// Takes back a stored total (on start).
+    /// Takes back a stored total (on start, after [`Aggregator::flushed_at`]).
     pub fn load(&mut self, total: Total) {
+        if total.created_ms > self.last_flush_ms {
+            self.new.insert(total.key());
+        }
         for (n, v) in &total.labels {
             self.values.entry((total.metric.clone(), n.clone())).or_default().insert(v.clone());
         }
@@ -142,11 +151,15 @@ impl Aggregator {
         for mut d in deltas {
             self.cap(&mut d);
             let k = key(&d.metric, &d.labels);
+            if !self.totals.contains_key(&k) {
+                self.new.insert(k.clone());
+            }
             let total = self.totals.entry(k.clone()).or_insert_with(|| Total {
                 metric: d.metric.clone(),
                 labels: d.labels.clone(),
                 value: zero(&d.change),
                 pushed_ms: now_ms,
+                created_ms: now_ms,
             });
             total.pushed_ms = total.pushed_ms.max(now_ms);
             merge(&mut total.value, d.change);
@@ -176,8 +189,13 @@ impl Aggregator {
     /// says): every total; a series idle past [`Config::idle_ms`] gets its total and, a
     /// millisecond later, a stale marker, and is forgotten ([`Aggregator::last_flush_ms`] is
     /// then that later time).
+    ///
+    /// A counter or histogram first written by this flush starts with a 0 just before its
+    /// first push (as Prometheus's created-timestamp zero ingestion does), so `rate` and
+    /// `increase` count its first pushes too, not only the ones after its first flush.
     pub fn flush(&mut self, now_ms: i64) -> Flush {
-        let ts = now_ms.max(self.last_flush_ms.saturating_add(1));
+        let previous = self.last_flush_ms;
+        let ts = now_ms.max(previous.saturating_add(1));
         self.last_flush_ms = ts;
         let mut ended = false;
         let mut out = Flush::default();
@@ -190,6 +208,9 @@ impl Aggregator {
                 forgotten.push(k.clone());
                 continue;
             };
+            // New since the last flush: its zero goes between that flush and this one.
+            let zero_ts = (total.created_ms - 1).max(previous.saturating_add(1));
+            let zero = declared.kind != Kind::Gauge && self.new.contains(k) && zero_ts < ts;
             let mut emit = |suffix: &str, extra: Option<(&'static str, String)>, v: f64| {
                 let mut labels: Vec<Label<'static>> =
                     total.labels.iter().map(|(n, v)| Label::new(n.clone(), v.clone())).collect();
@@ -201,6 +222,9 @@ impl Aggregator {
                 // Its last total is written before its end, whether or not a flush wrote it
                 // already (one may have failed).
                 let mut samples = vec![Sample::new(v, ts)];
+                if zero {
+                    samples.insert(0, Sample::new(0.0, zero_ts));
+                }
                 if stale {
                     samples.push(Sample::new(STALE_NAN, ts + 1));
                 }
@@ -211,12 +235,8 @@ impl Aggregator {
                 (Change::Observe { buckets, sum, count }, Kind::Histogram)
                     if buckets.len() == declared.buckets.len() + 1 =>
                 {
-                    for (bound, n) in declared
-                        .buckets
-                        .iter()
-                        .map(|b| crate::store::render::format_value(*b))
-                        .chain(["+Inf".into()])
-                        .zip(buckets)
+                    for (bound, n) in
+                        declared.buckets.iter().map(|b| super::schema::le(*b)).chain(["+Inf".into()]).zip(buckets)
                     {
                         emit("_bucket", Some(("le", bound)), *n);
                     }
@@ -240,6 +260,7 @@ impl Aggregator {
         for k in &forgotten {
             self.totals.remove(k);
         }
+        self.new.clear();
         // The values of forgotten series no longer count towards the caps.
         self.values.clear();
         for t in self.totals.values() {

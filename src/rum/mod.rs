@@ -4,7 +4,8 @@
 //! - [`schema`]: what pages may push (declared metrics, labels, value ranges, buckets);
 //! - [`check`]: a push, checked against the schema, as [`Delta`]s, or refused with reasons;
 //! - [`aggregate`]: running totals per series, caps on label values, flushes of cumulative
-//!   series in time order, stale markers for idle series.
+//!   series in time order, stale markers for idle series;
+//! - [`recorder`]: the page's side, deltas kept between pushes and the push's bytes.
 //!
 //! The Worker's `/api/v1/rum` decodes a push (remote write 1.0 or 2.0), checks it, and hands
 //! each metric's deltas to that metric's aggregator Durable Object ([`aggregator_name`]: one
@@ -15,10 +16,12 @@
 pub mod aggregate;
 pub mod check;
 pub mod limit;
+pub mod recorder;
 pub mod schema;
 
 pub use aggregate::{Aggregator, Config, Flush, OTHER, Total};
 pub use check::{Change, Checked, Delta, check};
+pub use recorder::{RecordError, Recorder, SeriesId};
 pub use schema::{Kind, Metric, Part, Schema, SchemaError};
 
 /// The name of the aggregator Durable Object that takes `tenant`'s deltas of `metric`: one per

@@ -64,7 +64,8 @@ pub struct Metric {
 /// The metrics pages may push, by name (a histogram by its family name).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schema {
-    metrics: BTreeMap<String, Metric>,
+    /// Sorted by name (a few metrics: a sorted list is smaller in the page's wasm than a map).
+    metrics: Vec<(String, Metric)>,
 }
 
 /// A `RUM_SCHEMA` setting that cannot be used: the operator's to fix.
@@ -104,13 +105,14 @@ impl Default for Schema {
             buckets: buckets.to_vec(),
             range: (0.0, max),
         };
+        // By name.
         let metrics = [
-            ("rum_page_views_total", counter(&["route"], 1_000.0)),
-            ("rum_errors_total", counter(&["route", "kind"], 1_000.0)),
-            ("rum_lcp_seconds", vital(LCP, 600.0)),
-            ("rum_inp_seconds", vital(INP, 600.0)),
             ("rum_cls", vital(CLS, 100.0)),
+            ("rum_errors_total", counter(&["route", "kind"], 1_000.0)),
             ("rum_fcp_seconds", vital(FCP, 600.0)),
+            ("rum_inp_seconds", vital(INP, 600.0)),
+            ("rum_lcp_seconds", vital(LCP, 600.0)),
+            ("rum_page_views_total", counter(&["route"], 1_000.0)),
             ("rum_ttfb_seconds", vital(TTFB, 600.0)),
         ];
         Schema { metrics: metrics.into_iter().map(|(n, m)| (n.to_string(), m)).collect() }
@@ -130,15 +132,35 @@ impl Schema {
         let extra: BTreeMap<String, Metric> =
             serde_json::from_str(json).map_err(|e| SchemaError(format!("{e} (see the README's RUM section)")))?;
         for (name, metric) in extra {
-            check(&name, &metric)?;
-            schema.metrics.insert(name, metric);
+            schema.declare(&name, metric)?;
         }
         Ok(schema)
     }
 
+    /// Declares `metric` as `name` (replacing a metric of that name).
+    ///
+    /// # Errors
+    /// [`SchemaError`], as [`Schema::with`].
+    pub fn declare(&mut self, name: &str, metric: Metric) -> Result<(), SchemaError> {
+        check(name, &metric)?;
+        match self.find(name) {
+            Ok(at) => self.metrics[at].1 = metric,
+            Err(at) => self.metrics.insert(at, (name.to_string(), metric)),
+        }
+        Ok(())
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.metrics.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+
+    fn get(&self, name: &str) -> Option<(&str, &Metric)> {
+        self.find(name).ok().map(|at| (self.metrics[at].0.as_str(), &self.metrics[at].1))
+    }
+
     /// The declared metric called `name` (a histogram by its family name).
     pub fn metric(&self, name: &str) -> Option<&Metric> {
-        self.metrics.get(name)
+        self.get(name).map(|(_, m)| m)
     }
 
     /// The declared metric a series called `series_name` belongs to, and which part of it the
@@ -146,19 +168,59 @@ impl Schema {
     pub fn family(&self, series_name: &str) -> Option<(&str, &Metric, Part)> {
         for (suffix, part) in [("_bucket", Part::Bucket), ("_sum", Part::Sum), ("_count", Part::Count)] {
             if let Some(base) = series_name.strip_suffix(suffix)
-                && let Some((name, m)) = self.metrics.get_key_value(base)
+                && let Some((name, m)) = self.get(base)
                 && m.kind == Kind::Histogram
             {
                 return Some((name, m, part));
             }
         }
-        self.metrics.get_key_value(series_name).map(|(name, m)| (name.as_str(), m, Part::Value))
+        self.get(series_name).map(|(name, m)| (name, m, Part::Value))
     }
 
     /// The declared metric names, for messages.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.metrics.keys().map(String::as_str)
+        self.metrics.iter().map(|(n, _)| n.as_str())
     }
+}
+
+/// A histogram bucket's `le` label: `+Inf`, or the bound as the shortest decimal that reads
+/// back as it exactly (what Rust's `Display` writes, for every bound a schema takes).
+pub fn le(bound: f64) -> String {
+    if bound == f64::INFINITY { "+Inf".into() } else { decimal(bound).unwrap_or_else(|| "NaN".into()) }
+}
+
+/// `v` as a decimal with the fewest fractional digits (at most 15) that reads back as `v`
+/// exactly, or `None` (NaN, infinite, 2^53 or more, more digits). Written by hand, without
+/// Rust's float formatting, which would be most of the page's RUM wasm.
+fn decimal(v: f64) -> Option<String> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let a = v.abs();
+    for (places, p) in POW10.iter().enumerate() {
+        let m = (a * p).round();
+        // Also NaN and infinities.
+        if m.is_nan() || m >= 9_007_199_254_740_992.0 {
+            return None;
+        }
+        // m and p are exact, so m / p is the correctly rounded value of the decimal, as
+        // parsing it is: equal to `a` exactly when the decimal reads back as `a`.
+        if m / p == a {
+            // Digits from the last, a point after `places` of them, at least one before it.
+            let (mut m, mut out) = (m as u64, Vec::new());
+            while m > 0 || out.len() <= places {
+                if out.len() == places && places > 0 {
+                    out.push(b'.');
+                }
+                out.push(b'0' + (m % 10) as u8);
+                m /= 10;
+            }
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            out.reverse();
+            return String::from_utf8(out).ok();
+        }
+    }
+    None
 }
 
 /// Which series of a declared metric a pushed series is.
@@ -175,7 +237,9 @@ pub enum Part {
 }
 
 fn check(name: &str, m: &Metric) -> Result<(), SchemaError> {
-    let bad = |why: String| Err(SchemaError(format!("metric {name:?}: {why}")));
+    // No float or `{:?}` formatting here: the page's wasm declares metrics too, and is
+    // smaller without them.
+    let bad = |why: String| Err(SchemaError(format!("metric \"{name}\": {why}")));
     let valid = |s: &str, colon: bool| {
         let mut chars = s.chars();
         chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
@@ -186,17 +250,20 @@ fn check(name: &str, m: &Metric) -> Result<(), SchemaError> {
     }
     for l in &m.labels {
         if !valid(l, false) || l.starts_with("__") || l == "le" {
-            return bad(format!("{l:?} cannot be a label name here"));
+            return bad(format!("\"{l}\" cannot be a label name here"));
         }
     }
     let (lo, hi) = m.range;
     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-        return bad(format!("range [{lo}, {hi}] must be two finite numbers, the first not above the second"));
+        return bad("its range must be two finite numbers, the first not above the second".into());
     }
     match m.kind {
         Kind::Histogram if m.buckets.is_empty() => bad("a histogram needs buckets".into()),
         Kind::Histogram if !m.buckets.iter().all(|b| b.is_finite()) || !m.buckets.windows(2).all(|w| w[0] < w[1]) => {
             bad("buckets must be finite and ascending (+Inf is implied)".into())
+        }
+        Kind::Histogram if m.buckets.iter().any(|b| decimal(*b).is_none()) => {
+            bad("a bucket bound that cannot be an le label exactly: use at most 15 decimal places, below 2^53".into())
         }
         Kind::Counter if lo < 0.0 => bad("a counter's increments cannot be negative".into()),
         Kind::Counter | Kind::Gauge if !m.buckets.is_empty() => bad(format!("a {} has no buckets", m.kind.name())),
@@ -233,7 +300,9 @@ mod tests {
             (r#"{"a": {"type": "counter", "range": [0, 1], "lables": []}}"#, "unknown field `lables`"),
             (r#"{"1a": {"type": "counter", "range": [0, 1]}}"#, "not a valid metric name"),
             (r#"{"a": {"type": "counter", "range": [0, 1], "labels": ["le"]}}"#, "\"le\" cannot be a label name"),
-            (r#"{"a": {"type": "gauge", "range": [2, 1]}}"#, "range [2, 1]"),
+            (r#"{"a": {"type": "gauge", "range": [2, 1]}}"#, "the first not above the second"),
+            (r#"{"a": {"type": "histogram", "range": [0, 1], "buckets": [1e-16]}}"#, "cannot be an le label exactly"),
+            (r#"{"a": {"type": "histogram", "range": [0, 1], "buckets": [1e16]}}"#, "cannot be an le label exactly"),
             (r#"{"a": {"type": "counter", "range": [-1, 1]}}"#, "cannot be negative"),
             (r#"{"a": {"type": "histogram", "range": [0, 1]}}"#, "needs buckets"),
             (r#"{"a": {"type": "histogram", "range": [0, 1], "buckets": [2, 1]}}"#, "ascending"),
@@ -244,5 +313,30 @@ mod tests {
         }
         let s = Schema::with(r#"{"rum_cls": {"type": "gauge", "range": [0, 5]}}"#).unwrap();
         assert_eq!(s.metric("rum_cls").unwrap().kind, Kind::Gauge, "a setting replaces a built-in metric");
+        let e = Schema::with(r#"{"a\"b": {"type": "counter", "range": [0, 1]}}"#).unwrap_err().to_string();
+        assert_eq!(e, "RUM_SCHEMA: metric \"a\"b\": not a valid metric name");
+    }
+
+    #[test]
+    fn le_labels_read_back_as_their_bounds_as_rust_writes_them() {
+        let mut bounds: Vec<f64> = Schema::default().metrics.iter().flat_map(|(_, m)| m.buckets.clone()).collect();
+        bounds.extend([0.0, 1.0, -2.5, 1e-15, 123_456.789, 9.007e15, 0.000_001_5]);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..10_000 {
+            // Random decimals of up to 15 places and 15 digits.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bounds.push((x % 1_000_000_000_000_000) as f64 / 10f64.powi((x >> 60) as i32));
+        }
+        for b in bounds {
+            let le = le(b);
+            assert_eq!(le.parse::<f64>().ok(), Some(b), "{le}");
+            assert_eq!(le, b.to_string(), "as Display writes it");
+        }
+        assert_eq!(le(f64::INFINITY), "+Inf");
+        for b in [1e16, 1e-16, 0.1 + 0.2, 1.0 / 3.0, f64::NAN] {
+            assert_eq!(decimal(b), None, "{b}: too many digits to write exactly here");
+        }
     }
 }

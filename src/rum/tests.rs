@@ -167,9 +167,14 @@ fn totals_accumulate_and_flush_as_cumulative_in_order_series() {
     let second = agg.flush(14_000);
     let value = |f: &Flush, name: &str, le: Option<&str>| {
         let s = f.request.series.iter().find(|s| s.metric_name() == Some(name) && s.label("le") == le).unwrap();
-        (s.samples[0].value, s.samples[0].timestamp)
+        let last = s.samples.last().unwrap();
+        (last.value, last.timestamp)
     };
     assert_eq!(value(&first, "rum_lcp_seconds_count", None), (2.0, 15_000));
+    for s in &first.request.series {
+        assert_eq!(s.samples[0], Sample::new(0.0, 999), "new: a 0 just before its first push, then its total");
+    }
+    assert!(second.request.series.iter().all(|s| s.samples.len() == 1), "the 0 only once");
     assert_eq!(value(&second, "rum_lcp_seconds_count", None), (3.0, 15_001));
     assert_eq!(value(&second, "rum_lcp_seconds_bucket", Some("0.5")), (1.0, 15_001));
     assert_eq!(value(&second, "rum_lcp_seconds_bucket", Some("8")), (2.0, 15_001));
@@ -198,7 +203,16 @@ fn totals_survive_a_restart_exactly() {
     again.apply(vec![views(1.0)], 3_000);
     let f = again.flush(1_500);
     assert_eq!(f.request.series[0].samples[0], Sample::new(6.0, 2_001), "no reset, and still in order");
-    assert_eq!(flushed.request.series[0].samples[0].value, 5.0);
+    assert_eq!(flushed.request.series[0].samples, [Sample::new(0.0, 999), Sample::new(5.0, 2_000)]);
+    // A restart before a new series' first flush: its 0 is still written, once.
+    let mut restarted = Aggregator::new(Schema::default(), Config::default());
+    restarted.flushed_at(2_000);
+    for t in again.apply(vec![Delta { labels: vec![("route".into(), "/b".into())], ..views(2.0) }], 2_500) {
+        restarted.load(t);
+    }
+    let f = restarted.flush(4_000);
+    let b = f.request.series.iter().find(|s| s.label("route") == Some("/b")).unwrap();
+    assert_eq!(b.samples, [Sample::new(0.0, 2_499), Sample::new(2.0, 4_000)]);
 }
 
 #[test]
@@ -213,15 +227,27 @@ fn idle_series_get_a_stale_marker_and_are_forgotten() {
     agg.apply(vec![views("/new")], 50_000);
     let f = agg.flush(70_000);
     let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
-    assert_eq!(old.samples[0], Sample::new(1.0, 70_000), "its last total first (a failed flush may have lost it)");
-    assert!(is_stale_nan(old.samples[1].value), "then a stale marker");
-    assert_eq!(old.samples[1].timestamp, 70_001);
+    assert_eq!(old.samples[1], Sample::new(1.0, 70_000), "its last total first (a failed flush may have lost it)");
+    assert!(is_stale_nan(old.samples[2].value), "then a stale marker");
+    assert_eq!(old.samples[2].timestamp, 70_001);
     assert_eq!(agg.last_flush_ms(), Some(70_001), "the next flush is later than the marker");
     assert_eq!(f.forgotten.len(), 1);
     assert_eq!(agg.len(), 1, "its state is freed");
     let f = agg.flush(80_000);
     assert_eq!(f.request.series.len(), 1, "and it is not emitted again");
-    assert_eq!(f.request.series[0].samples[0].value, 1.0);
+    assert_eq!(f.request.series[0].samples, [Sample::new(1.0, 80_000)]);
+    // A series that comes back starts again from 0, after its stale marker.
+    agg.apply(vec![views("/old")], 85_000);
+    let f = agg.flush(90_000);
+    let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
+    assert_eq!(old.samples, [Sample::new(0.0, 84_999), Sample::new(1.0, 90_000)]);
+    // Its 0 is never at or before the last flush's stale marker.
+    agg.apply(vec![views("/gone")], 90_000);
+    agg.flush(200_000);
+    assert_eq!(agg.last_flush_ms(), Some(200_001), "/new, /old and /gone went stale");
+    agg.apply(vec![views("/gone")], 200_000);
+    let f = agg.flush(210_000);
+    assert_eq!(f.request.series[0].samples, [Sample::new(0.0, 200_002), Sample::new(1.0, 210_000)]);
 }
 
 #[test]
@@ -236,7 +262,7 @@ fn label_values_past_the_cap_fold_into_other() {
     assert_eq!(agg.folded, 2);
     let f = agg.flush(1_000);
     let routes: Vec<(&str, f64)> =
-        f.request.series.iter().map(|s| (s.label("route").unwrap(), s.samples[0].value)).collect();
+        f.request.series.iter().map(|s| (s.label("route").unwrap(), s.samples.last().unwrap().value)).collect();
     assert_eq!(routes, [("/a", 2.0), ("/b", 1.0), (OTHER, 2.0)]);
 }
 
@@ -244,4 +270,100 @@ fn label_values_past_the_cap_fold_into_other() {
 fn each_metric_of_a_tenant_has_its_own_aggregator() {
     assert_eq!(aggregator_name("web", "rum_lcp_seconds"), "web/rum_lcp_seconds");
     assert_ne!(aggregator_name("web", "rum_cls"), aggregator_name("shop", "rum_cls"));
+}
+
+/// A recorder's push, as the edge reads it: decoded, validated and checked by the same rules.
+fn received(body: &[u8], schema: &Schema) -> Checked {
+    let req = crate::codec::decode_owned(body, crate::Version::V1, &crate::Limits::default()).unwrap();
+    let report = crate::validate::validate(&req, crate::Version::V1, &crate::Limits::default());
+    assert!(report.is_valid(), "{}", report.message(&req, 5));
+    check(&req, schema)
+}
+
+#[test]
+fn a_recorded_push_is_taken_whole_as_the_deltas_recorded() {
+    let mut page = Recorder::new(Schema::default());
+    let views = page.series("rum_page_views_total", &[("route", "/a")]).unwrap();
+    let errors = page.series("rum_errors_total", &[("kind", "error"), ("route", "")]).unwrap();
+    let lcp = page.series("rum_lcp_seconds", &[("route", "/a"), ("rating", "good")]).unwrap();
+    assert_eq!(page.series("rum_page_views_total", &[("route", "/a")]), Ok(views), "same series, same number");
+    page.add(views, 1.0).unwrap();
+    page.add(views, 2.0).unwrap();
+    page.add(errors, 1.0).unwrap();
+    for v in [0.5, 0.5000001, 2.6, 60.0] {
+        page.observe(lcp, v).unwrap();
+    }
+    let checked = received(page.take(5_000).unwrap(), &Schema::default());
+    assert_eq!((checked.refused, checked.message.as_str()), (0, ""));
+    let label = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        checked.deltas,
+        [
+            Delta {
+                metric: "rum_page_views_total".into(),
+                labels: vec![label("route", "/a")],
+                change: Change::Add(3.0)
+            },
+            Delta { metric: "rum_errors_total".into(), labels: vec![label("kind", "error")], change: Change::Add(1.0) },
+            Delta {
+                metric: "rum_lcp_seconds".into(),
+                labels: vec![label("rating", "good"), label("route", "/a")],
+                // le=0.5 holds 0.5 itself (le is inclusive); 60 s is past the last bound (10).
+                change: Change::Observe {
+                    buckets: vec![1.0, 2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 4.0],
+                    sum: 0.5 + 0.5000001 + 2.6 + 60.0,
+                    count: 4.0
+                },
+            },
+        ]
+    );
+    assert!(page.is_empty() && page.take(6_000).is_none(), "a take clears the deltas");
+    page.add(views, 1.0).unwrap();
+    let next = received(page.take(7_000).unwrap(), &Schema::default());
+    assert_eq!(next.deltas.len(), 1, "only what changed since: {:?}", next.deltas);
+    assert_eq!(next.deltas[0].change, Change::Add(1.0));
+}
+
+#[test]
+fn a_page_declares_its_own_metrics_as_the_worker_does() {
+    let json = r#"{"shop_cart_items": {"type": "histogram", "buckets": [1, 5], "labels": ["route"], "range": [0, 500]},
+                   "shop_mood": {"type": "gauge", "labels": [], "range": [-1, 1]}}"#;
+    let worker = Schema::with(json).unwrap();
+    let mut page = Recorder::new(Schema::default());
+    for name in ["shop_cart_items", "shop_mood"] {
+        page.declare(name, worker.metric(name).unwrap().clone()).unwrap();
+    }
+    let items = page.series("shop_cart_items", &[]).unwrap();
+    let mood = page.series("shop_mood", &[]).unwrap();
+    page.observe(items, 3.0).unwrap();
+    page.set(mood, 0.5).unwrap();
+    page.set(mood, -0.25).unwrap();
+    let checked = received(page.take(1).unwrap(), &worker);
+    assert_eq!(checked.message, "");
+    assert_eq!(checked.deltas[0].change, Change::Set(-0.25), "the last value set");
+    assert_eq!(checked.deltas[1].change, Change::Observe { buckets: vec![0.0, 1.0, 1.0], sum: 3.0, count: 1.0 });
+    assert!(page.take(2).is_none());
+}
+
+#[test]
+fn what_the_schema_forbids_is_refused_at_the_call() {
+    let mut page = Recorder::new(Schema::default());
+    let say = |e: RecordError| e.to_string();
+    assert_eq!(
+        page.series("clicks_total", &[]).map_err(say),
+        Err("clicks_total is not a declared RUM metric (declare it, and add it to the Worker's RUM_SCHEMA)".into())
+    );
+    assert_eq!(
+        page.series("rum_page_views_total", &[("user", "42")]).map_err(say),
+        Err("label \"user\" is not allowed on rum_page_views_total (allowed: route)".into())
+    );
+    let views = page.series("rum_page_views_total", &[]).unwrap();
+    assert_eq!(page.observe(views, 1.0).map_err(say), Err("rum_page_views_total is a counter, not a histogram".into()));
+    let increments = "rum_page_views_total is a counter: its increments are finite numbers, at least 0";
+    assert_eq!(page.add(views, -1.0).map_err(say), Err(increments.into()));
+    assert_eq!(page.add(views, f64::NAN).map_err(say), Err(increments.into()));
+    let lcp = page.series("rum_lcp_seconds", &[]).unwrap();
+    assert_eq!(page.observe(lcp, f64::INFINITY).map_err(say), Err("rum_lcp_seconds takes finite numbers only".into()));
+    assert_eq!(page.add(9, 1.0), Err(RecordError::NoSuchSeries(9)));
+    assert!(page.is_empty(), "a refused call records nothing");
 }

@@ -1,0 +1,160 @@
+// edgewrite/rum: real-user metrics from a page to an edgewrite Worker's POST /api/v1/rum.
+//
+// The recording (series, histogram buckets, the push's bytes) is the core's `Recorder`, in a
+// small wasm of its own; this file only listens for events and sends bytes. Pushes are
+// deltas, the Worker sums them into proper series. They go as `text/plain` with
+// `fetch(keepalive)`: no CORS preflight, and a push started as the tab closes still arrives.
+import init, { Rum } from './wasm/rum/edgewrite.js';
+
+/** The Web Vitals and the built-in histograms they are observed into (CLS has no unit). */
+const VITALS = { LCP: 'rum_lcp_seconds', INP: 'rum_inp_seconds', CLS: 'rum_cls', FCP: 'rum_fcp_seconds', TTFB: 'rum_ttfb_seconds' };
+
+/** Bodies kept for another try (a network error, a 5xx or 429) before the oldest is dropped. */
+const MAX_UNSENT = 32;
+
+/**
+ * The default route normalizer: path segments that look like ids (digits, UUIDs, long hex)
+ * become `:id`, so `/user/123` and `/user/456` are one series.
+ * @param {string} path
+ */
+export function route(path) {
+  return path.replace(/\/(?:\d+|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{16,})(?=\/|$)/gi, '/:id');
+}
+
+/** Starts a page's RUM client: see the README's "Browser RUM". */
+export function rum(options = {}) {
+  return new RumClient(options);
+}
+
+export class RumClient {
+  #url;
+  #route;
+  #rec = null;
+  #early = [];
+  #ids = new Map();
+  #unsent = [];
+  #holdUntil = 0;
+  #seen = new Set();
+  #soon = false;
+  /** Pushes dropped after failing, oldest first, when more than 32 waited. */
+  dropped = 0;
+  /** Resolves once the recorder's wasm is loaded (calls before are kept and replayed). */
+  ready;
+
+  constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
+    this.#url = url;
+    this.#route = normalize;
+    globalThis.edgewriteRum = this;
+    this.ready = init({ module_or_path: wasm ?? new URL('./wasm/rum/edgewrite_bg.wasm', import.meta.url) }).then(() => {
+      const rec = new Rum();
+      for (const [name, m] of Object.entries(metrics)) {
+        const [lo, hi] = m.range ?? [m.type === 'gauge' ? -Number.MAX_VALUE : 0, Number.MAX_VALUE];
+        rec.declare(name, m.type, (m.labels ?? []).join(','), m.buckets ?? [], lo, hi);
+      }
+      this.#rec = rec;
+      for (const call of this.#early.splice(0)) {
+        try {
+          call();
+        } catch (e) {
+          console.error(e);
+        }
+      }
+    });
+    if (pageView) this.pageView();
+    if (errors && globalThis.addEventListener) {
+      addEventListener('error', () => this.count('rum_errors_total', { route: this.route(), kind: 'error' }));
+      addEventListener('unhandledrejection', () => this.count('rum_errors_total', { route: this.route(), kind: 'unhandledrejection' }));
+    }
+    // web-vitals reports CLS and INP as the page is hidden, from its own listeners: ours come
+    // after them, and anything recorded while hidden is pushed at once besides.
+    for (const [name, on] of Object.entries(vitals ?? {}).filter(([k]) => /^on(LCP|INP|CLS|FCP|TTFB)$/.test(k))) {
+      on((m) => this.#vital(name.slice(2), m));
+    }
+    if (globalThis.document) {
+      document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && this.flush(true));
+      addEventListener('pagehide', () => this.flush(true));
+    }
+    if (flushEvery > 0) setInterval(() => this.flush(), flushEvery);
+  }
+
+  /** The current page's route, as the normalizer gives it. */
+  route() {
+    return this.#route(globalThis.location?.pathname ?? '/');
+  }
+
+  /** Counts a page view of the current route (called once at start; again on SPA navigations). */
+  pageView() {
+    this.count('rum_page_views_total', { route: this.route() });
+  }
+
+  /** Adds `by` to a counter. */
+  count(metric, labels = {}, by = 1) {
+    this.#record('add', metric, labels, by);
+  }
+
+  /** Observes a value into a histogram. */
+  observe(metric, value, labels = {}) {
+    this.#record('observe', metric, labels, value);
+  }
+
+  /** Sets a gauge. */
+  set(metric, value, labels = {}) {
+    this.#record('set', metric, labels, value);
+  }
+
+  #vital(name, m) {
+    // One observation per metric per page load: web-vitals may report a metric again (a
+    // larger CLS after the page came back); a histogram cannot take the first one back.
+    if (this.#seen.has(m.id)) return;
+    this.#seen.add(m.id);
+    this.observe(VITALS[name], name === 'CLS' ? m.value : m.value / 1000, { route: this.route(), rating: m.rating });
+  }
+
+  #record(op, metric, labels, value) {
+    if (!this.#rec) {
+      this.#early.push(() => this.#record(op, metric, labels, value));
+      return;
+    }
+    const key = metric + '\0' + Object.entries(labels).flat().join('\0');
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#rec.series(metric, key.slice(metric.length + 1));
+      this.#ids.set(key, id);
+    }
+    this.#rec[op](id, value);
+    if (globalThis.document?.visibilityState === 'hidden' && !this.#soon) {
+      this.#soon = true;
+      queueMicrotask(() => {
+        this.#soon = false;
+        this.flush(true);
+      });
+    }
+  }
+
+  /**
+   * Pushes what was recorded since the last push, and pushes that failed before. `now`: even
+   * while a 429's Retry-After lasts (the page is going away).
+   */
+  flush(now = false) {
+    const body = this.#rec?.take(Date.now());
+    if (body) this.#unsent.push(body);
+    if (!now && Date.now() < this.#holdUntil) return;
+    for (const b of this.#unsent.splice(0)) this.#send(b);
+  }
+
+  #send(body) {
+    const again = (retryAfter) => {
+      this.#holdUntil = Date.now() + (Number(retryAfter) || 0) * 1000;
+      this.#unsent.push(body);
+      if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift(), this.dropped++;
+    };
+    fetch(this.#url, { method: 'POST', body, keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } }).then(
+      (r) => {
+        if (r.status === 429 || r.status >= 500) again(r.headers.get('Retry-After'));
+        // A 4xx is the page's own mistake (an undeclared metric, say): the rest was taken.
+        else if (!r.ok) r.text().then((t) => console.warn(`edgewrite rum: ${r.status} ${t}`));
+      },
+      () => again(),
+    );
+  }
+}

@@ -1,0 +1,274 @@
+//! The page's side of RUM, sans-I/O: what a page observed since its last push, kept as
+//! deltas per series, and the push that carries them (remote write 1.0, snappy), which the
+//! edge's [`check`](super::check()) takes as it is.
+//!
+//! The npm package's RUM client (`edgewrite/rum`) runs this in a small wasm of its own; its
+//! JavaScript only listens for events and sends the bytes.
+//!
+//! ```
+//! use edgewrite::rum::{Recorder, Schema};
+//!
+//! let mut page = Recorder::new(Schema::default());
+//! let views = page.series("rum_page_views_total", &[("route", "/checkout")]).unwrap();
+//! let lcp = page.series("rum_lcp_seconds", &[("route", "/checkout"), ("rating", "good")]).unwrap();
+//! page.add(views, 1.0).unwrap();
+//! page.observe(lcp, 1.2).unwrap();
+//! let body = page.take(1_700_000_000_000).expect("something to push").to_vec();
+//! // POST body to /api/v1/rum as text/plain (no CORS preflight); then nothing is pending:
+//! assert!(page.take(1_700_000_015_000).is_none());
+//! ```
+
+use super::schema::{Kind, Metric, Schema, le};
+use crate::model::{Label, METRIC_NAME_LABEL, Sample, Series, WriteRequest};
+use std::fmt;
+
+/// A series the recorder keeps: the number [`Recorder::series`] gave it.
+pub type SeriesId = u32;
+
+/// A call the schema does not allow: the page's code is wrong (the edge would refuse the same
+/// push with 400).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordError {
+    /// The metric is not declared (neither built in nor added with [`Recorder::declare`]).
+    Undeclared(String),
+    /// A label the metric's declaration does not allow.
+    Label {
+        /// The metric.
+        metric: String,
+        /// The label name given.
+        label: String,
+        /// The label names it allows.
+        allowed: Vec<String>,
+    },
+    /// A call that does not fit the metric's type (`observe` on a counter, say).
+    Kind {
+        /// The metric.
+        metric: String,
+        /// What it is.
+        is: Kind,
+        /// What the call wanted.
+        wanted: Kind,
+    },
+    /// A value that is not allowed: NaN or infinite, a negative increment.
+    Value {
+        /// The metric.
+        metric: String,
+        /// What it is.
+        is: Kind,
+    },
+    /// A series number this recorder never gave.
+    NoSuchSeries(SeriesId),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::Undeclared(m) => {
+                write!(f, "{m} is not a declared RUM metric (declare it, and add it to the Worker's RUM_SCHEMA)")
+            }
+            RecordError::Label { metric, label, allowed } => {
+                write!(f, "label \"{label}\" is not allowed on {metric} (allowed: {})", allowed.join(", "))
+            }
+            RecordError::Kind { metric, is, wanted } => {
+                write!(f, "{metric} is a {}, not a {}", is.name(), wanted.name())
+            }
+            // Not the value itself: float formatting would be most of the page's wasm.
+            RecordError::Value { metric, is: Kind::Counter } => {
+                write!(f, "{metric} is a counter: its increments are finite numbers, at least 0")
+            }
+            RecordError::Value { metric, .. } => write!(f, "{metric} takes finite numbers only"),
+            RecordError::NoSuchSeries(id) => write!(f, "no series {id}"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// What a page observed of one series since its last push.
+#[derive(Debug)]
+struct Pending {
+    /// `__name__` and the given labels, sorted by name.
+    labels: Vec<(String, String)>,
+    metric: String,
+    kind: Kind,
+    /// A histogram's bucket bounds, then `+Inf`.
+    bounds: Vec<f64>,
+    /// A counter's increments, a gauge's last value.
+    value: f64,
+    /// A histogram's observations per bucket (not cumulative), with `+Inf` last.
+    counts: Vec<u64>,
+    sum: f64,
+    /// Observations, increments or sets since the last push.
+    touched: u64,
+}
+
+/// A page's deltas since its last push, per series.
+#[derive(Debug)]
+pub struct Recorder {
+    schema: Schema,
+    series: Vec<Pending>,
+    raw: Vec<u8>,
+    body: Vec<u8>,
+}
+
+impl Recorder {
+    /// A recorder for the metrics `schema` declares (the built-in schema, [`Schema::default`],
+    /// is what the Worker takes unless its `RUM_SCHEMA` adds more).
+    pub fn new(schema: Schema) -> Self {
+        Recorder { schema, series: Vec::new(), raw: Vec::new(), body: Vec::new() }
+    }
+
+    /// Declares a metric of the page's own, as the Worker's `RUM_SCHEMA` declares it.
+    ///
+    /// # Errors
+    /// As [`Schema::declare`].
+    pub fn declare(&mut self, name: &str, metric: Metric) -> Result<(), super::SchemaError> {
+        self.schema.declare(name, metric)
+    }
+
+    /// The series of `metric` with `labels` (an empty value is no label), the same number for
+    /// the same series every time.
+    ///
+    /// # Errors
+    /// [`RecordError::Undeclared`], [`RecordError::Label`].
+    pub fn series(&mut self, metric: &str, labels: &[(&str, &str)]) -> Result<SeriesId, RecordError> {
+        let declared = self.schema.metric(metric).ok_or_else(|| RecordError::Undeclared(metric.into()))?;
+        let mut all = vec![(METRIC_NAME_LABEL.to_string(), metric.to_string())];
+        for &(name, value) in labels.iter().filter(|l| !l.1.is_empty()) {
+            if !declared.labels.iter().any(|a| a == name) {
+                return Err(RecordError::Label {
+                    metric: metric.into(),
+                    label: name.into(),
+                    allowed: declared.labels.clone(),
+                });
+            }
+            // Kept sorted by name as it grows (a few labels; no sort in the page's wasm).
+            let label = (name.to_string(), value.to_string());
+            match all.iter().position(|l| l.0 >= label.0) {
+                Some(at) if all[at].0 == label.0 => all[at] = label,
+                Some(at) => all.insert(at, label),
+                None => all.push(label),
+            }
+        }
+        if let Some(at) = self.series.iter().position(|p| p.labels == all) {
+            return Ok(at as SeriesId);
+        }
+        let bounds: Vec<f64> = declared.buckets.iter().copied().chain([f64::INFINITY]).collect();
+        self.series.push(Pending {
+            labels: all,
+            metric: metric.into(),
+            kind: declared.kind,
+            counts: vec![0; if declared.kind == Kind::Histogram { bounds.len() } else { 0 }],
+            bounds,
+            value: 0.0,
+            sum: 0.0,
+            touched: 0,
+        });
+        Ok((self.series.len() - 1) as SeriesId)
+    }
+
+    fn pending(&mut self, id: SeriesId, wanted: Kind, value: f64) -> Result<&mut Pending, RecordError> {
+        let p = self.series.get_mut(id as usize).ok_or(RecordError::NoSuchSeries(id))?;
+        if p.kind != wanted {
+            return Err(RecordError::Kind { metric: p.metric.clone(), is: p.kind, wanted });
+        }
+        if !value.is_finite() || (wanted == Kind::Counter && value < 0.0) {
+            return Err(RecordError::Value { metric: p.metric.clone(), is: p.kind });
+        }
+        p.touched += 1;
+        Ok(p)
+    }
+
+    /// Adds `by` (at least 0) to a counter.
+    ///
+    /// # Errors
+    /// [`RecordError::Kind`] if not a counter, [`RecordError::Value`] for a negative or
+    /// non-finite increment, [`RecordError::NoSuchSeries`].
+    pub fn add(&mut self, id: SeriesId, by: f64) -> Result<(), RecordError> {
+        self.pending(id, Kind::Counter, by)?.value += by;
+        Ok(())
+    }
+
+    /// Sets a gauge (the last value before a push is the one pushed).
+    ///
+    /// # Errors
+    /// As [`Recorder::add`], for gauges.
+    pub fn set(&mut self, id: SeriesId, value: f64) -> Result<(), RecordError> {
+        self.pending(id, Kind::Gauge, value)?.value = value;
+        Ok(())
+    }
+
+    /// Observes `value` into a histogram: it counts in the first bucket whose bound is at
+    /// least `value` (Prometheus's `le`).
+    ///
+    /// # Errors
+    /// As [`Recorder::add`], for histograms.
+    pub fn observe(&mut self, id: SeriesId, value: f64) -> Result<(), RecordError> {
+        let p = self.pending(id, Kind::Histogram, value)?;
+        let at = p.bounds.iter().position(|&b| value <= b).unwrap_or(p.bounds.len() - 1);
+        p.counts[at] += 1;
+        p.sum += value;
+        Ok(())
+    }
+
+    /// Whether anything was recorded since the last [`Recorder::take`].
+    pub fn is_empty(&self) -> bool {
+        self.series.iter().all(|p| p.touched == 0)
+    }
+
+    /// The push of everything recorded since the last take, stamped `now_ms`, as the body of
+    /// a `POST /api/v1/rum` (remote write 1.0, snappy); `None` when nothing was. The deltas
+    /// are cleared: a push that fails must be sent again as these bytes.
+    pub fn take(&mut self, now_ms: i64) -> Option<&[u8]> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut req = WriteRequest::default();
+        let sample = |v: f64| vec![Sample::new(v, now_ms)];
+        for p in self.series.iter().filter(|p| p.touched > 0) {
+            let labels = |suffix: &str, le: Option<String>| {
+                let mut out: Vec<Label<'_>> =
+                    p.labels.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())).collect();
+                if !suffix.is_empty() {
+                    out[p.labels.iter().position(|l| l.0 == METRIC_NAME_LABEL).expect("named")].value =
+                        format!("{}{suffix}", p.metric).into();
+                }
+                if let Some(le) = le {
+                    let at = out.partition_point(|l| &*l.name < "le");
+                    out.insert(at, Label::new("le", le));
+                }
+                out
+            };
+            if p.kind != Kind::Histogram {
+                req.series.push(Series { labels: labels("", None), samples: sample(p.value), ..Series::default() });
+                continue;
+            }
+            let mut cumulative = 0;
+            for (bound, n) in p.bounds.iter().zip(&p.counts) {
+                cumulative += n;
+                let labels = labels("_bucket", Some(le(*bound)));
+                req.series.push(Series { labels, samples: sample(cumulative as f64), ..Series::default() });
+            }
+            req.series.push(Series { labels: labels("_sum", None), samples: sample(p.sum), ..Series::default() });
+            req.series.push(Series {
+                labels: labels("_count", None),
+                samples: sample(cumulative as f64),
+                ..Series::default()
+            });
+        }
+        // 1.0 alone (Encoder::encode would bring 2.0's encoder into the page's wasm), and
+        // snappy's literal form: a push is a few KiB, and the compressor would be a sixth of
+        // the page's wasm.
+        self.raw.clear();
+        crate::codec::v1::encode(&req, &mut self.raw);
+        crate::codec::snappy::literal_into(&self.raw, &mut self.body);
+        let body = &self.body[..];
+        for p in &mut self.series {
+            p.touched = 0;
+            p.value = 0.0;
+            p.sum = 0.0;
+            p.counts.iter_mut().for_each(|c| *c = 0);
+        }
+        Some(body)
+    }
+}
