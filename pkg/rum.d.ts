@@ -49,6 +49,8 @@ export class RumClient {
   readonly ready: Promise<void>;
   /** Pushes dropped after failing, when more than 32 waited to go again. */
   readonly dropped: number;
+  /** Pushes waiting to go again (after a network error, a 5xx or a 429). */
+  readonly pending: number;
   /** The current page's route, as the normalizer gives it. */
   route(): string;
   /** Counts a page view of the current route (done once at start; call again on SPA navigations). */

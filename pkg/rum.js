@@ -77,6 +77,11 @@ export class RumClient {
     if (flushEvery > 0) setInterval(() => this.flush(), flushEvery);
   }
 
+  /** Pushes waiting to go again (after a network error, a 5xx or a 429). */
+  get pending() {
+    return this.#unsent.length;
+  }
+
   /** The current page's route, as the normalizer gives it. */
   route() {
     return this.#route(globalThis.location?.pathname ?? '/');
