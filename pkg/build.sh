@@ -20,7 +20,7 @@ for which in "${@:-sender full rum}"; do
     case $w in
       sender) build js sender ;;
       full) build js-codec full ;;
-      rum) build js-rum rum ;;
+      rum) build js-rum,small-alloc rum ;;
       *) echo "pkg/build.sh: no build called $w (sender, full, rum)" >&2; exit 2 ;;
     esac
     printf 'pkg/wasm: %s %s bytes\n' "$w" "$(wc -c < "pkg/wasm/$w/edgewrite_bg.wasm")"

@@ -45,7 +45,11 @@ export function rum(options?: RumOptions): RumClient;
 
 export class RumClient {
   constructor(options?: RumOptions);
-  /** Resolves once the recorder's wasm is loaded (calls made before are kept and replayed). */
+  /**
+   * Resolves once the recorder's wasm is loaded (up to 1000 calls made before are kept and
+   * replayed; a declaration in `metrics` the recorder refuses is logged, the rest still count).
+   * Rejects if the wasm cannot be loaded: the client then records nothing.
+   */
   readonly ready: Promise<void>;
   /** Pushes dropped after failing, when more than 32 waited to go again. */
   readonly dropped: number;
@@ -55,7 +59,7 @@ export class RumClient {
   route(): string;
   /** Counts a page view of the current route (done once at start; call again on SPA navigations). */
   pageView(): void;
-  /** Adds `by` (default 1) to a counter. Throws for an undeclared metric or label. */
+  /** Adds `by` (default 1) to a counter. Throws (once ready) for an undeclared metric or label, or a value out of its range. */
   count(metric: string, labels?: Record<string, string>, by?: number): void;
   /** Observes a value into a histogram. */
   observe(metric: string, value: number, labels?: Record<string, string>): void;

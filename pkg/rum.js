@@ -12,6 +12,15 @@ const VITALS = { LCP: 'rum_lcp_seconds', INP: 'rum_inp_seconds', CLS: 'rum_cls',
 /** Bodies kept for another try (a network error, a 5xx or 429) before the oldest is dropped. */
 const MAX_UNSENT = 32;
 
+/** Calls kept while the wasm loads; past this many, later ones are not recorded. */
+const MAX_EARLY = 1000;
+
+/**
+ * Bytes of keepalive requests in flight at most: browsers refuse a keepalive request past
+ * 64 KiB in flight for the page. Pushes past it go without keepalive (while the page stays).
+ */
+const KEEPALIVE_BUDGET = 60_000;
+
 /**
  * The default route normalizer: path segments that look like ids (digits, UUIDs, long hex)
  * become `:id`, so `/user/123` and `/user/456` are one series.
@@ -36,30 +45,51 @@ export class RumClient {
   #holdUntil = 0;
   #seen = new Set();
   #soon = false;
-  /** Pushes dropped after failing, oldest first, when more than 32 waited. */
+  #failed = false;
+  #inflight = 0;
+  /** Pushes dropped after failing, when more than 32 waited. */
   dropped = 0;
-  /** Resolves once the recorder's wasm is loaded (calls before are kept and replayed). */
+  /**
+   * Resolves once the recorder's wasm is loaded (calls before are kept and replayed); rejects
+   * if it cannot be (the client then records nothing).
+   */
   ready;
 
   constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
     this.#url = url;
     this.#route = normalize;
-    globalThis.edgewriteRum = this;
-    this.ready = init({ module_or_path: wasm ?? new URL('./wasm/rum/edgewrite_bg.wasm', import.meta.url) }).then(() => {
-      const rec = new Rum();
-      for (const [name, m] of Object.entries(metrics)) {
-        const [lo, hi] = m.range ?? [m.type === 'gauge' ? -Number.MAX_VALUE : 0, Number.MAX_VALUE];
-        rec.declare(name, m.type, (m.labels ?? []).join(','), m.buckets ?? [], lo, hi);
-      }
-      this.#rec = rec;
-      for (const call of this.#early.splice(0)) {
-        try {
-          call();
-        } catch (e) {
-          console.error(e);
+    this.ready = init({ module_or_path: wasm ?? new URL('./wasm/rum/edgewrite_bg.wasm', import.meta.url) }).then(
+      () => {
+        const rec = new Rum();
+        for (const [name, m] of Object.entries(metrics)) {
+          const [lo, hi] = m.range ?? [m.type === 'gauge' ? -Number.MAX_VALUE : 0, Number.MAX_VALUE];
+          // One bad declaration is the page's to fix; the others and the built-ins still count.
+          try {
+            rec.declare(name, m.type, (m.labels ?? []).join(','), m.buckets ?? [], lo, hi);
+          } catch (e) {
+            console.error(e);
+          }
         }
-      }
-    });
+        this.#rec = rec;
+        // Only now: until here, the inline snippet counts the page as one whose RUM never ran.
+        globalThis.edgewriteRum = this;
+        for (const call of this.#early.splice(0)) {
+          try {
+            call();
+          } catch (e) {
+            console.error(e);
+          }
+        }
+      },
+      (e) => {
+        this.#failed = true;
+        this.#early.length = 0;
+        console.error('edgewrite rum: the recorder could not start, nothing is recorded:', e);
+        throw e;
+      },
+    );
+    // Whoever does not await `ready` is not left with an unhandled rejection.
+    this.ready.catch(() => {});
     if (pageView) this.pageView();
     if (errors && globalThis.addEventListener) {
       addEventListener('error', () => this.count('rum_errors_total', { route: this.route(), kind: 'error' }));
@@ -117,7 +147,7 @@ export class RumClient {
 
   #record(op, metric, labels, value) {
     if (!this.#rec) {
-      this.#early.push(() => this.#record(op, metric, labels, value));
+      if (!this.#failed && this.#early.length < MAX_EARLY) this.#early.push(() => this.#record(op, metric, { ...labels }, value));
       return;
     }
     const key = metric + '\0' + Object.entries(labels).flat().join('\0');
@@ -153,13 +183,18 @@ export class RumClient {
       this.#unsent.push(body);
       if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift(), this.dropped++;
     };
-    fetch(this.#url, { method: 'POST', body, keepalive: true, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } }).then(
-      (r) => {
-        if (r.status === 429 || r.status >= 500) again(r.headers.get('Retry-After'));
-        // A 4xx is the page's own mistake (an undeclared metric, say): the rest was taken.
-        else if (!r.ok) r.text().then((t) => console.warn(`edgewrite rum: ${r.status} ${t}`));
-      },
-      () => again(),
-    );
+    const keepalive = this.#inflight + body.length <= KEEPALIVE_BUDGET;
+    if (keepalive) this.#inflight += body.length;
+    fetch(this.#url, { method: 'POST', body, keepalive, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
+      .finally(() => keepalive && (this.#inflight -= body.length))
+      .then(
+        (r) => {
+          if (r.status === 429 || r.status >= 500) again(r.headers.get('Retry-After'));
+          // Another 4xx is final: a refused series (out of range, say; the rest was taken), a
+          // push over the Worker's size limit (413), RUM off (404). Sending again won't help.
+          else if (!r.ok) r.text().catch(() => '').then((t) => console.warn(`edgewrite rum: ${r.status} ${t}`));
+        },
+        () => again(),
+      );
   }
 }

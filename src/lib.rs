@@ -70,6 +70,15 @@ pub mod synth;
 mod time;
 pub mod validate;
 
+/// The RUM wasm's allocator (feature `small-alloc`, which `pkg/build.sh` builds `rum` with):
+/// lol_alloc's address-ordered free list, which merges neighbours on free. std's dlmalloc
+/// is 8 KiB of the page's wasm, this about 1 KiB; a recorder makes few, small, repeating
+/// allocations, where a free list does well. The lock is a spin lock nothing contends.
+#[cfg(all(feature = "small-alloc", target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

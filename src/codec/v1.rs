@@ -215,12 +215,7 @@ pub fn encode(req: &WriteRequest<'_>, buf: &mut Vec<u8>) {
 }
 
 fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
-    for l in &s.labels {
-        put_label_message(b, &l.name, &l.value);
-    }
-    for x in &s.samples {
-        sample::encode(b, 2, x, false);
-    }
+    put_labels_and_samples(b, s.labels.iter().map(|l| (&*l.name, &*l.value)), &s.samples);
     for e in &s.exemplars {
         put_message(b, 3, |b| {
             for l in &e.labels {
@@ -232,6 +227,30 @@ fn encode_series(b: &mut Vec<u8>, s: &Series<'_>) {
     }
     for h in &s.histograms {
         put_message(b, 4, |b| histogram::encode(b, h, false));
+    }
+}
+
+/// Appends one `WriteRequest.timeseries` entry of labels (in order) and plain samples: what
+/// [`encode`] writes for a series without exemplars or histograms. The RUM recorder writes its
+/// pushes with this alone, so the page's wasm carries no histogram encoder.
+pub(crate) fn put_plain_series<'a>(
+    buf: &mut Vec<u8>,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    samples: &[Sample],
+) {
+    put_message(buf, 1, |b| put_labels_and_samples(b, labels, samples));
+}
+
+fn put_labels_and_samples<'a>(
+    b: &mut Vec<u8>,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    samples: &[Sample],
+) {
+    for (name, value) in labels {
+        put_label_message(b, name, value);
+    }
+    for x in samples {
+        sample::encode(b, 2, x, false);
     }
 }
 

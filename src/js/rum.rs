@@ -12,8 +12,8 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub struct Rum(Recorder);
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&format!("edgewrite: {e}"))
+fn js_err(why: &str) -> JsError {
+    JsError::new(&["edgewrite: ", why].concat())
 }
 
 #[wasm_bindgen]
@@ -40,10 +40,10 @@ impl Rum {
             "counter" => Kind::Counter,
             "histogram" => Kind::Histogram,
             "gauge" => Kind::Gauge,
-            _ => return Err(js_err(format_args!("{name}: type {kind:?} is not counter, histogram or gauge"))),
+            _ => return Err(js_err(&[name, ": type \"", kind, "\" is not counter, histogram or gauge"].concat())),
         };
         let labels = labels.split(',').filter(|l| !l.is_empty()).map(str::to_string).collect();
-        self.0.declare(name, Metric { kind, labels, buckets, range: (lo, hi) }).map_err(js_err)
+        self.0.declare(name, Metric { kind, labels, buckets, range: (lo, hi) }).map_err(|e| js_err(&e.0))
     }
 
     /// The number of `metric`'s series with `labels`: names and values alternating, joined by
@@ -62,22 +62,22 @@ impl Rum {
             parts.clear();
         }
         let pairs: Vec<(&str, &str)> = parts.chunks(2).map(|p| (p[0], p.get(1).copied().unwrap_or_default())).collect();
-        self.0.series(metric, &pairs).map_err(js_err)
+        self.0.series(metric, &pairs).map_err(|e| js_err(&e.message()))
     }
 
     /// Adds `by` to a counter.
     pub fn add(&mut self, id: u32, by: f64) -> Result<(), JsError> {
-        self.0.add(id, by).map_err(js_err)
+        self.0.add(id, by).map_err(|e| js_err(&e.message()))
     }
 
     /// Sets a gauge.
     pub fn set(&mut self, id: u32, value: f64) -> Result<(), JsError> {
-        self.0.set(id, value).map_err(js_err)
+        self.0.set(id, value).map_err(|e| js_err(&e.message()))
     }
 
     /// Observes a value into a histogram.
     pub fn observe(&mut self, id: u32, value: f64) -> Result<(), JsError> {
-        self.0.observe(id, value).map_err(js_err)
+        self.0.observe(id, value).map_err(|e| js_err(&e.message()))
     }
 
     /// The push of everything recorded since the last take, stamped `now` (ms), or

@@ -120,7 +120,8 @@ impl Aggregator {
 
     /// Takes back a stored total (on start, after [`Aggregator::flushed_at`]).
     pub fn load(&mut self, total: Total) {
-        if total.created_ms > self.last_flush_ms {
+        // Rows stored before `created_ms` was kept (0) are not known to be new.
+        if total.created_ms > 0 && total.created_ms > self.last_flush_ms {
             self.new.insert(total.key());
         }
         for (n, v) in &total.labels {

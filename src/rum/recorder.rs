@@ -19,7 +19,7 @@
 //! ```
 
 use super::schema::{Kind, Metric, Schema, le};
-use crate::model::{Label, METRIC_NAME_LABEL, Sample, Series, WriteRequest};
+use crate::model::{METRIC_NAME_LABEL, Sample};
 use std::fmt;
 
 /// A series the recorder keeps: the number [`Recorder::series`] gave it.
@@ -56,29 +56,42 @@ pub enum RecordError {
         /// What it is.
         is: Kind,
     },
+    /// A value outside the metric's declared range (the Worker would refuse it).
+    Range(String),
     /// A series number this recorder never gave.
     NoSuchSeries(SeriesId),
 }
 
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl RecordError {
+    /// What went wrong, for the page's developer. Built by concatenation, not `format!`: the
+    /// formatting machinery it would bring is a KiB of the page's wasm.
+    pub fn message(&self) -> String {
         match self {
             RecordError::Undeclared(m) => {
-                write!(f, "{m} is not a declared RUM metric (declare it, and add it to the Worker's RUM_SCHEMA)")
+                [m, " is not a declared RUM metric (declare it, and add it to the Worker's RUM_SCHEMA)"].concat()
             }
             RecordError::Label { metric, label, allowed } => {
-                write!(f, "label \"{label}\" is not allowed on {metric} (allowed: {})", allowed.join(", "))
+                ["label \"", label, "\" is not allowed on ", metric, " (allowed: ", &allowed.join(", "), ")"].concat()
             }
             RecordError::Kind { metric, is, wanted } => {
-                write!(f, "{metric} is a {}, not a {}", is.name(), wanted.name())
+                [metric, " is a ", is.name(), ", not a ", wanted.name()].concat()
             }
             // Not the value itself: float formatting would be most of the page's wasm.
             RecordError::Value { metric, is: Kind::Counter } => {
-                write!(f, "{metric} is a counter: its increments are finite numbers, at least 0")
+                [metric, " is a counter: its increments are finite numbers, at least 0"].concat()
             }
-            RecordError::Value { metric, .. } => write!(f, "{metric} takes finite numbers only"),
-            RecordError::NoSuchSeries(id) => write!(f, "no series {id}"),
+            RecordError::Value { metric, .. } => [metric, " takes finite numbers only"].concat(),
+            RecordError::Range(metric) => {
+                [metric, ": the value is outside the range declared for it (the Worker would refuse it)"].concat()
+            }
+            RecordError::NoSuchSeries(id) => ["no series ", &id.to_string()].concat(),
         }
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -100,7 +113,14 @@ struct Pending {
     sum: f64,
     /// Observations, increments or sets since the last push.
     touched: u64,
+    /// The declared range: of each increment, value or observation.
+    lo: f64,
+    hi: f64,
 }
+
+/// The most samples a counter's increments since the last push are split into (each within
+/// the declared range); what is left goes with the next push.
+const MAX_SPLIT: usize = 100;
 
 /// A page's deltas since its last push, per series.
 #[derive(Debug)]
@@ -163,6 +183,8 @@ impl Recorder {
             value: 0.0,
             sum: 0.0,
             touched: 0,
+            lo: declared.range.0,
+            hi: declared.range.1,
         });
         Ok((self.series.len() - 1) as SeriesId)
     }
@@ -175,6 +197,9 @@ impl Recorder {
         if !value.is_finite() || (wanted == Kind::Counter && value < 0.0) {
             return Err(RecordError::Value { metric: p.metric.clone(), is: p.kind });
         }
+        if !(p.lo..=p.hi).contains(&value) {
+            return Err(RecordError::Range(p.metric.clone()));
+        }
         p.touched += 1;
         Ok(p)
     }
@@ -183,7 +208,8 @@ impl Recorder {
     ///
     /// # Errors
     /// [`RecordError::Kind`] if not a counter, [`RecordError::Value`] for a negative or
-    /// non-finite increment, [`RecordError::NoSuchSeries`].
+    /// non-finite increment, [`RecordError::Range`] for one outside the declared range,
+    /// [`RecordError::NoSuchSeries`].
     pub fn add(&mut self, id: SeriesId, by: f64) -> Result<(), RecordError> {
         self.pending(id, Kind::Counter, by)?.value += by;
         Ok(())
@@ -223,52 +249,61 @@ impl Recorder {
         if self.is_empty() {
             return None;
         }
-        let mut req = WriteRequest::default();
-        let sample = |v: f64| vec![Sample::new(v, now_ms)];
-        for p in self.series.iter().filter(|p| p.touched > 0) {
-            let labels = |suffix: &str, le: Option<String>| {
-                let mut out: Vec<Label<'_>> =
-                    p.labels.iter().map(|(n, v)| Label::new(n.as_str(), v.as_str())).collect();
-                if !suffix.is_empty() {
-                    out[p.labels.iter().position(|l| l.0 == METRIC_NAME_LABEL).expect("named")].value =
-                        format!("{}{suffix}", p.metric).into();
-                }
-                if let Some(le) = le {
-                    let at = out.partition_point(|l| &*l.name < "le");
-                    out.insert(at, Label::new("le", le));
-                }
-                out
-            };
-            if p.kind != Kind::Histogram {
-                req.series.push(Series { labels: labels("", None), samples: sample(p.value), ..Series::default() });
-                continue;
-            }
-            let mut cumulative = 0;
-            for (bound, n) in p.bounds.iter().zip(&p.counts) {
-                cumulative += n;
-                let labels = labels("_bucket", Some(le(*bound)));
-                req.series.push(Series { labels, samples: sample(cumulative as f64), ..Series::default() });
-            }
-            req.series.push(Series { labels: labels("_sum", None), samples: sample(p.sum), ..Series::default() });
-            req.series.push(Series {
-                labels: labels("_count", None),
-                samples: sample(cumulative as f64),
-                ..Series::default()
-            });
-        }
-        // 1.0 alone (Encoder::encode would bring 2.0's encoder into the page's wasm), and
-        // snappy's literal form: a push is a few KiB, and the compressor would be a sixth of
-        // the page's wasm.
+        // 1.0 alone, series by series (Encoder::encode would bring 2.0's encoder into the
+        // page's wasm, v1::encode the histogram encoder), and snappy's literal form: a push is a
+        // few KiB, and the compressor would be a sixth of the page's wasm.
         self.raw.clear();
-        crate::codec::v1::encode(&req, &mut self.raw);
-        crate::codec::snappy::literal_into(&self.raw, &mut self.body);
-        let body = &self.body[..];
-        for p in &mut self.series {
-            p.touched = 0;
-            p.value = 0.0;
+        for p in self.series.iter_mut().filter(|p| p.touched > 0) {
+            // A counter's increments since the last push, as samples within its declared
+            // range (the edge checks each): 2,500 errors with a range up to 1,000 are three
+            // samples of 1,000, 1,000 and 500. Past MAX_SPLIT samples the rest waits.
+            let mut left = p.value;
+            let mut samples = Vec::new();
+            loop {
+                let part = if p.kind == Kind::Counter && p.hi > 0.0 { left.min(p.hi) } else { left };
+                samples.push(Sample::new(part, 0));
+                left -= part;
+                if left <= 0.0 || samples.len() == MAX_SPLIT {
+                    break;
+                }
+            }
+            // Stamped up to now, a millisecond apart.
+            let mut ts = now_ms - samples.len() as i64;
+            for s in &mut samples {
+                ts += 1;
+                s.timestamp = ts;
+            }
+            let q = &*p;
+            let mut put = |suffix: &str, le: Option<&str>, samples: &[Sample]| {
+                let name = [q.metric.as_str(), suffix].concat();
+                let labels = q
+                    .labels
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), if n == METRIC_NAME_LABEL { name.as_str() } else { v.as_str() }));
+                // Labels stay sorted: `le` goes where it sorts.
+                let at = q.labels.partition_point(|l| l.0.as_str() < "le");
+                let labels = labels.clone().take(at).chain(le.map(|le| ("le", le))).chain(labels.skip(at));
+                crate::codec::v1::put_plain_series(&mut self.raw, labels, samples);
+            };
+            if q.kind != Kind::Histogram {
+                put("", None, &samples);
+            } else {
+                let one = |v: f64| [Sample::new(v, now_ms)];
+                let mut cumulative = 0;
+                for (bound, n) in q.bounds.iter().zip(&q.counts) {
+                    cumulative += n;
+                    put("_bucket", Some(&le(*bound)), &one(cumulative as f64));
+                }
+                put("_sum", None, &one(q.sum));
+                put("_count", None, &one(cumulative as f64));
+            }
+            p.touched = u64::from(left > 0.0);
+            p.value = left.max(0.0);
             p.sum = 0.0;
             p.counts.iter_mut().for_each(|c| *c = 0);
         }
+        crate::codec::snappy::literal_into(&self.raw, &mut self.body);
+        let body = &self.body[..];
         Some(body)
     }
 }

@@ -237,36 +237,37 @@ pub enum Part {
 }
 
 fn check(name: &str, m: &Metric) -> Result<(), SchemaError> {
-    // No float or `{:?}` formatting here: the page's wasm declares metrics too, and is
-    // smaller without them.
-    let bad = |why: String| Err(SchemaError(format!("metric \"{name}\": {why}")));
+    // No formatting here (no floats, no `{:?}`, not even `format!`): the page's wasm declares
+    // metrics too, and is smaller without it.
+    let bad = |why: &str| Err(SchemaError(["metric \"", name, "\": ", why].concat()));
+    // By bytes: only ASCII is valid, and `chars()` would bring UTF-8 decoding into the page.
     let valid = |s: &str, colon: bool| {
-        let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+        let mut bytes = s.bytes();
+        bytes.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || (colon && c == b':'))
+            && bytes.all(|c| c.is_ascii_alphanumeric() || c == b'_' || (colon && c == b':'))
     };
     if !valid(name, true) {
-        return bad("not a valid metric name".into());
+        return bad("not a valid metric name");
     }
     for l in &m.labels {
         if !valid(l, false) || l.starts_with("__") || l == "le" {
-            return bad(format!("\"{l}\" cannot be a label name here"));
+            return bad(&["\"", l, "\" cannot be a label name here"].concat());
         }
     }
     let (lo, hi) = m.range;
     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-        return bad("its range must be two finite numbers, the first not above the second".into());
+        return bad("its range must be two finite numbers, the first not above the second");
     }
     match m.kind {
-        Kind::Histogram if m.buckets.is_empty() => bad("a histogram needs buckets".into()),
+        Kind::Histogram if m.buckets.is_empty() => bad("a histogram needs buckets"),
         Kind::Histogram if !m.buckets.iter().all(|b| b.is_finite()) || !m.buckets.windows(2).all(|w| w[0] < w[1]) => {
-            bad("buckets must be finite and ascending (+Inf is implied)".into())
+            bad("buckets must be finite and ascending (+Inf is implied)")
         }
         Kind::Histogram if m.buckets.iter().any(|b| decimal(*b).is_none()) => {
-            bad("a bucket bound that cannot be an le label exactly: use at most 15 decimal places, below 2^53".into())
+            bad("a bucket bound that cannot be an le label exactly: use at most 15 decimal places, below 2^53")
         }
-        Kind::Counter if lo < 0.0 => bad("a counter's increments cannot be negative".into()),
-        Kind::Counter | Kind::Gauge if !m.buckets.is_empty() => bad(format!("a {} has no buckets", m.kind.name())),
+        Kind::Counter if lo < 0.0 => bad("a counter's increments cannot be negative"),
+        Kind::Counter | Kind::Gauge if !m.buckets.is_empty() => bad(&["a ", m.kind.name(), " has no buckets"].concat()),
         _ => Ok(()),
     }
 }

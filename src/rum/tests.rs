@@ -367,3 +367,34 @@ fn what_the_schema_forbids_is_refused_at_the_call() {
     assert_eq!(page.add(9, 1.0), Err(RecordError::NoSuchSeries(9)));
     assert!(page.is_empty(), "a refused call records nothing");
 }
+
+#[test]
+fn a_counters_increments_are_pushed_within_its_range_and_out_of_range_values_refused_at_the_call() {
+    let json = r#"{"shop_clicks_total": {"type": "counter", "labels": [], "range": [0, 1]}}"#;
+    let worker = Schema::with(json).unwrap();
+    let mut page = Recorder::new(Schema::default());
+    page.declare("shop_clicks_total", worker.metric("shop_clicks_total").unwrap().clone()).unwrap();
+    // Built in: an error counts up to 1,000 per increment; 2,500 since the last push.
+    let errors = page.series("rum_errors_total", &[("kind", "error")]).unwrap();
+    for _ in 0..5 {
+        page.add(errors, 500.0).unwrap();
+    }
+    let clicks = page.series("shop_clicks_total", &[]).unwrap();
+    for _ in 0..150 {
+        page.add(clicks, 1.0).unwrap();
+    }
+    let first = received(page.take(10_000).unwrap(), &worker);
+    assert_eq!((first.refused, first.message.as_str()), (0, ""), "each sample within the range");
+    assert_eq!(first.deltas[0].change, Change::Add(2500.0));
+    assert_eq!(first.deltas[1].change, Change::Add(100.0), "at most 100 samples in one push");
+    let second = received(page.take(20_000).unwrap(), &worker);
+    assert_eq!(second.deltas.len(), 1);
+    assert_eq!(second.deltas[0].change, Change::Add(50.0), "the rest with the next push");
+    assert!(page.take(30_000).is_none());
+
+    let out_of_range = "shop_clicks_total: the value is outside the range declared for it (the Worker would refuse it)";
+    assert_eq!(page.add(clicks, 2.0).map_err(|e| e.to_string()), Err(out_of_range.into()));
+    let lcp = page.series("rum_lcp_seconds", &[]).unwrap();
+    assert_eq!(page.observe(lcp, 1e9), Err(RecordError::Range("rum_lcp_seconds".into())));
+    assert!(page.is_empty(), "refused calls record nothing");
+}
