@@ -95,6 +95,9 @@ pub struct Aggregator {
     values: BTreeMap<(String, String), BTreeSet<String>>,
     /// The last flush time: the next is later, whatever the clock says.
     last_flush_ms: i64,
+    /// The last flush known (or, in memory, taken) to be stored: a new series' 0 goes after
+    /// it, and a series created after it is new.
+    written_ms: i64,
     /// Label values that took `other`, since the aggregator started.
     pub folded: u64,
 }
@@ -109,6 +112,7 @@ impl Aggregator {
             new: BTreeSet::new(),
             values: BTreeMap::new(),
             last_flush_ms: i64::MIN,
+            written_ms: i64::MIN,
             folded: 0,
         }
     }
@@ -118,10 +122,22 @@ impl Aggregator {
         self.last_flush_ms = self.last_flush_ms.max(last_flush_ms);
     }
 
-    /// Takes back a stored total (on start, after [`Aggregator::flushed_at`]).
+    /// Takes back the time of the last flush that was stored (on start, before
+    /// [`Aggregator::load`]; the time [`Aggregator::last_flush_ms`] gave after it): series
+    /// created since are new, their 0 not yet written, even if a later flush was attempted
+    /// and failed. Without it, the last flush time stands for it.
+    pub fn written_at(&mut self, written_ms: i64) {
+        self.written_ms = self.written_ms.max(written_ms);
+    }
+
+    /// Takes back a stored total (on start, after [`Aggregator::flushed_at`] and
+    /// [`Aggregator::written_at`]).
     pub fn load(&mut self, total: Total) {
+        if self.written_ms == i64::MIN {
+            self.written_ms = self.last_flush_ms;
+        }
         // Rows stored before `created_ms` was kept (0) are not known to be new.
-        if total.created_ms > 0 && total.created_ms > self.last_flush_ms {
+        if total.created_ms > 0 && total.created_ms > self.written_ms {
             self.new.insert(total.key());
         }
         for (n, v) in &total.labels {
@@ -209,8 +225,9 @@ impl Aggregator {
                 forgotten.push(k.clone());
                 continue;
             };
-            // New since the last flush: its zero goes between that flush and this one.
-            let zero_ts = (total.created_ms - 1).max(previous.saturating_add(1));
+            // New since the last flush stored: its zero goes between that flush and this one
+            // (again at the same time if a flush that wrote it failed and some shard took it).
+            let zero_ts = (total.created_ms - 1).max(self.written_ms.saturating_add(1));
             let zero = declared.kind != Kind::Gauge && self.new.contains(k) && zero_ts < ts;
             let mut emit = |suffix: &str, extra: Option<(&'static str, String)>, v: f64| {
                 let mut labels: Vec<Label<'static>> =
@@ -262,6 +279,8 @@ impl Aggregator {
             self.totals.remove(k);
         }
         self.new.clear();
+        // Taken as stored; if it was not, the platform starts again from what is stored.
+        self.written_ms = self.last_flush_ms;
         // The values of forgotten series no longer count towards the caps.
         self.values.clear();
         for t in self.totals.values() {

@@ -216,6 +216,34 @@ fn totals_survive_a_restart_exactly() {
 }
 
 #[test]
+fn a_new_series_zero_is_written_again_after_a_failed_flush() {
+    let views = |route: &str, n| Delta {
+        metric: "rum_page_views_total".into(),
+        labels: vec![("route".into(), route.into())],
+        change: Change::Add(n),
+    };
+    let mut agg = Aggregator::new(Schema::default(), Config::default());
+    let mut stored = agg.apply(vec![views("/a", 1.0)], 1_000);
+    agg.flush(2_000);
+    let written = agg.last_flush_ms().unwrap();
+    stored.extend(agg.apply(vec![views("/b", 2.0)], 3_000));
+    let failed = agg.flush(4_000);
+    let b = |f: &Flush| f.request.series.iter().find(|s| s.label("route") == Some("/b")).unwrap().samples.clone();
+    assert_eq!(b(&failed), [Sample::new(0.0, 2_999), Sample::new(2.0, 4_000)]);
+    // That flush was not stored: the platform starts again from what is.
+    let mut again = Aggregator::new(Schema::default(), Config::default());
+    again.flushed_at(agg.last_flush_ms().unwrap());
+    again.written_at(written);
+    for t in stored {
+        again.load(t);
+    }
+    let retried = again.flush(5_000);
+    assert_eq!(b(&retried), [Sample::new(0.0, 2_999), Sample::new(2.0, 5_000)], "the same 0, a later total");
+    let a = retried.request.series.iter().find(|s| s.label("route") == Some("/a")).unwrap();
+    assert_eq!(a.samples, [Sample::new(1.0, 5_000)], "/a's 0 was stored with the flush before");
+}
+
+#[test]
 fn idle_series_get_a_stale_marker_and_are_forgotten() {
     let mut agg = Aggregator::new(Schema::default(), Config { idle_ms: 60_000, ..Config::default() });
     let views = |route: &str| Delta {

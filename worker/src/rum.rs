@@ -233,6 +233,9 @@ impl RumAggregator {
             if let Some(last) = self.meta("last_flush_ms")?.and_then(|v| v.parse().ok()) {
                 aggregator.flushed_at(last);
             }
+            if let Some(written) = self.meta("written_ms")?.and_then(|v| v.parse().ok()) {
+                aggregator.written_at(written);
+            }
             let rows: Vec<TotalRow> = self.sql.exec("SELECT total FROM rum_totals", None)?.to_array()?;
             for row in rows {
                 match serde_json::from_str::<Total>(&row.total) {
@@ -340,6 +343,8 @@ impl DurableObject for RumAggregator {
             self.state.storage().set_alarm(Duration::from_millis(RETRY_MS)).await?;
             return Response::empty();
         }
+        // Stored: series created before it are no longer new (their 0 is written).
+        self.set_meta("written_ms", &last.to_string())?;
         for (key, total) in rows {
             self.sql.exec("DELETE FROM rum_totals WHERE key = ? AND total = ?", vec![key.into(), total.into()])?;
         }
