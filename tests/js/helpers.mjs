@@ -102,6 +102,13 @@ export async function freePort() {
   return port;
 }
 
+/** `GET {base}/api/v1/query` at `time` (ms): the result, or an error if not a success. */
+async function instantQuery(base, q, time = Date.now()) {
+  const body = await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`)).json();
+  if (body.status !== 'success') throw new Error(JSON.stringify(body));
+  return body.data.result;
+}
+
 /** Polls `check` until it returns a truthy value or `ms` pass. */
 export async function eventually(check, ms = 15000, what = 'condition') {
   const end = Date.now() + ms;
@@ -186,6 +193,8 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    /** An instant query at `time` (ms) through the Worker's query API: its result. */
+    query: (q, time) => instantQuery(`http://127.0.0.1:${port}`, q, time),
     log: proc.log,
     /** The process group (wrangler, its esbuild and workerd), for CPU accounting. */
     pid: proc.pid,
@@ -216,11 +225,7 @@ export async function startPrometheus(config = () => 'global:\n  scrape_interval
     api,
     pid: proc.pid,
     /** An instant query at `time` (ms). */
-    query: async (q, time = Date.now()) => {
-      const body = await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}&time=${time / 1000}`)).json();
-      if (body.status !== 'success') throw new Error(JSON.stringify(body));
-      return body.data.result;
-    },
+    query: (q, time) => instantQuery(api, q, time),
     stop: async () => {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });

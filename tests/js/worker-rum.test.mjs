@@ -55,12 +55,7 @@ async function push(series, headers = { 'Content-Type': 'text/plain;charset=UTF-
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-async function instant(query) {
-  const res = await fetch(`${worker.url}/api/v1/query?${new URLSearchParams({ query })}`);
-  const body = await res.json();
-  assert.equal(body.status, 'success', JSON.stringify(body));
-  return body.data.result;
-}
+const instant = (query) => worker.query(query);
 
 const value = async (query) => {
   const r = await instant(query);
