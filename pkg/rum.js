@@ -172,20 +172,23 @@ export class RumClient {
    */
   flush(now = false) {
     const body = this.#rec?.take(Date.now());
-    if (body) this.#unsent.push(body);
+    // Each push has an id, the same on every try: the Worker's aggregators that stored a try
+    // already (before another failed) do not add it again.
+    if (body) this.#unsent.push([body, Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join('-')]);
     if (!now && Date.now() < this.#holdUntil) return;
-    for (const b of this.#unsent.splice(0)) this.#send(b);
+    for (const p of this.#unsent.splice(0)) this.#send(p);
   }
 
-  #send(body) {
+  #send(push) {
+    const [body, id] = push;
     const again = (retryAfter) => {
       this.#holdUntil = Date.now() + (Number(retryAfter) || 0) * 1000;
-      this.#unsent.push(body);
+      this.#unsent.push(push);
       if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift(), this.dropped++;
     };
     const keepalive = this.#inflight + body.length <= KEEPALIVE_BUDGET;
     if (keepalive) this.#inflight += body.length;
-    fetch(this.#url, { method: 'POST', body, keepalive, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
+    fetch(this.#url + (this.#url.includes('?') ? '&' : '?') + 'push=' + id, { method: 'POST', body, keepalive, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
       .finally(() => keepalive && (this.#inflight -= body.length))
       .then(
         (r) => {

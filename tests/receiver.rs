@@ -18,6 +18,7 @@ const V1: Request<'static> = Request {
     received_ms: 0,
     colo: None,
     country: None,
+    query: None,
 };
 
 fn v2() -> Request<'static> {

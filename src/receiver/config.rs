@@ -431,7 +431,7 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
     }
     Ok(RumSettings {
         schema,
-        aggregate: RumConfig { max_values, idle_ms: idle_ms.min(i64::MAX as u64) as i64 },
+        aggregate: RumConfig { max_values, idle_ms: idle_ms.min(i64::MAX as u64) as i64, ..RumConfig::default() },
         flush_every_ms,
         // Pages hold no token: RUM data goes to a tenant the operator names, or to the open
         // tenant when writes are open anyway.

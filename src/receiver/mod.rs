@@ -62,6 +62,8 @@ pub struct Request<'a> {
     pub colo: Option<&'a str>,
     /// See `colo`.
     pub country: Option<&'a str>,
+    /// The URL's query string, without `?` (only RUM pushes read it, for their `push` id).
+    pub query: Option<&'a str>,
 }
 
 /// An HTTP response to send.

@@ -37,6 +37,27 @@ pub struct RumAccepted {
     /// The answer once every aggregator has stored its deltas: 204, or 400 naming what was
     /// refused.
     pub reply: Reply,
+    /// The id the page gave this push (`?push=`), the same on every try: an aggregator that
+    /// stored it already acknowledges it again without adding it again. `None`: a push
+    /// without one (a beacon, sent once) is added at every try.
+    pub push: Option<String>,
+}
+
+/// Longest push id.
+pub const MAX_PUSH_ID: usize = 64;
+
+/// The push id in a query string (`push=<id>`): 1 to [`MAX_PUSH_ID`] of `A-Z a-z 0-9 _ -`.
+pub fn push_id(query: Option<&str>) -> Result<Option<&str>, String> {
+    let Some(id) = query.unwrap_or_default().split('&').find_map(|p| p.strip_prefix("push=")) else {
+        return Ok(None);
+    };
+    let ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-';
+    if id.is_empty() || id.len() > MAX_PUSH_ID || !id.bytes().all(|b| ok(&b)) {
+        return Err(format!(
+            "push id {id:?} must be 1 to {MAX_PUSH_ID} letters, digits, _ or - (one per push, the same on every try)"
+        ));
+    }
+    Ok(Some(id))
 }
 
 impl Receiver {
@@ -83,6 +104,10 @@ impl Receiver {
         if let Some(r) = self.rum_too_large(rum, req, body.len()) {
             return RumOutcome::Reply(r);
         }
+        let push = match push_id(req.query) {
+            Ok(id) => id.map(str::to_string),
+            Err(why) => return refuse(self, 400, why),
+        };
         let simple = req.content_encoding.is_none()
             && req.content_type.is_none_or(|t| {
                 let t = t.split(';').next().unwrap_or_default().trim();
@@ -140,7 +165,14 @@ impl Receiver {
             }
         }
         let status = if message.is_empty() { 204 } else { 400 };
-        RumOutcome::Accept(RumAccepted { tenant, pushes, written, refused, reply: self.reply(req, status, message) })
+        RumOutcome::Accept(RumAccepted {
+            tenant,
+            pushes,
+            written,
+            refused,
+            reply: self.reply(req, status, message),
+            push,
+        })
     }
 }
 
@@ -178,6 +210,7 @@ mod tests {
         received_ms: 0,
         colo: Some("FRA"),
         country: Some("DE"),
+        query: None,
     };
 
     #[test]
@@ -195,6 +228,23 @@ mod tests {
             [("country".to_string(), "DE".to_string()), ("route".to_string(), "/".to_string())],
             "the edge's labels are added"
         );
+    }
+
+    #[test]
+    fn a_push_id_is_carried_to_the_aggregators_or_refused_with_its_rule() {
+        let rum = RumSettings::default();
+        let ok = body(vec![views("/", 1.0)]);
+        let outcome = |query| receiver().receive_rum(&rum, &Request { query, ..PAGE }, &ok);
+        let RumOutcome::Accept(a) = outcome(Some("v=1&push=k3f_9-A")) else { panic!() };
+        assert_eq!(a.push.as_deref(), Some("k3f_9-A"));
+        let RumOutcome::Accept(a) = outcome(None) else { panic!() };
+        assert_eq!(a.push, None, "a beacon has none");
+        let long = format!("push={}", "a".repeat(MAX_PUSH_ID + 1));
+        for bad in ["push=", "push=a%20b", "push=\u{e9}", long.as_str()] {
+            let RumOutcome::Reply(r) = outcome(Some(bad)) else { panic!("{bad} accepted") };
+            assert_eq!(r.status, 400, "{bad}");
+            assert!(r.body.contains("must be 1 to 64 letters, digits, _ or -"), "{}", r.body);
+        }
     }
 
     #[test]

@@ -34,11 +34,22 @@ pub struct Config {
     /// A series without a push for this long (ms; `RUM_IDLE`, default 30 minutes) gets a
     /// stale marker at the next flush and is forgotten.
     pub idle_ms: i64,
+    /// How long an aggregator remembers the pushes it stored (ms; default an hour), by the id
+    /// a page gives each push (`?push=`): a retry within it is acknowledged and not added
+    /// again (a 503 after some aggregators stored a push would otherwise count those twice).
+    pub push_memory_ms: i64,
+}
+
+impl Config {
+    /// The pushes an aggregator may forget at `now_ms`: those stored before this time.
+    pub fn pushes_forgotten_before(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_sub(self.push_memory_ms)
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_values: 100, idle_ms: 30 * 60_000 }
+        Config { max_values: 100, idle_ms: 30 * 60_000, push_memory_ms: 60 * 60_000 }
     }
 }
 

@@ -35,7 +35,7 @@ export async function scriptedReceiver(script = [], { cors = false, v1Only = fal
     req.on('end', () => {
       const protocol = (req.headers['content-type'] ?? '').includes('io.prometheus.write.v2.Request') ? 'v2' : 'v1';
       const raw = Buffer.concat(chunks);
-      const record = { at: Date.now(), headers: req.headers, protocol, raw, body: decode(raw, { protocol }), answered: null };
+      const record = { at: Date.now(), url: req.url, headers: req.headers, protocol, raw, body: decode(raw, { protocol }), answered: null };
       requests.push(record);
       const step = v1Only && protocol === 'v2'
         ? { status: 415, body: 'remote write 2.0 is not supported here' }

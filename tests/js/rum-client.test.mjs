@@ -126,7 +126,7 @@ test('what the schema does not allow is refused at the call, with a message', as
   }
 });
 
-test('a push answered 5xx or 429 is kept and sent again (after Retry-After), a 400 is not, past 32 they are dropped and counted', async () => {
+test('a push answered 5xx or 429 is kept and sent again with its id (after Retry-After), a 400 is not, past 32 they are dropped and counted', async () => {
   const receiver = await scriptedReceiver([503, { status: 429, headers: { 'Retry-After': '1' } }, { status: 400, body: 'no' }]);
   const warnings = [];
   const warn = console.warn;
@@ -146,6 +146,14 @@ test('a push answered 5xx or 429 is kept and sent again (after Retry-After), a 4
     await eventually(() => c.pending === 0 && warnings.length === 1, 5_000, 'the 400 logged');
     assert.equal(warnings[0], 'edgewrite rum: 400 no');
     assert.equal(c.pending, 0, 'a 400 is not sent again');
+    // Every try of a push carries its id (the Worker adds it once); the next push has another.
+    const ids = receiver.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('push'));
+    assert.match(ids[0], /^[0-9a-z]{1,7}(-[0-9a-z]{1,7}){3}$/);
+    assert.deepEqual(ids, [ids[0], ids[0], ids[0]]);
+    push();
+    c.flush(true);
+    await eventually(() => receiver.requests.length === 4, 5_000, 'the next push');
+    assert.notEqual(new URL(receiver.requests[3].url, 'http://x').searchParams.get('push'), ids[0]);
     await receiver.close();
 
     // Nobody listening: every push is kept, up to 32.

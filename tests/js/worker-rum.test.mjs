@@ -50,8 +50,8 @@ function session({ route, views = 1, lcp = [] }) {
 }
 
 /** Pushes as a page does on `pagehide`: no preflight (text/plain, no Content-Encoding). */
-async function push(series, headers = { 'Content-Type': 'text/plain;charset=UTF-8', Origin: 'https://shop.example' }) {
-  const res = await fetch(`${worker.url}/api/v1/rum`, { method: 'POST', body: encode({ series }), headers });
+async function push(series, headers = { 'Content-Type': 'text/plain;charset=UTF-8', Origin: 'https://shop.example' }, query = '') {
+  const res = await fetch(`${worker.url}/api/v1/rum${query}`, { method: 'POST', body: encode({ series }), headers });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
@@ -128,6 +128,23 @@ test('each refusal says why, and the rest of the push is taken', async () => {
   assert.equal((await push(session({ route: '/' }), { 'Content-Type': 'text/plain', Origin: 'https://elsewhere.example' })).status, 403);
   const get = await fetch(`${worker.url}/api/v1/rum`);
   assert.equal(get.status, 405);
+});
+
+test('a push tried again with its id is added once; a new id adds again', async () => {
+  const page = session({ route: '/retry', views: 3, lcp: [1.2] });
+  const headers = { 'Content-Type': 'text/plain', Origin: 'https://shop.example' };
+  // Both aggregators (page views, LCP) store the first try; the page did not hear back.
+  for (let i = 0; i < 3; i++) assert.equal((await push(page, headers, '?push=k3f9-a')).status, 204);
+  assert.equal((await push(page, headers, '?push=k3f9-b')).status, 204);
+  await eventually(async () => (await value('rum_page_views_total{route="/retry"}')) === 6, 20_000, 'two pushes of 3 views');
+  assert.equal(await value('rum_lcp_seconds_count{route="/retry"}'), 2, 'two LCP observations');
+  const bad = await push(page, headers, '?push=not%20an%20id');
+  assert.equal(bad.status, 400);
+  assert.match(bad.text, /push id "not%20an%20id" must be 1 to 64 letters, digits, _ or -/);
+  // Still 6 at a later flush: the retries and the refused push added nothing.
+  const now = Date.now() / 1000;
+  await eventually(async () => (await value('timestamp(rum_page_views_total{route="/retry"})')) > now + 1, 20_000, 'a later flush');
+  assert.equal(await value('rum_page_views_total{route="/retry"}'), 6);
 });
 
 test('label values past RUM_MAX_VALUES fold into "other"', async () => {

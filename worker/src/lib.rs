@@ -95,6 +95,7 @@ pub(crate) struct Parts {
     origin: Option<String>,
     colo: Option<String>,
     country: Option<String>,
+    query: Option<String>,
     received_ms: i64,
 }
 
@@ -113,6 +114,7 @@ impl Parts {
             origin: header("Origin"),
             colo,
             country,
+            query: req.url().ok().and_then(|u| u.query().map(str::to_string)),
             received_ms: Date::now().as_millis() as i64,
         }
     }
@@ -127,6 +129,7 @@ impl Parts {
             received_ms: self.received_ms,
             colo: self.colo.as_deref(),
             country: self.country.as_deref(),
+            query: self.query.as_deref(),
         }
     }
 }

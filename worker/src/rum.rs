@@ -28,6 +28,9 @@ pub const AGGREGATORS: &str = "AGGREGATORS";
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS rum_totals (key TEXT PRIMARY KEY, total TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rum_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    // The pushes stored, by the page's id, for `push_memory_ms`: a retry is not added again.
+    "CREATE TABLE IF NOT EXISTS rum_pushes (id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS rum_pushes_at ON rum_pushes (at)",
 ];
 
 /// When a flush could not be stored, the next try.
@@ -37,6 +40,9 @@ const RETRY_MS: u64 = 5_000;
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Push {
     tenant: String,
+    /// The page's id for the push, the same on every try.
+    #[serde(default)]
+    id: Option<String>,
     deltas: Vec<Delta>,
 }
 
@@ -76,8 +82,8 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
     let mut stores = Vec::new();
     for (metric, deltas) in std::mem::take(&mut accepted.pushes) {
         let stub = namespace.id_from_name(&aggregator_name(&accepted.tenant, &metric))?.get_stub()?;
-        let body = serde_json::to_string(&Push { tenant: accepted.tenant.clone(), deltas })
-            .map_err(|e| Error::RustError(e.to_string()))?;
+        let push = Push { tenant: accepted.tenant.clone(), id: accepted.push.clone(), deltas };
+        let body = serde_json::to_string(&push).map_err(|e| Error::RustError(e.to_string()))?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_body(Some(body.into()));
         let request = Request::new_with_init("https://aggregator/push", &init)?;
@@ -88,8 +94,9 @@ pub async fn push(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<
         for failed in stored.iter().filter_map(|s| s.as_ref().err()) {
             console_error!("an aggregator did not store a push: {failed}");
         }
-        // Nothing is acknowledged that is not stored; a page's retry adds again what the
-        // aggregators that did store it hold (counts may then be over, never lost).
+        // Nothing is acknowledged that is not stored. The page tries again with the same push
+        // id: the aggregators that stored it acknowledge it without adding it again (a push
+        // without an id, or retried after `push_memory_ms`, is added again: over, never lost).
         observe(503, None);
         return crate::reply(crate::with_receiver(settings, |r| {
             r.reply(&request, 503, "aggregation unavailable, retry\n")
@@ -248,6 +255,13 @@ impl RumAggregator {
         Ok(f(slot.as_mut().expect("loaded above")))
     }
 
+    /// Whether a push with this id was stored (within `push_memory_ms`).
+    fn stored(&self, id: &str) -> Result<bool> {
+        let rows: Vec<serde_json::Value> =
+            self.sql.exec("SELECT 1 AS found FROM rum_pushes WHERE id = ?", vec![id.into()])?.to_array()?;
+        Ok(!rows.is_empty())
+    }
+
     fn store(&self, total: &Total) -> Result<()> {
         let json = serde_json::to_string(total).map_err(|e| Error::RustError(e.to_string()))?;
         self.sql.exec(
@@ -279,6 +293,11 @@ impl DurableObject for RumAggregator {
         }
         let push: Push = req.json().await?;
         let now = Date::now().as_millis() as i64;
+        if let Some(id) = &push.id
+            && self.stored(id)?
+        {
+            return Ok(Response::empty()?.with_status(204));
+        }
         if self.meta("tenant")?.as_deref() != Some(push.tenant.as_str()) {
             self.set_meta("tenant", &push.tenant)?;
         }
@@ -291,7 +310,13 @@ impl DurableObject for RumAggregator {
         })?;
         // On a failure, what is in memory may be ahead of what is stored: start again from
         // what is stored (the push is not acknowledged).
-        if let Err(e) = changed.iter().try_for_each(|t| self.store(t)) {
+        // The push's id with its totals, in the same synchronous step (one transaction).
+        let remembered = push.id.as_ref().map_or(Ok(()), |id| {
+            self.sql
+                .exec("INSERT INTO rum_pushes (id, at) VALUES (?, ?)", vec![id.as_str().into(), now.into()])
+                .map(drop)
+        });
+        if let Err(e) = changed.iter().try_for_each(|t| self.store(t)).and(remembered) {
             *self.aggregator.borrow_mut() = None;
             return Err(e);
         }
@@ -320,6 +345,8 @@ impl DurableObject for RumAggregator {
             (f, forgotten, a.last_flush_ms().unwrap_or(now))
         })?;
         self.set_meta("last_flush_ms", &last.to_string())?;
+        let forget_before = config.rum.aggregate.pushes_forgotten_before(now);
+        self.sql.exec("DELETE FROM rum_pushes WHERE at < ?", vec![forget_before.into()])?;
         // The rows of forgotten series, as they stand now: deleted after the flush is stored,
         // unless a push changes them meanwhile.
         let mut rows = Vec::new();
