@@ -12,6 +12,9 @@ const VITALS = { LCP: 'rum_lcp_seconds', INP: 'rum_inp_seconds', CLS: 'rum_cls',
 /** Bodies kept for another try (a network error, a 5xx or 429) before the oldest is dropped. */
 const MAX_UNSENT = 32;
 
+/** Series whose numbers are kept (the recorder's MAX_SERIES: past it, new series fold). */
+const MAX_SERIES = 1000;
+
 /** Calls kept while the wasm loads; past this many, later ones are not recorded. */
 const MAX_EARLY = 1000;
 
@@ -38,6 +41,7 @@ export function rum(options = {}) {
 export class RumClient {
   #url;
   #route;
+  #maxPush;
   #rec = null;
   #early = [];
   #ids = new Map();
@@ -55,9 +59,10 @@ export class RumClient {
    */
   ready;
 
-  constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
+  constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, maxPushBytes = 60_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
     this.#url = url;
     this.#route = normalize;
+    this.#maxPush = maxPushBytes;
     this.ready = init({ module_or_path: wasm ?? new URL('./wasm/rum/edgewrite_bg.wasm', import.meta.url) }).then(
       () => {
         const rec = new Rum();
@@ -154,7 +159,8 @@ export class RumClient {
     let id = this.#ids.get(key);
     if (id === undefined) {
       id = this.#rec.series(metric, key.slice(metric.length + 1));
-      this.#ids.set(key, id);
+      // Past the recorder's cap of series, new ones fold into one (`other`): not kept here.
+      if (this.#ids.size < MAX_SERIES) this.#ids.set(key, id);
     }
     this.#rec[op](id, value);
     if (globalThis.document?.visibilityState === 'hidden' && !this.#soon) {
@@ -171,10 +177,13 @@ export class RumClient {
    * while a 429's Retry-After lasts (the page is going away).
    */
   flush(now = false) {
-    const body = this.#rec?.take(Date.now());
-    // Each push has an id, the same on every try: the Worker's aggregators that stored a try
-    // already (before another failed) do not add it again.
-    if (body) this.#unsent.push([body, Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join('-')]);
+    // In pushes of at most maxPushBytes (a page with many series records more than one
+    // request may carry), a few per flush; each has an id, the same on every try: the
+    // Worker's aggregators that stored a try already (before another failed) do not add it
+    // again.
+    for (let i = 0, body; i < 8 && (body = this.#rec?.take(Date.now(), this.#maxPush)); i++) {
+      this.#unsent.push([body, crypto.getRandomValues(new Uint32Array(4)).join('-')]);
+    }
     if (!now && Date.now() < this.#holdUntil) return;
     for (const p of this.#unsent.splice(0)) this.#send(p);
   }

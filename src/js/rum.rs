@@ -80,9 +80,10 @@ impl Rum {
         self.0.observe(id, value).map_err(|e| js_err(&e.message()))
     }
 
-    /// The push of everything recorded since the last take, stamped `now` (ms), or
-    /// `undefined` when nothing was.
-    pub fn take(&mut self, now: f64) -> Option<Vec<u8>> {
-        self.0.take(now as i64).map(<[u8]>::to_vec)
+    /// The push of what was recorded since the last take, stamped `now` (ms), at most
+    /// `max_bytes` long (what does not fit waits for the next take), or `undefined` when
+    /// nothing was.
+    pub fn take(&mut self, now: f64, max_bytes: u32) -> Option<Vec<u8>> {
+        self.0.take(now as i64, max_bytes as usize).map(<[u8]>::to_vec)
     }
 }

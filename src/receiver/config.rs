@@ -189,6 +189,7 @@ pub const VARS: &[&str] = &[
     "RUM_FLUSH_EVERY",
     "RUM_IDLE",
     "RUM_MAX_VALUES",
+    "RUM_MAX_SERIES",
     "RUM_EDGE_LABELS",
     "RUM_MAX_BODY_BYTES",
     "RUM_RATE_LIMIT",
@@ -418,6 +419,10 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
     if max_values == 0 {
         return Err(Vars::<F>::invalid("RUM_MAX_VALUES", "0: a label needs at least one value"));
     }
+    let max_series: usize = v.number("RUM_MAX_SERIES", defaults.aggregate.max_series)?;
+    if max_series == 0 {
+        return Err(Vars::<F>::invalid("RUM_MAX_SERIES", "0: a metric needs at least one series"));
+    }
     let flush_every_ms = v.duration("RUM_FLUSH_EVERY", "15s")?;
     if flush_every_ms < 1_000 {
         return Err(Vars::<F>::invalid("RUM_FLUSH_EVERY", "at least 1s: each flush writes every series"));
@@ -431,7 +436,12 @@ fn rum<F: Fn(&str) -> Option<String>>(v: &Vars<F>, auth: &Auth) -> Result<RumSet
     }
     Ok(RumSettings {
         schema,
-        aggregate: RumConfig { max_values, idle_ms: idle_ms.min(i64::MAX as u64) as i64, ..RumConfig::default() },
+        aggregate: RumConfig {
+            max_values,
+            max_series,
+            idle_ms: idle_ms.min(i64::MAX as u64) as i64,
+            ..RumConfig::default()
+        },
         flush_every_ms,
         // Pages hold no token: RUM data goes to a tenant the operator names, or to the open
         // tenant when writes are open anyway.

@@ -31,6 +31,10 @@ pub struct Config {
     /// Most distinct values of one label of one metric (`RUM_MAX_VALUES`, default 100): later
     /// values take the value `other`.
     pub max_values: usize,
+    /// Most series an aggregator keeps, of its one metric in the Worker (`RUM_MAX_SERIES`,
+    /// default 10,000): past it a new series takes `other` for every label (one series
+    /// more), since label caps alone multiply (three labels of 100 values are a million).
+    pub max_series: usize,
     /// A series without a push for this long (ms; `RUM_IDLE`, default 30 minutes) gets a
     /// stale marker at the next flush and is forgotten.
     pub idle_ms: i64,
@@ -49,7 +53,7 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_values: 100, idle_ms: 30 * 60_000, push_memory_ms: 60 * 60_000 }
+        Config { max_values: 100, max_series: 10_000, idle_ms: 30 * 60_000, push_memory_ms: 60 * 60_000 }
     }
 }
 
@@ -196,8 +200,17 @@ impl Aggregator {
         changed.keys().filter_map(|k| self.totals.get(k).cloned()).collect()
     }
 
-    /// Labels past their cap of distinct values take the value [`OTHER`].
+    /// Labels past their cap of distinct values take the value [`OTHER`]; past the cap of
+    /// series of a metric, all its labels do.
     fn cap(&mut self, d: &mut Delta) {
+        if self.totals.len() >= self.config.max_series && !self.totals.contains_key(&key(&d.metric, &d.labels)) {
+            for (name, value) in &mut d.labels {
+                *value = OTHER.to_string();
+                self.values.entry((d.metric.clone(), name.clone())).or_default().insert(OTHER.to_string());
+            }
+            self.folded += 1;
+            return;
+        }
         for (name, value) in &mut d.labels {
             let seen = self.values.entry((d.metric.clone(), name.clone())).or_default();
             if seen.contains(value.as_str()) {

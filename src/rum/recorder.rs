@@ -13,14 +13,18 @@
 //! let lcp = page.series("rum_lcp_seconds", &[("route", "/checkout"), ("rating", "good")]).unwrap();
 //! page.add(views, 1.0).unwrap();
 //! page.observe(lcp, 1.2).unwrap();
-//! let body = page.take(1_700_000_000_000).expect("something to push").to_vec();
+//! let body = page.take(1_700_000_000_000, 60_000).expect("something to push").to_vec();
 //! // POST body to /api/v1/rum as text/plain (no CORS preflight); then nothing is pending:
-//! assert!(page.take(1_700_000_015_000).is_none());
+//! assert!(page.take(1_700_000_015_000, 60_000).is_none());
 //! ```
 
+use super::aggregate::OTHER;
 use super::schema::{Kind, Metric, Schema, le};
 use crate::model::{METRIC_NAME_LABEL, Sample};
 use std::fmt;
+
+/// A series' labels as the recorder keeps them: `__name__` and the given ones, sorted by name.
+type SeriesLabels = Vec<(String, String)>;
 
 /// A series the recorder keeps: the number [`Recorder::series`] gave it.
 pub type SeriesId = u32;
@@ -84,7 +88,8 @@ impl RecordError {
             RecordError::Range(metric) => {
                 [metric, ": the value is outside the range declared for it (the Worker would refuse it)"].concat()
             }
-            RecordError::NoSuchSeries(id) => ["no series ", &id.to_string()].concat(),
+            // Not the number: integer formatting is most of a KiB of the page's wasm.
+            RecordError::NoSuchSeries(_) => "no such series (a number series() did not give)".into(),
         }
     }
 }
@@ -101,7 +106,7 @@ impl std::error::Error for RecordError {}
 #[derive(Debug)]
 struct Pending {
     /// `__name__` and the given labels, sorted by name.
-    labels: Vec<(String, String)>,
+    labels: SeriesLabels,
     metric: String,
     kind: Kind,
     /// A histogram's bucket bounds, then `+Inf`.
@@ -121,6 +126,10 @@ struct Pending {
 /// The most samples a counter's increments since the last push are split into (each within
 /// the declared range); what is left goes with the next push.
 const MAX_SPLIT: usize = 100;
+
+/// The most series a recorder keeps apart: past it, new series fold into one whose label
+/// values are all [`OTHER`].
+pub const MAX_SERIES: usize = 1000;
 
 /// A page's deltas since its last push, per series.
 #[derive(Debug)]
@@ -151,24 +160,14 @@ impl Recorder {
     ///
     /// # Errors
     /// [`RecordError::Undeclared`], [`RecordError::Label`].
+    ///
+    /// Past [`MAX_SERIES`] series (labels the page makes up without end: an id in a route),
+    /// a new series' label values are all [`OTHER`], as the edge folds values past its caps:
+    /// the page's memory and its pushes stay bounded.
     pub fn series(&mut self, metric: &str, labels: &[(&str, &str)]) -> Result<SeriesId, RecordError> {
-        let declared = self.schema.metric(metric).ok_or_else(|| RecordError::Undeclared(metric.into()))?;
-        let mut all = vec![(METRIC_NAME_LABEL.to_string(), metric.to_string())];
-        for &(name, value) in labels.iter().filter(|l| !l.1.is_empty()) {
-            if !declared.labels.iter().any(|a| a == name) {
-                return Err(RecordError::Label {
-                    metric: metric.into(),
-                    label: name.into(),
-                    allowed: declared.labels.clone(),
-                });
-            }
-            // Kept sorted by name as it grows (a few labels; no sort in the page's wasm).
-            let label = (name.to_string(), value.to_string());
-            match all.iter().position(|l| l.0 >= label.0) {
-                Some(at) if all[at].0 == label.0 => all[at] = label,
-                Some(at) => all.insert(at, label),
-                None => all.push(label),
-            }
+        let (mut all, declared) = Self::labels(&self.schema, metric, labels)?;
+        if self.series.len() >= MAX_SERIES && !self.series.iter().any(|p| p.labels == all) {
+            all.iter_mut().skip(1).for_each(|l| l.1 = OTHER.to_string());
         }
         if let Some(at) = self.series.iter().position(|p| p.labels == all) {
             return Ok(at as SeriesId);
@@ -187,6 +186,34 @@ impl Recorder {
             hi: declared.range.1,
         });
         Ok((self.series.len() - 1) as SeriesId)
+    }
+
+    /// `metric`'s labels as a series keeps them (an empty value is no label), each allowed
+    /// by its declaration, and the declaration.
+    fn labels<'s>(
+        schema: &'s Schema,
+        metric: &str,
+        labels: &[(&str, &str)],
+    ) -> Result<(SeriesLabels, &'s Metric), RecordError> {
+        let declared = schema.metric(metric).ok_or_else(|| RecordError::Undeclared(metric.into()))?;
+        let mut all = vec![(METRIC_NAME_LABEL.to_string(), metric.to_string())];
+        for &(name, value) in labels.iter().filter(|l| !l.1.is_empty()) {
+            if !declared.labels.iter().any(|a| a == name) {
+                return Err(RecordError::Label {
+                    metric: metric.into(),
+                    label: name.into(),
+                    allowed: declared.labels.clone(),
+                });
+            }
+            // Kept sorted by name as it grows (a few labels; no sort in the page's wasm).
+            let label = (name.to_string(), value.to_string());
+            match all.iter().position(|l| l.0 >= label.0) {
+                Some(at) if all[at].0 == label.0 => all[at] = label,
+                Some(at) => all.insert(at, label),
+                None => all.push(label),
+            }
+        }
+        Ok((all, declared))
     }
 
     fn pending(&mut self, id: SeriesId, wanted: Kind, value: f64) -> Result<&mut Pending, RecordError> {
@@ -242,13 +269,18 @@ impl Recorder {
         self.series.iter().all(|p| p.touched == 0)
     }
 
-    /// The push of everything recorded since the last take, stamped `now_ms`, as the body of
-    /// a `POST /api/v1/rum` (remote write 1.0, snappy); `None` when nothing was. The deltas
-    /// are cleared: a push that fails must be sent again as these bytes.
-    pub fn take(&mut self, now_ms: i64) -> Option<&[u8]> {
+    /// The push of what was recorded since the last take, stamped `now_ms`, as the body of a
+    /// `POST /api/v1/rum` (remote write 1.0, snappy), at most `max_bytes` long (keep it within
+    /// the Worker's `RUM_MAX_BODY_BYTES`, and a browser's 64 KiB of keepalive requests in
+    /// flight): the series that do not fit wait for the next take (a series is never split;
+    /// one alone over `max_bytes` goes alone). `None` when nothing was recorded. What it holds
+    /// is cleared: a push that fails must be sent again as these bytes.
+    pub fn take(&mut self, now_ms: i64, max_bytes: usize) -> Option<&[u8]> {
         if self.is_empty() {
             return None;
         }
+        // What snappy's literal form adds: the length (at most 5 bytes), a tag per 64 KiB.
+        let max_raw = max_bytes.saturating_sub(5 + 3 * (max_bytes >> 16) + 3);
         // 1.0 alone, series by series (Encoder::encode would bring 2.0's encoder into the
         // page's wasm, v1::encode the histogram encoder), and snappy's literal form: a push is a
         // few KiB, and the compressor would be a sixth of the page's wasm.
@@ -274,6 +306,7 @@ impl Recorder {
                 s.timestamp = ts;
             }
             let q = &*p;
+            let mark = self.raw.len();
             let mut put = |suffix: &str, le: Option<&str>, samples: &[Sample]| {
                 let name = [q.metric.as_str(), suffix].concat();
                 let labels = q
@@ -296,6 +329,10 @@ impl Recorder {
                 }
                 put("_sum", None, &one(q.sum));
                 put("_count", None, &one(cumulative as f64));
+            }
+            if self.raw.len() > max_raw && mark > 0 {
+                self.raw.truncate(mark);
+                break;
             }
             p.touched = u64::from(left > 0.0);
             p.value = left.max(0.0);

@@ -216,8 +216,8 @@ fn decimal(v: f64) -> Option<String> {
             if v < 0.0 {
                 out.push(b'-');
             }
-            out.reverse();
-            return String::from_utf8(out).ok();
+            // ASCII as chars: no UTF-8 validation in the page's wasm.
+            return Some(out.iter().rev().map(|&b| char::from(b)).collect());
         }
     }
     None

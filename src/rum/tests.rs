@@ -295,10 +295,40 @@ fn label_values_past_the_cap_fold_into_other() {
 }
 
 #[test]
+fn series_past_the_cap_of_a_metric_fold_into_one_all_other() {
+    let mut agg = Aggregator::new(Schema::default(), Config { max_values: 10, max_series: 4, ..Config::default() });
+    let errors = |route: &str, kind: &str| Delta {
+        metric: "rum_errors_total".into(),
+        labels: vec![("kind".into(), kind.into()), ("route".into(), route.into())],
+        change: Change::Add(1.0),
+    };
+    // Each label within its cap of 10 values; their product is not.
+    let pushed: Vec<Delta> =
+        ["/a", "/b", "/c"].iter().flat_map(|r| ["error", "unhandledrejection"].map(|k| errors(r, k))).collect();
+    agg.apply(pushed, 0);
+    agg.apply(vec![errors("/a", "error")], 1);
+    assert_eq!((agg.len(), agg.folded), (5, 2), "4 series, then one all other");
+    let f = agg.flush(1_000);
+    let last = |route: &str, kind: &str| {
+        f.request
+            .series
+            .iter()
+            .find(|s| s.label("route") == Some(route) && s.label("kind") == Some(kind))
+            .map(|s| s.samples.last().unwrap().value)
+    };
+    assert_eq!(last("/a", "error"), Some(2.0), "a series kept goes on past the cap");
+    assert_eq!(last(OTHER, OTHER), Some(2.0), "the two past it, counted in one");
+    assert_eq!(last("/c", "error"), None);
+}
+
+#[test]
 fn each_metric_of_a_tenant_has_its_own_aggregator() {
     assert_eq!(aggregator_name("web", "rum_lcp_seconds"), "web/rum_lcp_seconds");
     assert_ne!(aggregator_name("web", "rum_cls"), aggregator_name("shop", "rum_cls"));
 }
+
+/// A push's largest size in these tests.
+const MAX: usize = 60_000;
 
 /// A recorder's push, as the edge reads it: decoded, validated and checked by the same rules.
 fn received(body: &[u8], schema: &Schema) -> Checked {
@@ -321,7 +351,7 @@ fn a_recorded_push_is_taken_whole_as_the_deltas_recorded() {
     for v in [0.5, 0.5000001, 2.6, 60.0] {
         page.observe(lcp, v).unwrap();
     }
-    let checked = received(page.take(5_000).unwrap(), &Schema::default());
+    let checked = received(page.take(5_000, MAX).unwrap(), &Schema::default());
     assert_eq!((checked.refused, checked.message.as_str()), (0, ""));
     let label = |n: &str, v: &str| (n.to_string(), v.to_string());
     assert_eq!(
@@ -345,9 +375,9 @@ fn a_recorded_push_is_taken_whole_as_the_deltas_recorded() {
             },
         ]
     );
-    assert!(page.is_empty() && page.take(6_000).is_none(), "a take clears the deltas");
+    assert!(page.is_empty() && page.take(6_000, MAX).is_none(), "a take clears the deltas");
     page.add(views, 1.0).unwrap();
-    let next = received(page.take(7_000).unwrap(), &Schema::default());
+    let next = received(page.take(7_000, MAX).unwrap(), &Schema::default());
     assert_eq!(next.deltas.len(), 1, "only what changed since: {:?}", next.deltas);
     assert_eq!(next.deltas[0].change, Change::Add(1.0));
 }
@@ -366,11 +396,11 @@ fn a_page_declares_its_own_metrics_as_the_worker_does() {
     page.observe(items, 3.0).unwrap();
     page.set(mood, 0.5).unwrap();
     page.set(mood, -0.25).unwrap();
-    let checked = received(page.take(1).unwrap(), &worker);
+    let checked = received(page.take(1, MAX).unwrap(), &worker);
     assert_eq!(checked.message, "");
     assert_eq!(checked.deltas[0].change, Change::Set(-0.25), "the last value set");
     assert_eq!(checked.deltas[1].change, Change::Observe { buckets: vec![0.0, 1.0, 1.0], sum: 3.0, count: 1.0 });
-    assert!(page.take(2).is_none());
+    assert!(page.take(2, MAX).is_none());
 }
 
 #[test]
@@ -411,18 +441,78 @@ fn a_counters_increments_are_pushed_within_its_range_and_out_of_range_values_ref
     for _ in 0..150 {
         page.add(clicks, 1.0).unwrap();
     }
-    let first = received(page.take(10_000).unwrap(), &worker);
+    let first = received(page.take(10_000, MAX).unwrap(), &worker);
     assert_eq!((first.refused, first.message.as_str()), (0, ""), "each sample within the range");
     assert_eq!(first.deltas[0].change, Change::Add(2500.0));
     assert_eq!(first.deltas[1].change, Change::Add(100.0), "at most 100 samples in one push");
-    let second = received(page.take(20_000).unwrap(), &worker);
+    let second = received(page.take(20_000, MAX).unwrap(), &worker);
     assert_eq!(second.deltas.len(), 1);
     assert_eq!(second.deltas[0].change, Change::Add(50.0), "the rest with the next push");
-    assert!(page.take(30_000).is_none());
+    assert!(page.take(30_000, MAX).is_none());
 
     let out_of_range = "shop_clicks_total: the value is outside the range declared for it (the Worker would refuse it)";
     assert_eq!(page.add(clicks, 2.0).map_err(|e| e.to_string()), Err(out_of_range.into()));
     let lcp = page.series("rum_lcp_seconds", &[]).unwrap();
     assert_eq!(page.observe(lcp, 1e9), Err(RecordError::Range("rum_lcp_seconds".into())));
     assert!(page.is_empty(), "refused calls record nothing");
+}
+
+#[test]
+fn a_push_over_its_size_goes_in_parts_each_series_whole_and_all_of_them_counted() {
+    let mut page = Recorder::new(Schema::default());
+    // 300 routes' page views and LCP: far over 8 KB in one push.
+    for i in 0..300 {
+        let route = format!("/catalogue/section-{i}/a-long-path-segment");
+        let views = page.series("rum_page_views_total", &[("route", &route)]).unwrap();
+        page.add(views, 1.0).unwrap();
+        let lcp = page.series("rum_lcp_seconds", &[("route", &route), ("rating", "good")]).unwrap();
+        page.observe(lcp, 1.5).unwrap();
+    }
+    let (mut pushes, mut views, mut observations) = (0, 0.0, 0.0);
+    while let Some(body) = page.take(1_000, 8_000) {
+        assert!(body.len() <= 8_000, "push {pushes} is {} bytes", body.len());
+        pushes += 1;
+        // Each push is taken whole: a histogram's parts are never split across two.
+        let checked = received(body, &Schema::default());
+        assert_eq!((checked.refused, checked.message.as_str()), (0, ""));
+        for d in checked.deltas {
+            match d.change {
+                Change::Add(n) => views += n,
+                Change::Observe { count, .. } => observations += count,
+                Change::Set(_) => panic!("no gauge here"),
+            }
+        }
+    }
+    assert!(pushes > 5, "{pushes} pushes");
+    assert_eq!((views, observations), (300.0, 300.0), "nothing lost, nothing twice");
+    // A series alone over the size still goes (the Worker says why if it refuses it).
+    let views = page.series("rum_page_views_total", &[("route", "/")]).unwrap();
+    page.add(views, 1.0).unwrap();
+    assert!(page.take(2_000, 10).is_some_and(|b| b.len() > 10));
+    assert!(page.take(3_000, 10).is_none());
+}
+
+#[test]
+fn past_its_series_cap_a_page_folds_new_series_into_other() {
+    let mut page = Recorder::new(Schema::default());
+    for i in 0..recorder::MAX_SERIES {
+        page.series("rum_page_views_total", &[("route", &format!("/user/{i}"))]).unwrap();
+    }
+    let kept = page.series("rum_page_views_total", &[("route", "/user/7")]).unwrap();
+    assert_eq!(kept, 7, "a series kept is found again");
+    let past = page.series("rum_page_views_total", &[("route", "/user/100000")]).unwrap();
+    let later = page.series("rum_page_views_total", &[("route", "/user/100001")]).unwrap();
+    assert_eq!(past, later, "every new series is the one folded series");
+    let errors = page.series("rum_errors_total", &[("route", "/x"), ("kind", "error")]).unwrap();
+    assert_ne!(errors, past, "one folded series per metric");
+    page.add(past, 2.0).unwrap();
+    page.add(errors, 1.0).unwrap();
+    let checked = received(page.take(1_000, MAX).unwrap(), &Schema::default());
+    let labels: Vec<_> = checked.deltas.iter().map(|d| (d.metric.as_str(), d.labels.clone())).collect();
+    let other = |n: &str| (n.to_string(), OTHER.to_string());
+    assert_eq!(
+        labels,
+        [("rum_page_views_total", vec![other("route")]), ("rum_errors_total", vec![other("kind"), other("route")])]
+    );
+    assert!(page.series("rum_page_views_total", &[("user", "1")]).is_err(), "the schema still holds past the cap");
 }

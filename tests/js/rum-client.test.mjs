@@ -95,6 +95,36 @@ test('a push holds the deltas since the last one, as remote write 1.0 in text/pl
   }
 });
 
+test('a page with many series pushes in parts of at most maxPushBytes, and folds series past 1000 into other', async () => {
+  const receiver = await scriptedReceiver();
+  try {
+    const c = await client(receiver.url, { maxPushBytes: 4_000 });
+    for (let i = 0; i < 1200; i++) c.count('rum_page_views_total', { route: `/made-up/${i}` });
+    c.count('rum_page_views_total', { route: '/made-up/7' }, 2);
+    c.flush();
+    await eventually(() => receiver.requests.length === 8, 5_000, 'eight pushes in one flush');
+    // About 70 KB in all: the rest with the next flushes.
+    for (let n = 8; ; ) {
+      c.flush();
+      await new Promise((r) => setTimeout(r, 200));
+      if (receiver.requests.length === n) break;
+      n = receiver.requests.length;
+    }
+    assert.ok(receiver.requests.length >= 17, `${receiver.requests.length} pushes`);
+    const views = {};
+    for (const r of receiver.requests) {
+      assert.ok(r.raw.length <= 4_000, `${r.raw.length} bytes`);
+      for (const [k, [v]] of Object.entries(samples(r))) views[k] = (views[k] ?? 0) + v;
+    }
+    assert.equal(views['rum_page_views_total,route=/made-up/7'], 3);
+    assert.equal(views['rum_page_views_total,route=other'], 200, 'the 200 series past the cap, as one');
+    assert.equal(Object.values(views).reduce((a, b) => a + b, 0), 1202, 'every count once');
+    assert.equal(new Set(receiver.requests.map((r) => r.url)).size, receiver.requests.length, 'an id each');
+  } finally {
+    await receiver.close();
+  }
+});
+
 test('what the schema does not allow is refused at the call, with a message', async () => {
   const c = await client('http://127.0.0.1:9/', { metrics: { shop_total: { type: 'counter', labels: ['step'], range: [0, 10] } } });
   const say = (f) => {
@@ -148,7 +178,7 @@ test('a push answered 5xx or 429 is kept and sent again with its id (after Retry
     assert.equal(c.pending, 0, 'a 400 is not sent again');
     // Every try of a push carries its id (the Worker adds it once); the next push has another.
     const ids = receiver.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('push'));
-    assert.match(ids[0], /^[0-9a-z]{1,7}(-[0-9a-z]{1,7}){3}$/);
+    assert.match(ids[0], /^\d{1,10}(-\d{1,10}){3}$/);
     assert.deepEqual(ids, [ids[0], ids[0], ids[0]]);
     push();
     c.flush(true);

@@ -290,11 +290,14 @@ fn rum_settings() {
     assert_eq!(named.rum.tenant.as_deref(), Some("team"));
     let c = open(&[("RUM_IDLE", "2m"), ("RUM_FLUSH_EVERY", "5s"), ("RUM_EDGE_LABELS", "country=$country")]).unwrap();
     assert_eq!((c.rum.aggregate.idle_ms, c.rum.flush_every_ms), (120_000, 5_000));
+    assert_eq!(open(&[("RUM_MAX_SERIES", "50")]).unwrap().rum.aggregate.max_series, 50);
     assert_eq!(c.rum.edge_labels, [("country".to_string(), "$country".to_string())]);
     assert_eq!(open(&[("RUM_RATE_LIMIT", "off")]).unwrap().rum.rate, None);
     for (var, value) in [
         ("RUM_SCHEMA", "{\"a\": 1}"),
         ("RUM_MAX_VALUES", "0"),
+        ("RUM_MAX_SERIES", "0"),
+        ("RUM_MAX_SERIES", "many"),
         ("RUM_FLUSH_EVERY", "100ms"),
         ("RUM_IDLE", "soon"),
         ("RUM_IDLE", "10s"),
