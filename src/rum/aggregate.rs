@@ -13,7 +13,7 @@
 //! use edgewrite::{Sample, rum::{Aggregator, Change, Config, Delta, Schema}};
 //!
 //! let mut agg = Aggregator::new(Schema::default(), Config::default());
-//! let views = |n| Delta { metric: "rum_page_views_total".into(), labels: vec![("route".into(), "/".into())], change: Change::Add(n) };
+//! let views = |n| Delta { metric: "rum_page_views_total".into(), labels: vec![("route".into(), "/".into())], change: Change::Add(n), at_ms: 1_000 };
 //! agg.apply(vec![views(1.0), views(2.0)], 1_000);
 //! let flush = agg.flush(15_000);
 //! // A new series: 0 just before its first push, then its total at the flush time.
@@ -57,6 +57,18 @@ impl Default for Config {
     }
 }
 
+/// How far before its arrival a gauge's value may have been set (ms): pages retry a push for
+/// longer, and their clocks may be off by as much.
+pub const SET_SKEW_MS: i64 = 60_000;
+
+/// When a gauge's value that arrives at `now_ms` was set, from the page's time for it
+/// (`at_ms`), trusted within [`SET_SKEW_MS`] before now: a retried push's older value does not
+/// replace the newer one that arrived first, and a page's clock, ahead or far behind, neither
+/// wins over every later value nor loses to every earlier one.
+fn set_time(at_ms: i64, now_ms: i64) -> i64 {
+    at_ms.clamp(now_ms.saturating_sub(SET_SKEW_MS), now_ms)
+}
+
 /// The value a label takes past its cap of distinct values.
 pub const OTHER: &str = "other";
 
@@ -75,6 +87,11 @@ pub struct Total {
     /// When a page first pushed to it (ms; 0 in rows stored before this was kept).
     #[serde(default)]
     pub created_ms: i64,
+    /// A gauge's: when its value was set (ms, the page's time within [`SET_SKEW_MS`] of its
+    /// arrival; 0 in rows stored before this was kept). A value set earlier does not replace
+    /// it.
+    #[serde(default)]
+    pub set_ms: i64,
 }
 
 impl Total {
@@ -192,9 +209,22 @@ impl Aggregator {
                 value: zero(&d.change),
                 pushed_ms: now_ms,
                 created_ms: now_ms,
+                set_ms: 0,
             });
             total.pushed_ms = total.pushed_ms.max(now_ms);
-            merge(&mut total.value, d.change);
+            // A gauge's value set before the one it has (a late retry) is not taken.
+            let late = match d.change {
+                Change::Set(_) => {
+                    let set = set_time(d.at_ms, now_ms);
+                    let late = set < total.set_ms;
+                    total.set_ms = total.set_ms.max(set);
+                    late
+                }
+                _ => false,
+            };
+            if !late {
+                merge(&mut total.value, d.change);
+            }
             changed.insert(k, ());
         }
         changed.keys().filter_map(|k| self.totals.get(k).cloned()).collect()

@@ -19,6 +19,10 @@ pub struct Delta {
     pub labels: Labels,
     /// The change.
     pub change: Change,
+    /// When the page recorded it: its newest sample's time (the page's clock, ms). Only a
+    /// gauge's is read, so that a push retried late does not replace a newer value.
+    #[serde(default)]
+    pub at_ms: i64,
 }
 
 /// What a push changes of one series.
@@ -64,6 +68,8 @@ struct Parts {
     count: Option<f64>,
     series: usize,
     samples: u64,
+    /// Its newest sample's time.
+    at_ms: i64,
     /// Why one of its series cannot be taken (the whole histogram is refused).
     broken: Option<String>,
 }
@@ -88,7 +94,7 @@ pub fn check(request: &WriteRequest<'_>, schema: &Schema) -> Checked {
         match histogram(declared, &parts) {
             Ok(change) => {
                 out.written += parts.samples;
-                out.deltas.push(Delta { metric, labels, change });
+                out.deltas.push(Delta { metric, labels, change, at_ms: parts.at_ms });
             }
             Err(why) => {
                 out.refused += parts.samples;
@@ -150,6 +156,7 @@ fn one(
     }
     let (lo, hi) = declared.range;
     let values = || s.samples.iter().map(|x| x.value);
+    let at_ms = s.samples.iter().map(|x| x.timestamp).max().unwrap_or_default();
     // A histogram's counts: whole numbers of observations, at most a million in one push.
     let sum = |what: &str| -> Result<f64, String> {
         match values().find(|v| !(0.0..=MAX_OBSERVATIONS).contains(v) || v.fract() != 0.0) {
@@ -162,14 +169,14 @@ fn one(
             if let Some(v) = values().find(|v| !(lo..=hi).contains(v)) {
                 return Err(format!("increment {v} is outside the allowed range [{lo}, {hi}]"));
             }
-            deltas.push(Delta { metric: metric.to_string(), labels, change: Change::Add(values().sum()) });
+            deltas.push(Delta { metric: metric.to_string(), labels, change: Change::Add(values().sum()), at_ms });
         }
         (Kind::Gauge, Part::Value) => {
             if let Some(v) = values().find(|v| !(lo..=hi).contains(v)) {
                 return Err(format!("value {v} is outside the allowed range [{lo}, {hi}]"));
             }
             let last = s.samples.iter().max_by_key(|x| x.timestamp).map_or(f64::NAN, |x| x.value);
-            deltas.push(Delta { metric: metric.to_string(), labels, change: Change::Set(last) });
+            deltas.push(Delta { metric: metric.to_string(), labels, change: Change::Set(last), at_ms });
         }
         (Kind::Histogram, Part::Value) => {
             return Err(format!("a histogram: push its {metric}_bucket, {metric}_sum and {metric}_count series"));
@@ -178,6 +185,7 @@ fn one(
             let parts = histograms.entry((metric.to_string(), labels)).or_default();
             parts.series += 1;
             parts.samples += s.samples.len() as u64;
+            parts.at_ms = parts.at_ms.max(at_ms);
             // A bad part refuses the whole histogram (counted with it, below).
             let taken = match part {
                 Part::Bucket => le

@@ -143,14 +143,7 @@ fn each_refusal_says_which_and_why_and_the_rest_is_taken() {
         assert!(checked.message.contains(says), "wanted {says:?} in {}", checked.message);
         assert_eq!(checked.written, 1, "{says}: the good series is taken");
         assert_eq!(checked.refused, bad.iter().map(|s| s.samples.len() as u64).sum::<u64>(), "{says}");
-        assert_eq!(
-            checked.deltas,
-            [Delta {
-                metric: "rum_page_views_total".into(),
-                labels: vec![("route".into(), "/".into())],
-                change: Change::Add(1.0)
-            }]
-        );
+        assert_eq!(checked.deltas, [views("/", 1.0)]);
     }
 }
 
@@ -186,13 +179,8 @@ fn totals_accumulate_and_flush_as_cumulative_in_order_series() {
 #[test]
 fn totals_survive_a_restart_exactly() {
     let schema = Schema::default();
-    let views = |n| Delta {
-        metric: "rum_page_views_total".into(),
-        labels: vec![("route".into(), "/".into())],
-        change: Change::Add(n),
-    };
     let mut agg = Aggregator::new(schema.clone(), Config::default());
-    let stored = agg.apply(vec![views(5.0)], 1_000);
+    let stored = agg.apply(vec![views("/", 5.0)], 1_000);
     let flushed = agg.flush(2_000);
     // A new instance from what was stored.
     let mut again = Aggregator::new(schema, Config::default());
@@ -200,14 +188,14 @@ fn totals_survive_a_restart_exactly() {
     for t in stored {
         again.load(t);
     }
-    again.apply(vec![views(1.0)], 3_000);
+    again.apply(vec![views("/", 1.0)], 3_000);
     let f = again.flush(1_500);
     assert_eq!(f.request.series[0].samples[0], Sample::new(6.0, 2_001), "no reset, and still in order");
     assert_eq!(flushed.request.series[0].samples, [Sample::new(0.0, 999), Sample::new(5.0, 2_000)]);
     // A restart before a new series' first flush: its 0 is still written, once.
     let mut restarted = Aggregator::new(Schema::default(), Config::default());
     restarted.flushed_at(2_000);
-    for t in again.apply(vec![Delta { labels: vec![("route".into(), "/b".into())], ..views(2.0) }], 2_500) {
+    for t in again.apply(vec![views("/b", 2.0)], 2_500) {
         restarted.load(t);
     }
     let f = restarted.flush(4_000);
@@ -217,11 +205,6 @@ fn totals_survive_a_restart_exactly() {
 
 #[test]
 fn a_new_series_zero_is_written_again_after_a_failed_flush() {
-    let views = |route: &str, n| Delta {
-        metric: "rum_page_views_total".into(),
-        labels: vec![("route".into(), route.into())],
-        change: Change::Add(n),
-    };
     let mut agg = Aggregator::new(Schema::default(), Config::default());
     let mut stored = agg.apply(vec![views("/a", 1.0)], 1_000);
     agg.flush(2_000);
@@ -246,13 +229,8 @@ fn a_new_series_zero_is_written_again_after_a_failed_flush() {
 #[test]
 fn idle_series_get_a_stale_marker_and_are_forgotten() {
     let mut agg = Aggregator::new(Schema::default(), Config { idle_ms: 60_000, ..Config::default() });
-    let views = |route: &str| Delta {
-        metric: "rum_page_views_total".into(),
-        labels: vec![("route".into(), route.into())],
-        change: Change::Add(1.0),
-    };
-    agg.apply(vec![views("/old")], 0);
-    agg.apply(vec![views("/new")], 50_000);
+    agg.apply(vec![views("/old", 1.0)], 0);
+    agg.apply(vec![views("/new", 1.0)], 50_000);
     let f = agg.flush(70_000);
     let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
     assert_eq!(old.samples[1], Sample::new(1.0, 70_000), "its last total first (a failed flush may have lost it)");
@@ -265,15 +243,15 @@ fn idle_series_get_a_stale_marker_and_are_forgotten() {
     assert_eq!(f.request.series.len(), 1, "and it is not emitted again");
     assert_eq!(f.request.series[0].samples, [Sample::new(1.0, 80_000)]);
     // A series that comes back starts again from 0, after its stale marker.
-    agg.apply(vec![views("/old")], 85_000);
+    agg.apply(vec![views("/old", 1.0)], 85_000);
     let f = agg.flush(90_000);
     let old = f.request.series.iter().find(|s| s.label("route") == Some("/old")).unwrap();
     assert_eq!(old.samples, [Sample::new(0.0, 84_999), Sample::new(1.0, 90_000)]);
     // Its 0 is never at or before the last flush's stale marker.
-    agg.apply(vec![views("/gone")], 90_000);
+    agg.apply(vec![views("/gone", 1.0)], 90_000);
     agg.flush(200_000);
     assert_eq!(agg.last_flush_ms(), Some(200_001), "/new, /old and /gone went stale");
-    agg.apply(vec![views("/gone")], 200_000);
+    agg.apply(vec![views("/gone", 1.0)], 200_000);
     let f = agg.flush(210_000);
     assert_eq!(f.request.series[0].samples, [Sample::new(0.0, 200_002), Sample::new(1.0, 210_000)]);
 }
@@ -281,12 +259,7 @@ fn idle_series_get_a_stale_marker_and_are_forgotten() {
 #[test]
 fn label_values_past_the_cap_fold_into_other() {
     let mut agg = Aggregator::new(Schema::default(), Config { max_values: 2, ..Config::default() });
-    let views = |route: &str| Delta {
-        metric: "rum_page_views_total".into(),
-        labels: vec![("route".into(), route.into())],
-        change: Change::Add(1.0),
-    };
-    agg.apply(["/a", "/b", "/c", "/d", "/a"].into_iter().map(views).collect(), 0);
+    agg.apply(["/a", "/b", "/c", "/d", "/a"].into_iter().map(|r| views(r, 1.0)).collect(), 0);
     assert_eq!(agg.folded, 2);
     let f = agg.flush(1_000);
     let routes: Vec<(&str, f64)> =
@@ -301,6 +274,7 @@ fn series_past_the_cap_of_a_metric_fold_into_one_all_other() {
         metric: "rum_errors_total".into(),
         labels: vec![("kind".into(), kind.into()), ("route".into(), route.into())],
         change: Change::Add(1.0),
+        at_ms: 0,
     };
     // Each label within its cap of 10 values; their product is not.
     let pushed: Vec<Delta> =
@@ -325,6 +299,16 @@ fn series_past_the_cap_of_a_metric_fold_into_one_all_other() {
 fn each_metric_of_a_tenant_has_its_own_aggregator() {
     assert_eq!(aggregator_name("web", "rum_lcp_seconds"), "web/rum_lcp_seconds");
     assert_ne!(aggregator_name("web", "rum_cls"), aggregator_name("shop", "rum_cls"));
+}
+
+/// A delta of page views of `route`, as a page pushes it.
+fn views(route: &str, n: f64) -> Delta {
+    Delta {
+        metric: "rum_page_views_total".into(),
+        labels: vec![("route".into(), route.into())],
+        change: Change::Add(n),
+        at_ms: 1_000,
+    }
 }
 
 /// A push's largest size in these tests.
@@ -357,12 +341,13 @@ fn a_recorded_push_is_taken_whole_as_the_deltas_recorded() {
     assert_eq!(
         checked.deltas,
         [
+            Delta { at_ms: 5_000, ..self::views("/a", 3.0) },
             Delta {
-                metric: "rum_page_views_total".into(),
-                labels: vec![label("route", "/a")],
-                change: Change::Add(3.0)
+                metric: "rum_errors_total".into(),
+                labels: vec![label("kind", "error")],
+                change: Change::Add(1.0),
+                at_ms: 5_000
             },
-            Delta { metric: "rum_errors_total".into(), labels: vec![label("kind", "error")], change: Change::Add(1.0) },
             Delta {
                 metric: "rum_lcp_seconds".into(),
                 labels: vec![label("rating", "good"), label("route", "/a")],
@@ -372,6 +357,7 @@ fn a_recorded_push_is_taken_whole_as_the_deltas_recorded() {
                     sum: 0.5 + 0.5000001 + 2.6 + 60.0,
                     count: 4.0
                 },
+                at_ms: 5_000,
             },
         ]
     );
@@ -515,4 +501,28 @@ fn past_its_series_cap_a_page_folds_new_series_into_other() {
         [("rum_page_views_total", vec![other("route")]), ("rum_errors_total", vec![other("kind"), other("route")])]
     );
     assert!(page.series("rum_page_views_total", &[("user", "1")]).is_err(), "the schema still holds past the cap");
+}
+
+#[test]
+fn a_gauge_keeps_the_value_set_last_by_the_pages_time_not_the_one_that_arrived_last() {
+    let schema = Schema::with(r#"{"shop_cart_items": {"type": "gauge", "labels": [], "range": [0, 1000]}}"#).unwrap();
+    let mut agg = Aggregator::new(schema, Config::default());
+    let set =
+        |v: f64, at_ms: i64| Delta { metric: "shop_cart_items".into(), labels: vec![], change: Change::Set(v), at_ms };
+    let value = |agg: &mut Aggregator, now: i64| agg.flush(now).request.series[0].samples[0].value;
+    // A page's newer push arrives first; its older one, retried, after it.
+    agg.apply(vec![set(5.0, 100_000)], 100_000);
+    let stored = agg.apply(vec![set(3.0, 95_000)], 101_000);
+    assert_eq!(value(&mut agg, 102_000), 5.0, "the late retry does not replace it");
+    assert_eq!(stored[0].pushed_ms, 101_000, "it still counts as a push (the series is not idle)");
+    // A page whose clock is an hour ahead wins until a later value: its time is the arrival's.
+    agg.apply(vec![set(9.0, 3_700_000)], 110_000);
+    agg.apply(vec![set(4.0, 111_000)], 111_000);
+    assert_eq!(value(&mut agg, 112_000), 4.0, "a clock ahead does not win over every later value");
+    // A page an hour behind is taken as set a minute before it arrived.
+    agg.apply(vec![set(7.0, 111_500 - 3_600_000)], 180_000);
+    assert_eq!(value(&mut agg, 181_000), 7.0, "a clock behind does not lose to every earlier value");
+    agg.apply(vec![set(6.0, 200_000)], 200_000);
+    agg.apply(vec![set(8.0, 150_000)], 205_000);
+    assert_eq!(value(&mut agg, 206_000), 6.0, "a retry set before the value it finds loses");
 }
