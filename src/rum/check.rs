@@ -4,6 +4,7 @@
 
 use super::schema::{Kind, Metric, Part, Schema};
 use crate::model::{Series, WriteRequest};
+use crate::query::eval::native::FloatHistogram;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -70,6 +71,8 @@ struct Parts {
     samples: u64,
     /// Its newest sample's time.
     at_ms: i64,
+    /// Whether it was pushed as a native histogram (its parts are then taken from that).
+    native: bool,
     /// Why one of its series cannot be taken (the whole histogram is refused).
     broken: Option<String>,
 }
@@ -147,9 +150,20 @@ fn one(
         }
     }
     if !s.histograms.is_empty() {
-        return Err(format!(
-            "native histograms are not taken here: push {metric} as a classic histogram's deltas (_bucket, _sum, _count)"
-        ));
+        if (declared.kind, part) != (Kind::Histogram, Part::Value) || !s.samples.is_empty() {
+            return Err(format!(
+                "native histogram samples go under a declared histogram's own name, alone ({metric} is a {}{})",
+                declared.kind.name(),
+                if part == Part::Value { "" } else { ", and this is one of its classic parts" }
+            ));
+        }
+        let parts = histograms.entry((metric.to_string(), labels)).or_default();
+        parts.series += 1;
+        parts.samples += s.histograms.len() as u64;
+        if let Err(why) = native(s, declared, parts) {
+            parts.broken.get_or_insert(why);
+        }
+        return Ok(());
     }
     if s.samples.is_empty() {
         return Err("no samples".into());
@@ -187,6 +201,9 @@ fn one(
             parts.samples += s.samples.len() as u64;
             parts.at_ms = parts.at_ms.max(at_ms);
             // A bad part refuses the whole histogram (counted with it, below).
+            if parts.native {
+                parts.broken.get_or_insert_with(|| "pushed both as a native and as a classic histogram".into());
+            }
             let taken = match part {
                 Part::Bucket => le
                     .ok_or_else(|| "a bucket series needs its le label".to_string())
@@ -207,6 +224,43 @@ fn one(
         }
         (kind, _) => return Err(format!("a {}, not a histogram's part", kind.name())),
     }
+    Ok(())
+}
+
+/// A series' native histogram samples, summed, as the parts of the declared classic histogram
+/// (each bucket at the first declared bound at or above its upper bound: exact where the
+/// declared bounds are bucket bounds).
+fn native(s: &Series<'_>, declared: &Metric, parts: &mut Parts) -> Result<(), String> {
+    if parts.native || !parts.buckets.is_empty() || parts.sum.is_some() || parts.count.is_some() {
+        return Err("pushed twice, or both as a native and as a classic histogram".into());
+    }
+    parts.native = true;
+    let bounds: Vec<f64> = declared.buckets.iter().copied().chain([f64::INFINITY]).collect();
+    let (mut buckets, mut sum, mut count) = (vec![0.0; bounds.len()], 0.0, 0.0);
+    for sample in &s.histograms {
+        parts.at_ms = parts.at_ms.max(sample.timestamp);
+        let h = FloatHistogram::from_model(sample);
+        let cumulative = h.cumulative(&bounds);
+        let total = cumulative.last().copied().unwrap_or(0.0);
+        if !(0.0..=MAX_OBSERVATIONS).contains(&h.count) || h.count.fract() != 0.0 {
+            return Err(format!(
+                "count {} must be a whole number of observations from 0 to {MAX_OBSERVATIONS}",
+                h.count
+            ));
+        }
+        if total != h.count {
+            return Err(format!("its buckets hold {total} observations, its count says {}", h.count));
+        }
+        if !h.sum.is_finite() {
+            return Err(format!("sum {} is not a number", h.sum));
+        }
+        buckets.iter_mut().zip(cumulative).for_each(|(b, c)| *b += c);
+        sum += h.sum;
+        count += h.count;
+    }
+    parts.buckets = bounds.into_iter().zip(buckets).collect();
+    parts.sum = Some(sum);
+    parts.count = Some(count);
     Ok(())
 }
 

@@ -26,7 +26,8 @@ pub enum Kind {
     /// Each sample is an increment (at least 0); the aggregate is the running total.
     Counter,
     /// Pushed as a classic histogram's deltas (`_bucket{le}` for every declared bucket and
-    /// `+Inf`, `_sum`, `_count`): observations to merge into the running buckets.
+    /// `+Inf`, `_sum`, `_count`), or as native histogram samples under the metric's own name
+    /// (taken at the declared buckets): observations to merge into the running buckets.
     Histogram,
     /// Each sample is the current value; the aggregate keeps the last.
     Gauge,

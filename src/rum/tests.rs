@@ -526,3 +526,72 @@ fn a_gauge_keeps_the_value_set_last_by_the_pages_time_not_the_one_that_arrived_l
     agg.apply(vec![set(8.0, 150_000)], 205_000);
     assert_eq!(value(&mut agg, 206_000), 6.0, "a retry set before the value it finds loses");
 }
+
+/// A series of native histogram samples.
+fn native(pairs: &[(&str, &str)], histograms: Vec<crate::model::Histogram>) -> Series<'static> {
+    Series { histograms, ..series(pairs, &[]) }
+}
+
+#[test]
+fn a_native_histogram_is_taken_as_the_declared_classic_buckets() {
+    use crate::model::{BucketSpan, Count, Histogram};
+    let schema = Schema::with(r#"{"shop_load_seconds": {"type": "histogram", "buckets": [1, 2, 4, 8], "labels": ["route"], "range": [0, 1000]}}"#).unwrap();
+    // Exponential, schema 0 (bucket i is (2^(i-1), 2^i]): 0.7, 1.5, 3, 3.5 and 100.
+    let exponential = Histogram {
+        count: Count::Int(5),
+        sum: 108.7,
+        schema: 0,
+        positive_spans: vec![BucketSpan { offset: 0, length: 3 }, BucketSpan { offset: 4, length: 1 }],
+        positive_deltas: vec![1, 0, 1, -1],
+        timestamp: 7_000,
+        ..Histogram::default()
+    };
+    let pushed = native(&[("__name__", "shop_load_seconds"), ("route", "/")], vec![exponential.clone(), exponential]);
+    let checked = check(&push(vec![pushed]), &schema);
+    assert_eq!((checked.written, checked.refused, checked.message.as_str()), (2, 0, ""));
+    assert_eq!(
+        checked.deltas[0].change,
+        Change::Observe { buckets: vec![2.0, 4.0, 8.0, 8.0, 10.0], sum: 217.4, count: 10.0 },
+        "both samples, at the declared bounds (powers of 2: exact)"
+    );
+    assert_eq!(checked.deltas[0].at_ms, 7_000);
+
+    // Custom bounds the same as the declared ones read exactly as the classic push would.
+    let lcp_bounds = Schema::default().metric("rum_lcp_seconds").unwrap().buckets.clone();
+    let custom = Histogram {
+        count: Count::Float(3.0),
+        sum: 0.4 + 1.2 + 3.3,
+        schema: -53,
+        custom_values: lcp_bounds,
+        positive_spans: vec![BucketSpan { offset: 0, length: 7 }],
+        positive_counts: vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        timestamp: 1_000,
+        ..Histogram::default()
+    };
+    let labels = [("__name__", "rum_lcp_seconds"), ("route", "/home"), ("rating", "good")];
+    let from_native = check(&push(vec![native(&labels, vec![custom.clone()])]), &Schema::default());
+    let from_classic = check(&push(lcp("/home", &[0.4, 1.2, 3.3])), &Schema::default());
+    assert_eq!(from_native.message, "");
+    assert_eq!(from_native.deltas, from_classic.deltas);
+
+    // What cannot be taken says why; the rest of the push is.
+    let refused = |series: Vec<Series<'static>>| {
+        let mut all = series;
+        all.push(self::series(&[("__name__", "rum_page_views_total")], &[1.0]));
+        let c = check(&push(all), &Schema::default());
+        assert_eq!(c.deltas.len(), 1, "the page views are taken: {}", c.message);
+        c.message
+    };
+    let bucket = [("__name__", "rum_lcp_seconds_bucket"), ("le", "1"), ("route", "/")];
+    assert!(
+        refused(vec![native(&bucket, vec![custom.clone()])])
+            .contains("native histogram samples go under a declared histogram's own name")
+    );
+    let counter = [("__name__", "rum_page_views_total"), ("route", "/x")];
+    assert!(refused(vec![native(&counter, vec![custom.clone()])]).contains("(rum_page_views_total is a counter)"));
+    let wrong = Histogram { count: Count::Float(4.0), ..custom.clone() };
+    assert!(refused(vec![native(&labels, vec![wrong])]).contains("its buckets hold 3 observations, its count says 4"));
+    let mut both = lcp("/home", &[1.0]);
+    both.push(native(&labels, vec![custom]));
+    assert!(refused(both).contains("pushed twice, or both as a native and as a classic histogram"));
+}

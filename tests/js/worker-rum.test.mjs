@@ -130,6 +130,28 @@ test('each refusal says why, and the rest of the push is taken', async () => {
   assert.equal(get.status, 405);
 });
 
+test('a native histogram pushed as remote write 2.0 is taken at the declared buckets', async () => {
+  // Custom bounds equal to the declared LCP buckets (exact), then an exponential one (schema
+  // 0: 0.7 in (0.5, 1], 3 and 3.5 in (2, 4]), counted at the first declared bound at or above
+  // each bucket's upper bound.
+  const base = { route: '/native', rating: 'good' };
+  const custom = { count: 3, float: true, sum: 4.9, schema: -53, customValues: LCP, positiveSpans: [{ offset: 0, length: 7 }], positiveCounts: [1, 0, 1, 0, 0, 0, 1], timestamp: Date.now() };
+  const exponential = { count: 3, sum: 7.2, schema: 0, positiveSpans: [{ offset: 0, length: 1 }, { offset: 1, length: 1 }], positiveDeltas: [1, 1], timestamp: Date.now() };
+  const v2 = { 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request', 'Content-Encoding': 'snappy', Origin: 'https://shop.example' };
+  for (const h of [custom, exponential]) {
+    const res = await fetch(`${worker.url}/api/v1/rum`, { method: 'POST', body: encode({ series: [{ labels: { __name__: 'rum_lcp_seconds', ...base }, histograms: [h] }] }, { protocol: 'v2' }), headers: v2 });
+    assert.equal(res.status, 204, await res.text());
+  }
+  await eventually(async () => (await value('rum_lcp_seconds_count{route="/native"}')) === 6, 20_000, 'six observations');
+  const le = async (bound) => value(`rum_lcp_seconds_bucket{route="/native",le="${bound}"}`);
+  assert.deepEqual([await le('0.5'), await le('1'), await le('1.5'), await le('4'), await le('+Inf')], [1, 2, 3, 6, 6]);
+  assert.ok(Math.abs((await value('rum_lcp_seconds_sum{route="/native"}')) - 12.1) < 1e-9);
+  // Under a part's name it is refused, saying where it goes.
+  const res = await fetch(`${worker.url}/api/v1/rum`, { method: 'POST', body: encode({ series: [{ labels: { __name__: 'rum_lcp_seconds_bucket', le: '1', ...base }, histograms: [custom] }] }, { protocol: 'v2' }), headers: v2 });
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /native histogram samples go under a declared histogram's own name/);
+});
+
 test('a push tried again with its id is added once; a new id adds again', async () => {
   const page = session({ route: '/retry', views: 3, lcp: [1.2] });
   const headers = { 'Content-Type': 'text/plain', Origin: 'https://shop.example' };

@@ -229,6 +229,27 @@ impl FloatHistogram {
         dropped(&now.positive, &before.positive) || dropped(&now.negative, &before.negative)
     }
 
+    /// Its observations as a classic histogram's cumulative counts at `bounds` (ascending,
+    /// `+Inf` last): a bucket counts at the first bound at or above its upper bound. Exact
+    /// where every bound is a bucket bound (custom bounds the same, or powers of 2 for any
+    /// exponential schema from 0 up); a bucket that straddles a bound counts above it.
+    pub fn cumulative(&self, bounds: &[f64]) -> Vec<f64> {
+        let mut counts = vec![0.0; bounds.len()];
+        for mut b in self.buckets() {
+            self.clamp_zero(&mut b);
+            let at = bounds.partition_point(|&bound| bound < b.upper).min(bounds.len().saturating_sub(1));
+            if let Some(c) = counts.get_mut(at) {
+                *c += b.count;
+            }
+        }
+        let mut total = 0.0;
+        for c in &mut counts {
+            total += *c;
+            *c = total;
+        }
+        counts
+    }
+
     /// `histogram_quantile` of a native histogram.
     pub fn quantile(&self, q: f64) -> f64 {
         if q < 0.0 {
