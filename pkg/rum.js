@@ -67,10 +67,9 @@ export class RumClient {
       () => {
         const rec = new Rum();
         for (const [name, m] of Object.entries(metrics)) {
-          const [lo, hi] = m.range ?? [m.type === 'gauge' ? -Number.MAX_VALUE : 0, Number.MAX_VALUE];
           // One bad declaration is the page's to fix; the others and the built-ins still count.
           try {
-            rec.declare(name, m.type, (m.labels ?? []).join(','), m.buckets ?? [], lo, hi);
+            rec.declare(name, m.type, (m.labels ?? []).join(','), m.buckets ?? [], m.range?.[0], m.range?.[1]);
           } catch (e) {
             console.error(e);
           }

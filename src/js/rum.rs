@@ -5,7 +5,7 @@
 //! A series' labels cross once (`series()` returns its number); then each event is one call
 //! with numbers only.
 
-use crate::rum::{Kind, Metric, Recorder, Schema};
+use crate::rum::{Kind, Metric, RecordError, Recorder, Schema};
 use wasm_bindgen::prelude::*;
 
 /// What a page recorded since its last push.
@@ -14,6 +14,11 @@ pub struct Rum(Recorder);
 
 fn js_err(why: &str) -> JsError {
     JsError::new(&["edgewrite: ", why].concat())
+}
+
+/// A call the schema refuses, for the page: `edgewrite: ` and what went wrong.
+fn refused(e: RecordError) -> JsError {
+    js_err(&e.message())
 }
 
 #[wasm_bindgen]
@@ -26,15 +31,16 @@ impl Rum {
     }
 
     /// Declares a metric of the page's own, as the Worker's `RUM_SCHEMA` does: `kind` is
-    /// `counter`, `histogram` or `gauge`; `labels` the allowed names joined by `,`.
+    /// `counter`, `histogram` or `gauge`; `labels` the allowed names joined by `,`; `lo` and
+    /// `hi` its range (`undefined`: the widest the kind allows).
     pub fn declare(
         &mut self,
         name: &str,
         kind: &str,
         labels: &str,
         buckets: Vec<f64>,
-        lo: f64,
-        hi: f64,
+        lo: Option<f64>,
+        hi: Option<f64>,
     ) -> Result<(), JsError> {
         let kind = match kind {
             "counter" => Kind::Counter,
@@ -43,7 +49,9 @@ impl Rum {
             _ => return Err(js_err(&[name, ": type \"", kind, "\" is not counter, histogram or gauge"].concat())),
         };
         let labels = labels.split(',').filter(|l| !l.is_empty()).map(str::to_string).collect();
-        self.0.declare(name, Metric { kind, labels, buckets, range: (lo, hi) }).map_err(|e| js_err(&e.0))
+        let widest = kind.widest_range();
+        let range = (lo.unwrap_or(widest.0), hi.unwrap_or(widest.1));
+        self.0.declare(name, Metric { kind, labels, buckets, range }).map_err(|e| js_err(&e.0))
     }
 
     /// The number of `metric`'s series with `labels`: names and values alternating, joined by
@@ -62,22 +70,22 @@ impl Rum {
             parts.clear();
         }
         let pairs: Vec<(&str, &str)> = parts.chunks(2).map(|p| (p[0], p.get(1).copied().unwrap_or_default())).collect();
-        self.0.series(metric, &pairs).map_err(|e| js_err(&e.message()))
+        self.0.series(metric, &pairs).map_err(refused)
     }
 
     /// Adds `by` to a counter.
     pub fn add(&mut self, id: u32, by: f64) -> Result<(), JsError> {
-        self.0.add(id, by).map_err(|e| js_err(&e.message()))
+        self.0.add(id, by).map_err(refused)
     }
 
     /// Sets a gauge.
     pub fn set(&mut self, id: u32, value: f64) -> Result<(), JsError> {
-        self.0.set(id, value).map_err(|e| js_err(&e.message()))
+        self.0.set(id, value).map_err(refused)
     }
 
     /// Observes a value into a histogram.
     pub fn observe(&mut self, id: u32, value: f64) -> Result<(), JsError> {
-        self.0.observe(id, value).map_err(|e| js_err(&e.message()))
+        self.0.observe(id, value).map_err(refused)
     }
 
     /// The push of what was recorded since the last take, stamped `now` (ms), at most

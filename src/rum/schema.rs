@@ -42,6 +42,16 @@ impl Kind {
             Kind::Gauge => "gauge",
         }
     }
+
+    /// The range a page's declaration takes when it gives none: any value the kind allows (a
+    /// counter's increments, a histogram's observations from 0). The Worker's `RUM_SCHEMA`
+    /// gives every metric its range, and refuses what falls outside it.
+    pub fn widest_range(self) -> (f64, f64) {
+        match self {
+            Kind::Gauge => (f64::MIN, f64::MAX),
+            Kind::Counter | Kind::Histogram => (0.0, f64::MAX),
+        }
+    }
 }
 
 /// One declared metric.
