@@ -12,8 +12,8 @@ const VITALS = { LCP: 'rum_lcp_seconds', INP: 'rum_inp_seconds', CLS: 'rum_cls',
 /** Bodies kept for another try (a network error, a 5xx or 429) before the oldest is dropped. */
 const MAX_UNSENT = 32;
 
-/** Series whose numbers are kept (the recorder's MAX_SERIES: past it, new series fold). */
-const MAX_SERIES = 1000;
+/** Label sets whose series numbers are kept here (others ask the recorder each time). */
+const MAX_IDS = 5000;
 
 /** Calls kept while the wasm loads; past this many, later ones are not recorded. */
 const MAX_EARLY = 1000;
@@ -51,7 +51,7 @@ export class RumClient {
   #soon = false;
   #failed = false;
   #inflight = 0;
-  /** Pushes dropped after failing, when more than 32 waited. */
+  /** Pushes dropped unsent (failed, or held by a 429), when more than 32 waited. */
   dropped = 0;
   /**
    * Resolves once the recorder's wasm is loaded (calls before are kept and replayed); rejects
@@ -59,7 +59,7 @@ export class RumClient {
    */
   ready;
 
-  constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, maxPushBytes = 60_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
+  constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, maxPushBytes = 16_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
     this.#url = url;
     this.#route = normalize;
     this.#maxPush = maxPushBytes;
@@ -158,8 +158,9 @@ export class RumClient {
     let id = this.#ids.get(key);
     if (id === undefined) {
       id = this.#rec.series(metric, key.slice(metric.length + 1));
-      // Past the recorder's cap of series, new ones fold into one (`other`): not kept here.
-      if (this.#ids.size < MAX_SERIES) this.#ids.set(key, id);
+      // Bounded: a page that makes up labels without end (the recorder folds them into
+      // `other` past its cap of series per metric) does not grow this map without end.
+      if (this.#ids.size < MAX_IDS) this.#ids.set(key, id);
     }
     this.#rec[op](id, value);
     if (globalThis.document?.visibilityState === 'hidden' && !this.#soon) {
@@ -179,24 +180,29 @@ export class RumClient {
     // In pushes of at most maxPushBytes (a page with many series records more than one
     // request may carry), a few per flush; each has an id, the same on every try: the
     // Worker's aggregators that stored a try already (before another failed) do not add it
-    // again.
+    // again. Its age at each try tells the Worker when it was taken.
     for (let i = 0, body; i < 8 && (body = this.#rec?.take(Date.now(), this.#maxPush)); i++) {
-      this.#unsent.push([body, crypto.getRandomValues(new Uint32Array(4)).join('-')]);
+      this.#keep([body, crypto.getRandomValues(new Uint32Array(4)).join('-'), Date.now()]);
     }
     if (!now && Date.now() < this.#holdUntil) return;
     for (const p of this.#unsent.splice(0)) this.#send(p);
   }
 
+  /** Keeps a push to send, dropping the oldest past MAX_UNSENT. */
+  #keep(push) {
+    this.#unsent.push(push);
+    if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift(), this.dropped++;
+  }
+
   #send(push) {
-    const [body, id] = push;
+    const [body, id, taken] = push;
     const again = (retryAfter) => {
       this.#holdUntil = Date.now() + (Number(retryAfter) || 0) * 1000;
-      this.#unsent.push(push);
-      if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift(), this.dropped++;
+      this.#keep(push);
     };
     const keepalive = this.#inflight + body.length <= KEEPALIVE_BUDGET;
     if (keepalive) this.#inflight += body.length;
-    fetch(this.#url + (this.#url.includes('?') ? '&' : '?') + 'push=' + id, { method: 'POST', body, keepalive, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
+    fetch(this.#url + (this.#url.includes('?') ? '&' : '?') + 'push=' + id + '&age=' + Math.max(0, Date.now() - taken), { method: 'POST', body, keepalive, credentials: 'omit', headers: { 'Content-Type': 'text/plain' } })
       .finally(() => keepalive && (this.#inflight -= body.length))
       .then(
         (r) => {

@@ -69,6 +69,12 @@ pub fn compress_into(encoder: &mut snap::raw::Encoder, raw: &[u8], out: &mut Vec
     out.truncate(n);
 }
 
+/// The most bytes [`literal_into`] can take and write at most `max_out` bytes: what it adds
+/// is the length (at most 5 bytes) and a tag of at most 3 bytes per 64 KiB.
+pub fn max_literal_input(max_out: usize) -> usize {
+    max_out.saturating_sub(5 + 3 * (max_out >> 16) + 3)
+}
+
 /// Writes `raw` as a snappy block of literals only: valid snappy that any decoder reads, not
 /// compressed. For the page's RUM wasm, where snap's compressor was 4 KiB of a 28 KiB (gzip)
 /// module for pushes of a few KiB (measured in issue 11); snap's decoder is the reference the
@@ -99,6 +105,19 @@ mod tests {
     use super::*;
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_literal_block_of_max_literal_input_bytes_is_within_its_size() {
+        let mut out = Vec::new();
+        for max in (0usize..200).chain([65_535, 65_536, 65_545, 131_072, 131_080, 200_000, 1 << 20]) {
+            // (Even an empty block is a byte.)
+            for near in [max, max.saturating_sub(1), max + 1, max + 7].into_iter().filter(|&n| n > 0) {
+                let raw = vec![7u8; max_literal_input(near)];
+                literal_into(&raw, &mut out);
+                assert!(out.len() <= near, "{} bytes in, {} out, {near} allowed", raw.len(), out.len());
+            }
+        }
+    }
 
     #[test]
     fn literal_blocks_read_back_with_snap() {

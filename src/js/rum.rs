@@ -91,7 +91,8 @@ impl Rum {
     /// The push of what was recorded since the last take, stamped `now` (ms), at most
     /// `max_bytes` long (what does not fit waits for the next take), or `undefined` when
     /// nothing was.
-    pub fn take(&mut self, now: f64, max_bytes: u32) -> Option<Vec<u8>> {
+    pub fn take(&mut self, now: f64, max_bytes: f64) -> Option<Vec<u8>> {
+        // (`as` saturates: Infinity is no limit, NaN or a negative one series a push.)
         self.0.take(now as i64, max_bytes as usize).map(<[u8]>::to_vec)
     }
 }

@@ -43,6 +43,33 @@ pub struct RumAccepted {
     pub push: Option<String>,
 }
 
+/// How far before its arrival a push whose age is not given may have been taken (ms): its
+/// samples' times are the page's clock, trusted this far.
+pub const SKEW_MS: i64 = 60_000;
+
+/// When a page took a push that arrived at `received_ms` (the Worker's clock), from its
+/// `age` (`?age=`: ms since the page took it, given again at each try): exact whatever the
+/// page's clock says. Without it, the push's own time `page_ms` within [`SKEW_MS`] before its
+/// arrival. A gauge keeps the value taken last: a try that arrives late does not replace a
+/// newer value.
+pub fn set_time(page_ms: i64, received_ms: i64, age_ms: Option<i64>) -> i64 {
+    match age_ms {
+        Some(age) => received_ms.saturating_sub(age),
+        None => page_ms.clamp(received_ms.saturating_sub(SKEW_MS), received_ms),
+    }
+}
+
+/// The `age` in a query string: ms since the page took the push, a whole number.
+fn push_age(query: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(age) = query.unwrap_or_default().split('&').find_map(|p| p.strip_prefix("age=")) else {
+        return Ok(None);
+    };
+    match age.parse::<u32>() {
+        Ok(ms) => Ok(Some(i64::from(ms))),
+        Err(_) => Err(format!("age {age:?} must be the milliseconds since the page took the push, a whole number")),
+    }
+}
+
 /// Longest push id.
 pub const MAX_PUSH_ID: usize = 64;
 
@@ -104,9 +131,9 @@ impl Receiver {
         if let Some(r) = self.rum_too_large(rum, req, body.len()) {
             return RumOutcome::Reply(r);
         }
-        let push = match push_id(req.query) {
-            Ok(id) => id.map(str::to_string),
-            Err(why) => return refuse(self, 400, why),
+        let (push, age) = match (push_id(req.query), push_age(req.query)) {
+            (Ok(id), Ok(age)) => (id.map(str::to_string), age),
+            (Err(why), _) | (_, Err(why)) => return refuse(self, 400, why),
         };
         let simple = req.content_encoding.is_none()
             && req.content_type.is_none_or(|t| {
@@ -158,7 +185,8 @@ impl Receiver {
             }
         }
         let mut pushes: Vec<(String, Vec<Delta>)> = Vec::new();
-        for d in deltas {
+        for mut d in deltas {
+            d.at_ms = set_time(d.at_ms, req.received_ms, age);
             match pushes.iter_mut().find(|(m, _)| *m == d.metric) {
                 Some((_, v)) => v.push(d),
                 None => pushes.push((d.metric.clone(), vec![d])),
@@ -182,7 +210,7 @@ mod tests {
     use crate::codec::Encoder;
     use crate::model::{Sample, Series, WriteRequest};
     use crate::receiver::Settings;
-    use crate::rum::Change;
+    use crate::rum::{Change, Schema};
     #[cfg(all(target_family = "wasm", target_os = "unknown"))]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -245,6 +273,37 @@ mod tests {
             assert_eq!(r.status, 400, "{bad}");
             assert!(r.body.contains("must be 1 to 64 letters, digits, _ or -"), "{}", r.body);
         }
+    }
+
+    #[test]
+    fn a_push_is_timed_on_the_workers_clock_by_its_age_or_within_a_minute_by_the_pages() {
+        let received = 10_000_000;
+        // Its age given (on every try): exact, whatever the page's clock says.
+        assert_eq!(set_time(received + 3_600_000, received, Some(2_500)), received - 2_500);
+        assert_eq!(set_time(0, received, Some(300_000)), received - 300_000, "a try five minutes late");
+        // Without: the page's clock, trusted within a minute before the arrival.
+        assert_eq!(set_time(received - 20_000, received, None), received - 20_000);
+        assert_eq!(set_time(received + 3_600_000, received, None), received, "a clock ahead");
+        assert_eq!(set_time(received - 3_600_000, received, None), received - SKEW_MS, "a clock behind");
+
+        let rum = RumSettings::default();
+        let gauge = Schema::with(r#"{"shop_mood": {"type": "gauge", "labels": [], "range": [-1, 1]}}"#).unwrap();
+        let rum = RumSettings { schema: gauge, ..rum };
+        let mood = Series {
+            samples: vec![Sample::new(0.5, 999)],
+            ..Series::from_pairs([("__name__", "shop_mood".to_string())])
+        };
+        let req = Request { received_ms: received, query: Some("push=a&age=1500"), ..PAGE };
+        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &req, &body(vec![mood])) else { panic!() };
+        assert_eq!(a.pushes[0].1[0].at_ms, received - 1_500, "each delta on the Worker's clock");
+        let bad = Request { query: Some("push=a&age=-5"), ..req };
+        let RumOutcome::Reply(r) = receiver().receive_rum(&rum, &bad, &ok_body()) else { panic!() };
+        assert_eq!(r.status, 400);
+        assert!(r.body.contains("age \"-5\" must be the milliseconds since the page took the push"), "{}", r.body);
+    }
+
+    fn ok_body() -> Vec<u8> {
+        body(vec![views("/", 1.0)])
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! acknowledged, [`Aggregator::apply`] says which changed), loads them on start
 //! ([`Aggregator::load`]), and on its alarm hands [`Aggregator::flush`]'s request to the
 //! shards' ordered path. State stays bounded: a label past its cap of distinct values
-//! ([`Config::max_values`]) takes the value `other`, and a series without a push for
+//! ([`Config::max_values`]) takes the value `other`, a new series past the cap of series
+//! ([`Config::max_series`]) takes it in every label, and a series without a push for
 //! [`Config::idle_ms`] gets a stale marker and is forgotten.
 //!
 //! ```
@@ -32,8 +33,9 @@ pub struct Config {
     /// values take the value `other`.
     pub max_values: usize,
     /// Most series an aggregator keeps, of its one metric in the Worker (`RUM_MAX_SERIES`,
-    /// default 10,000): past it a new series takes `other` for every label (one series
-    /// more), since label caps alone multiply (three labels of 100 values are a million).
+    /// default 10,000): past it a new series takes `other` for every label (so at most one
+    /// series more per set of label names), since label caps alone multiply (three labels of
+    /// 100 values are a million).
     pub max_series: usize,
     /// A series without a push for this long (ms; `RUM_IDLE`, default 30 minutes) gets a
     /// stale marker at the next flush and is forgotten.
@@ -57,18 +59,6 @@ impl Default for Config {
     }
 }
 
-/// How far before its arrival a gauge's value may have been set (ms): pages retry a push for
-/// longer, and their clocks may be off by as much.
-pub const SET_SKEW_MS: i64 = 60_000;
-
-/// When a gauge's value that arrives at `now_ms` was set, from the page's time for it
-/// (`at_ms`), trusted within [`SET_SKEW_MS`] before now: a retried push's older value does not
-/// replace the newer one that arrived first, and a page's clock, ahead or far behind, neither
-/// wins over every later value nor loses to every earlier one.
-fn set_time(at_ms: i64, now_ms: i64) -> i64 {
-    at_ms.clamp(now_ms.saturating_sub(SET_SKEW_MS), now_ms)
-}
-
 /// The value a label takes past its cap of distinct values.
 pub const OTHER: &str = "other";
 
@@ -87,9 +77,8 @@ pub struct Total {
     /// When a page first pushed to it (ms; 0 in rows stored before this was kept).
     #[serde(default)]
     pub created_ms: i64,
-    /// A gauge's: when its value was set (ms, the page's time within [`SET_SKEW_MS`] of its
-    /// arrival; 0 in rows stored before this was kept). A value set earlier does not replace
-    /// it.
+    /// A gauge's: when its value was set (ms, [`Delta::at_ms`]; 0 in rows stored before this
+    /// was kept). A value set earlier does not replace it.
     #[serde(default)]
     pub set_ms: i64,
 }
@@ -130,7 +119,8 @@ pub struct Aggregator {
     /// The last flush known (or, in memory, taken) to be stored: a new series' 0 goes after
     /// it, and a series created after it is new.
     written_ms: i64,
-    /// Label values that took `other`, since the aggregator started.
+    /// Label values that took `other` (past [`Config::max_values`]), and series that took
+    /// it in every label (past [`Config::max_series`]), since the aggregator started.
     pub folded: u64,
 }
 
@@ -198,8 +188,7 @@ impl Aggregator {
     pub fn apply(&mut self, deltas: Vec<Delta>, now_ms: i64) -> Vec<Total> {
         let mut changed: BTreeMap<String, ()> = BTreeMap::new();
         for mut d in deltas {
-            self.cap(&mut d);
-            let k = key(&d.metric, &d.labels);
+            let k = self.cap(&mut d);
             if !self.totals.contains_key(&k) {
                 self.new.insert(k.clone());
             }
@@ -215,7 +204,8 @@ impl Aggregator {
             // A gauge's value set before the one it has (a late retry) is not taken.
             let late = match d.change {
                 Change::Set(_) => {
-                    let set = set_time(d.at_ms, now_ms);
+                    // (Not in the future: a Delta without a time is set at its arrival.)
+                    let set = d.at_ms.min(now_ms);
                     let late = set < total.set_ms;
                     total.set_ms = total.set_ms.max(set);
                     late
@@ -230,30 +220,30 @@ impl Aggregator {
         changed.keys().filter_map(|k| self.totals.get(k).cloned()).collect()
     }
 
-    /// Labels past their cap of distinct values take the value [`OTHER`]; past the cap of
-    /// series of a metric, all its labels do.
-    fn cap(&mut self, d: &mut Delta) {
-        if self.totals.len() >= self.config.max_series && !self.totals.contains_key(&key(&d.metric, &d.labels)) {
-            for (name, value) in &mut d.labels {
-                *value = OTHER.to_string();
-                self.values.entry((d.metric.clone(), name.clone())).or_default().insert(OTHER.to_string());
-            }
-            self.folded += 1;
-            return;
-        }
+    /// Labels past their cap of distinct values take the value [`OTHER`]; then, if that is a
+    /// new series past the cap of series, every label does. Returns its key.
+    fn cap(&mut self, d: &mut Delta) -> String {
+        let mut folded = 0;
         for (name, value) in &mut d.labels {
-            let seen = self.values.entry((d.metric.clone(), name.clone())).or_default();
-            if seen.contains(value.as_str()) {
-                continue;
-            }
-            if seen.len() < self.config.max_values {
-                seen.insert(value.clone());
-            } else {
+            let seen = self.values.get(&(d.metric.clone(), name.clone()));
+            let known = seen.is_some_and(|s| s.contains(value.as_str()));
+            if !known && seen.map_or(0, BTreeSet::len) >= self.config.max_values {
                 *value = OTHER.to_string();
-                seen.insert(OTHER.to_string());
-                self.folded += 1;
+                folded += 1;
             }
         }
+        let mut k = key(&d.metric, &d.labels);
+        if self.totals.len() >= self.config.max_series && !self.totals.contains_key(&k) {
+            d.labels.iter_mut().for_each(|(_, v)| *v = OTHER.to_string());
+            k = key(&d.metric, &d.labels);
+            folded = 1;
+        }
+        // Only the values a kept series takes count towards the caps.
+        for (name, value) in &d.labels {
+            self.values.entry((d.metric.clone(), name.clone())).or_default().insert(value.clone());
+        }
+        self.folded += folded;
+        k
     }
 
     /// The cumulative series at `now_ms` (later than the last flush, whatever the clock

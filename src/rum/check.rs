@@ -20,10 +20,16 @@ pub struct Delta {
     pub labels: Labels,
     /// The change.
     pub change: Change,
-    /// When the page recorded it: its newest sample's time (the page's clock, ms). Only a
-    /// gauge's is read, so that a push retried late does not replace a newer value.
-    #[serde(default)]
+    /// When the page recorded it (ms): from [`check`], its newest sample's time on the page's
+    /// clock; the receiver puts it on the Worker's clock ([`crate::receiver::rum::set_time`]).
+    /// Only a gauge's is read: a value set earlier does not replace a later one. Missing (a
+    /// Worker older than this field): at its arrival.
+    #[serde(default = "at_arrival")]
     pub at_ms: i64,
+}
+
+fn at_arrival() -> i64 {
+    i64::MAX
 }
 
 /// What a push changes of one series.
@@ -235,24 +241,27 @@ fn native(s: &Series<'_>, declared: &Metric, parts: &mut Parts) -> Result<(), St
         return Err("pushed twice, or both as a native and as a classic histogram".into());
     }
     parts.native = true;
-    let bounds: Vec<f64> = declared.buckets.iter().copied().chain([f64::INFINITY]).collect();
+    let bounds = declared.bounds();
     let (mut buckets, mut sum, mut count) = (vec![0.0; bounds.len()], 0.0, 0.0);
     for sample in &s.histograms {
         parts.at_ms = parts.at_ms.max(sample.timestamp);
         let h = FloatHistogram::from_model(sample);
-        let cumulative = h.cumulative(&bounds);
-        let total = cumulative.last().copied().unwrap_or(0.0);
+        if !h.sum.is_finite() {
+            return Err(format!("sum {} is not a number", h.sum));
+        }
         if !(0.0..=MAX_OBSERVATIONS).contains(&h.count) || h.count.fract() != 0.0 {
             return Err(format!(
                 "count {} must be a whole number of observations from 0 to {MAX_OBSERVATIONS}",
                 h.count
             ));
         }
+        let cumulative = h.cumulative(&bounds);
+        if let Some(c) = cumulative.iter().find(|c| c.fract() != 0.0) {
+            return Err(format!("its buckets must hold whole numbers of observations (one holds {c})"));
+        }
+        let total = cumulative.last().copied().unwrap_or(0.0);
         if total != h.count {
             return Err(format!("its buckets hold {total} observations, its count says {}", h.count));
-        }
-        if !h.sum.is_finite() {
-            return Err(format!("sum {} is not a number", h.sum));
         }
         buckets.iter_mut().zip(cumulative).for_each(|(b, c)| *b += c);
         sum += h.sum;
@@ -283,7 +292,7 @@ fn histogram(declared: &Metric, parts: &Parts) -> Result<Change, String> {
     if buckets.windows(2).any(|w| w[0].0 == w[1].0) {
         return Err("a bucket pushed twice".into());
     }
-    let bounds: Vec<f64> = declared.buckets.iter().copied().chain([f64::INFINITY]).collect();
+    let bounds = declared.bounds();
     if let Some(b) = buckets.iter().find(|b| !bounds.contains(&b.0)) {
         let declared: Vec<String> = declared.buckets.iter().map(f64::to_string).collect();
         return Err(format!("le={} is not a declared bucket (declared: {}, +Inf)", b.0, declared.join(", ")));

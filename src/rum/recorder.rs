@@ -127,8 +127,8 @@ struct Pending {
 /// the declared range); what is left goes with the next push.
 const MAX_SPLIT: usize = 100;
 
-/// The most series a recorder keeps apart: past it, new series fold into one whose label
-/// values are all [`OTHER`].
+/// The most series of one metric a recorder keeps apart: past it, a new series of the
+/// metric takes [`OTHER`] for every label (as the Worker folds past `RUM_MAX_SERIES`).
 pub const MAX_SERIES: usize = 1000;
 
 /// A page's deltas since its last push, per series.
@@ -138,13 +138,15 @@ pub struct Recorder {
     series: Vec<Pending>,
     raw: Vec<u8>,
     body: Vec<u8>,
+    /// The series the next take starts from.
+    next: usize,
 }
 
 impl Recorder {
     /// A recorder for the metrics `schema` declares (the built-in schema, [`Schema::default`],
     /// is what the Worker takes unless its `RUM_SCHEMA` adds more).
     pub fn new(schema: Schema) -> Self {
-        Recorder { schema, series: Vec::new(), raw: Vec::new(), body: Vec::new() }
+        Recorder { schema, series: Vec::new(), raw: Vec::new(), body: Vec::new(), next: 0 }
     }
 
     /// Declares a metric of the page's own, as the Worker's `RUM_SCHEMA` declares it.
@@ -161,18 +163,21 @@ impl Recorder {
     /// # Errors
     /// [`RecordError::Undeclared`], [`RecordError::Label`].
     ///
-    /// Past [`MAX_SERIES`] series (labels the page makes up without end: an id in a route),
-    /// a new series' label values are all [`OTHER`], as the edge folds values past its caps:
-    /// the page's memory and its pushes stay bounded.
+    /// Past [`MAX_SERIES`] series of the metric (labels the page makes up without end: an id
+    /// in a route), a new series' label values are all [`OTHER`], as the edge folds values
+    /// past its caps: the page's memory and its pushes stay bounded.
     pub fn series(&mut self, metric: &str, labels: &[(&str, &str)]) -> Result<SeriesId, RecordError> {
         let (mut all, declared) = Self::labels(&self.schema, metric, labels)?;
-        if self.series.len() >= MAX_SERIES && !self.series.iter().any(|p| p.labels == all) {
+        let find = |all: &SeriesLabels, series: &[Pending]| series.iter().position(|p| p.labels == *all);
+        let mut found = find(&all, &self.series);
+        if found.is_none() && self.series.iter().filter(|p| p.metric == metric).count() >= MAX_SERIES {
             all.iter_mut().skip(1).for_each(|l| l.1 = OTHER.to_string());
+            found = find(&all, &self.series);
         }
-        if let Some(at) = self.series.iter().position(|p| p.labels == all) {
+        if let Some(at) = found {
             return Ok(at as SeriesId);
         }
-        let bounds: Vec<f64> = declared.buckets.iter().copied().chain([f64::INFINITY]).collect();
+        let bounds = declared.bounds();
         self.series.push(Pending {
             labels: all,
             metric: metric.into(),
@@ -279,13 +284,15 @@ impl Recorder {
         if self.is_empty() {
             return None;
         }
-        // What snappy's literal form adds: the length (at most 5 bytes), a tag per 64 KiB.
-        let max_raw = max_bytes.saturating_sub(5 + 3 * (max_bytes >> 16) + 3);
+        let max_raw = crate::codec::snappy::max_literal_input(max_bytes);
         // 1.0 alone, series by series (Encoder::encode would bring 2.0's encoder into the
         // page's wasm, v1::encode the histogram encoder), and snappy's literal form: a push is a
         // few KiB, and the compressor would be a sixth of the page's wasm.
         self.raw.clear();
-        for p in self.series.iter_mut().filter(|p| p.touched > 0) {
+        // From where the last take stopped for size, so that every series gets its turn.
+        let n = self.series.len();
+        for i in (self.next..n).chain(0..self.next) {
+            let Some(p) = self.series.get_mut(i).filter(|p| p.touched > 0) else { continue };
             // A counter's increments since the last push, as samples within its declared
             // range (the edge checks each): 2,500 errors with a range up to 1,000 are three
             // samples of 1,000, 1,000 and 500. Past MAX_SPLIT samples the rest waits.
@@ -332,6 +339,7 @@ impl Recorder {
             }
             if self.raw.len() > max_raw && mark > 0 {
                 self.raw.truncate(mark);
+                self.next = i;
                 break;
             }
             p.touched = u64::from(left > 0.0);

@@ -72,6 +72,13 @@ pub struct Metric {
     pub range: (f64, f64),
 }
 
+impl Metric {
+    /// A histogram's bucket bounds with `+Inf` last (a counter's or gauge's: `+Inf` alone).
+    pub fn bounds(&self) -> Vec<f64> {
+        self.buckets.iter().copied().chain([f64::INFINITY]).collect()
+    }
+}
+
 /// The metrics pages may push, by name (a histogram by its family name).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Schema {

@@ -26,6 +26,8 @@ const state = mkdtempSync(join(tmpdir(), 'edgewrite-rum-browser-'));
 const VITALS = ['rum_lcp_seconds', 'rum_inp_seconds', 'rum_cls', 'rum_fcp_seconds', 'rum_ttfb_seconds'];
 // A test that hangs fails (a page waiting for something that never comes) instead of stalling CI.
 const LIMIT = 10 * 60_000;
+/** A RUM push's URL (with its push id and age). */
+const RUM_PUSH = /\/api\/v1\/rum(\?|$)/;
 let worker;
 let browser;
 let context;
@@ -99,7 +101,7 @@ async function session({ carts, product, error, midFlush }) {
     await eventually(() => errors.includes('a demo error'), 5_000, 'the error thrown');
   }
   if (midFlush) {
-    const pushing = page.waitForRequest((r) => r.url().endsWith('/api/v1/rum'));
+    const pushing = page.waitForRequest(RUM_PUSH);
     await page.click('#cart');
     await pushing;
   }
@@ -176,13 +178,15 @@ test('a push refused with 503 and 429 is sent again, and an undeclared metric is
   // afterwards, the only thing recorded is the cart add below.
   await page.click('#cart');
   await interactionTaken(page);
-  const pushed = page.waitForResponse((r) => r.url().endsWith('/api/v1/rum'));
+  const pushed = page.waitForResponse(RUM_PUSH);
   await flush();
   assert.equal((await pushed).status(), 204);
   const answers = [503, 429];
   const tries = [];
-  await page.route('**/api/v1/rum', (route) => {
+  const tryUrls = [];
+  await page.route(RUM_PUSH, (route) => {
     tries.push(route.request().postDataBuffer());
+    tryUrls.push(route.request().url());
     const status = answers.shift();
     const headers = { 'Access-Control-Allow-Origin': '*', ...(status === 429 ? { 'Retry-After': '1' } : {}) };
     return status ? route.fulfill({ status, headers, body: 'try later' }) : route.continue();
@@ -201,7 +205,9 @@ test('a push refused with 503 and 429 is sent again, and an undeclared metric is
   await flush();
   await eventually(() => tries.length === 3, 5_000, 'the third try');
   assert.ok(tries[1].equals(tries[0]) && tries[2].equals(tries[0]), 'the same push each time');
-  await page.unroute('**/api/v1/rum');
+  const ids = tryUrls.map((u) => new URL(u).searchParams.get('push'));
+  assert.ok(ids[0] && ids.every((id) => id === ids[0]), `with the same id: ${tryUrls}`);
+  await page.unroute(RUM_PUSH);
   const refused = await page.evaluate(() => {
     try {
       window.rumClient.count('shop_secret_total');
@@ -219,7 +225,7 @@ test('the inline snippet counts a page whose bundle never ran, with the recorder
   initSync({ module: readFileSync(`${root}pkg/wasm/rum/edgewrite_bg.wasm`) });
   const rec = new Rum();
   rec.add(rec.series('rum_errors_total', 'kind\0no_bundle'), 1);
-  const b64 = Buffer.from(rec.take(0)).toString('base64');
+  const b64 = Buffer.from(rec.take(0, 60_000)).toString('base64');
   for (const file of ['www/rum-demo.html', 'README.md']) {
     assert.ok(readFileSync(`${root}${file}`, 'utf8').includes(`atob("${b64}")`), `${file} carries the snippet`);
   }

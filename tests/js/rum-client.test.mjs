@@ -180,6 +180,10 @@ test('a push answered 5xx or 429 is kept and sent again with its id (after Retry
     const ids = receiver.requests.map((r) => new URL(r.url, 'http://x').searchParams.get('push'));
     assert.match(ids[0], /^\d{1,10}(-\d{1,10}){3}$/);
     assert.deepEqual(ids, [ids[0], ids[0], ids[0]]);
+    // ... and its age at each try (ms since it was taken): the Worker times it by that.
+    const ages = receiver.requests.map((r) => Number(new URL(r.url, 'http://x').searchParams.get('age')));
+    assert.ok(ages.every((a, i) => Number.isInteger(a) && a >= 0 && (i === 0 || a >= ages[i - 1])), `${ages}`);
+    assert.ok(ages[2] > ages[0], `${ages}`);
     push();
     c.flush(true);
     await eventually(() => receiver.requests.length === 4, 5_000, 'the next push');
@@ -211,7 +215,7 @@ test("the recorder's memory stays flat over a long page life (the small allocato
       rec.observe(lcp, (i % 50) / 10);
       rec.add(rec.series('rum_page_views_total', `route\0/page/${r}`), 1);
     }
-    assert.ok(rec.take(i).length > 1000);
+    assert.ok(rec.take(i, 60_000).length > 1000);
   };
   for (let i = 0; i < 200; i++) round(i);
   const warm = memory.buffer.byteLength;

@@ -19,6 +19,8 @@ use edgewrite::rum::limit::{Bucket, Rate};
 use edgewrite::rum::{Aggregator, Delta, Total, aggregator_name};
 use std::cell::RefCell;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::{Closure, JsValue};
 use worker::*;
 
 /// The Durable Object namespace of the aggregators.
@@ -197,9 +199,12 @@ pub struct RumAggregator {
     env: Env,
     sql: SqlStorage,
     config: std::result::Result<WorkerConfig, ConfigError>,
-    /// The totals, loaded from SQLite on first use; dropped when a flush fails, so the next
-    /// one starts again from what is stored.
+    /// The totals, loaded from SQLite on first use; dropped when a flush or a push fails, so
+    /// the next use starts again from what is stored.
     aggregator: RefCell<Option<Aggregator>>,
+    /// How many times it was dropped: a flush that sees it dropped while it waited on the
+    /// shards drops it again once done (what was reloaded meanwhile predates the flush).
+    resets: std::cell::Cell<u64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -229,6 +234,12 @@ impl RumAggregator {
             vec![name.into(), value.into()],
         )?;
         Ok(())
+    }
+
+    /// Drops the aggregator: the next use loads what is stored.
+    fn reset(&self) {
+        *self.aggregator.borrow_mut() = None;
+        self.resets.set(self.resets.get() + 1);
     }
 
     /// Runs `f` with the aggregator, loading the stored totals first if needed.
@@ -262,14 +273,47 @@ impl RumAggregator {
         Ok(!rows.is_empty())
     }
 
-    fn store(&self, total: &Total) -> Result<()> {
-        let json = serde_json::to_string(total).map_err(|e| Error::RustError(e.to_string()))?;
-        self.sql.exec(
-            "INSERT INTO rum_totals (key, total) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET total = excluded.total",
-            vec![total.key().into(), json.into()],
-        )?;
-        Ok(())
+    /// Stores a push's changed totals, its id (for `push_memory_ms`: a retry is not added
+    /// again) and the count of label values folded, in one transaction (`transactionSync`):
+    /// all or nothing, so an id is never stored without its totals. One row write more per
+    /// push for the id, and its index's.
+    fn store(&self, changed: &[Total], id: Option<String>, folded: u64, now: i64) -> Result<()> {
+        let mut rows = Vec::with_capacity(changed.len());
+        for t in changed {
+            rows.push((t.key(), serde_json::to_string(t).map_err(|e| Error::RustError(e.to_string()))?));
+        }
+        let sql = self.sql.clone();
+        let write = move || -> Result<()> {
+            for (key, json) in rows {
+                sql.exec(
+                    "INSERT INTO rum_totals (key, total) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET total = excluded.total",
+                    vec![key.into(), json.into()],
+                )?;
+            }
+            if let Some(id) = id {
+                sql.exec("INSERT INTO rum_pushes (id, at) VALUES (?, ?)", vec![id.into(), now.into()])?;
+            }
+            if folded > 0 {
+                sql.exec(
+                    // (Numbers cross as JavaScript's floats: the sum is made of integers here.)
+                    "INSERT INTO rum_meta (name, value) VALUES ('folded', ?1) ON CONFLICT (name) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(?1 AS INTEGER) AS TEXT)",
+                    vec![folded.to_string().into()],
+                )?;
+            }
+            Ok(())
+        };
+        transaction_sync(&self.state.storage(), write)
     }
+}
+
+/// Runs `write` in the storage's `transactionSync`: its SQL writes commit together, or, if it
+/// fails, none does.
+fn transaction_sync(storage: &Storage, write: impl FnOnce() -> Result<()> + 'static) -> Result<()> {
+    let write = Closure::once(move || write().map_err(|e| JsValue::from(e.to_string())));
+    let raw: &JsValue = storage.as_raw().as_ref();
+    let run: js_sys::Function = js_sys::Reflect::get(raw, &"transactionSync".into())?.dyn_into()?;
+    run.call1(raw, write.as_ref())?;
+    Ok(())
 }
 
 impl DurableObject for RumAggregator {
@@ -279,7 +323,7 @@ impl DurableObject for RumAggregator {
             sql.exec(statement, None).expect("create the aggregator's tables");
         }
         let config = config::parse(&env);
-        RumAggregator { state, env, sql, config, aggregator: RefCell::new(None) }
+        RumAggregator { state, env, sql, config, aggregator: RefCell::new(None), resets: std::cell::Cell::new(0) }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -293,36 +337,27 @@ impl DurableObject for RumAggregator {
         }
         let push: Push = req.json().await?;
         let now = Date::now().as_millis() as i64;
-        if let Some(id) = &push.id
-            && self.stored(id)?
-        {
-            return Ok(Response::empty()?.with_status(204));
-        }
-        if self.meta("tenant")?.as_deref() != Some(push.tenant.as_str()) {
-            self.set_meta("tenant", &push.tenant)?;
-        }
-        // Stored before the push is acknowledged (the Durable Object commits these writes
-        // before its answer leaves).
-        let (changed, folded) = self.with(|a| {
-            let before = a.folded;
-            let changed = a.apply(push.deltas, now);
-            (changed, a.folded - before)
-        })?;
-        // On a failure, what is in memory may be ahead of what is stored: start again from
-        // what is stored (the push is not acknowledged).
-        // The push's id with its totals, in the same synchronous step (one transaction).
-        let remembered = push.id.as_ref().map_or(Ok(()), |id| {
-            self.sql
-                .exec("INSERT INTO rum_pushes (id, at) VALUES (?, ?)", vec![id.as_str().into(), now.into()])
-                .map(drop)
-        });
-        if let Err(e) = changed.iter().try_for_each(|t| self.store(t)).and(remembered) {
-            *self.aggregator.borrow_mut() = None;
-            return Err(e);
-        }
-        if folded > 0 {
-            let total = self.meta("folded")?.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + folded;
-            self.set_meta("folded", &total.to_string())?;
+        // A try of a push this aggregator stored already is acknowledged again, not added.
+        let again = match &push.id {
+            Some(id) => self.stored(id)?,
+            None => false,
+        };
+        if !again {
+            if self.meta("tenant")?.as_deref() != Some(push.tenant.as_str()) {
+                self.set_meta("tenant", &push.tenant)?;
+            }
+            let (changed, folded) = self.with(|a| {
+                let before = a.folded;
+                let changed = a.apply(push.deltas, now);
+                (changed, a.folded - before)
+            })?;
+            // Stored before the push is acknowledged, all or nothing: on a failure nothing is
+            // stored and the page tries again; what is in memory may be ahead of what is
+            // stored, so start again from what is stored.
+            if let Err(e) = self.store(&changed, push.id, folded, now) {
+                self.reset();
+                return Err(e);
+            }
         }
         // A flush is due within the interval: set one if none is (or if one is overdue, as
         // after a restart that missed it).
@@ -345,8 +380,6 @@ impl DurableObject for RumAggregator {
             (f, forgotten, a.last_flush_ms().unwrap_or(now))
         })?;
         self.set_meta("last_flush_ms", &last.to_string())?;
-        let forget_before = config.rum.aggregate.pushes_forgotten_before(now);
-        self.sql.exec("DELETE FROM rum_pushes WHERE at < ?", vec![forget_before.into()])?;
         // The rows of forgotten series, as they stand now: deleted after the flush is stored,
         // unless a push changes them meanwhile.
         let mut rows = Vec::new();
@@ -360,20 +393,30 @@ impl DurableObject for RumAggregator {
         if !refused.is_empty() {
             console_error!("RUM series the shards cannot take (the Worker's fault): {refused}");
         }
+        let resets = self.resets.get();
         let appends = shard::appends(&self.env, &tenant, &batches, settings.shards.max(1), now)?;
         let stored = futures_util::future::join_all(appends).await;
         let keeps = self.with(|a| !a.is_empty())?;
         if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
             console_error!("a RUM flush could not be stored; it goes again in {RETRY_MS} ms");
             // Start again from what is stored: the forgotten series come back, and go then.
-            *self.aggregator.borrow_mut() = None;
+            self.reset();
             self.state.storage().set_alarm(Duration::from_millis(RETRY_MS)).await?;
             return Response::empty();
         }
         // Stored: series created before it are no longer new (their 0 is written).
         self.set_meta("written_ms", &last.to_string())?;
+        let forget_before = config.rum.aggregate.pushes_forgotten_before(now);
+        if let Err(e) = self.sql.exec("DELETE FROM rum_pushes WHERE at < ?", vec![forget_before.into()]) {
+            console_error!("old RUM push ids could not be pruned (the next flush tries again): {e}");
+        }
         for (key, total) in rows {
             self.sql.exec("DELETE FROM rum_totals WHERE key = ? AND total = ?", vec![key.into(), total.into()])?;
+        }
+        if self.resets.get() != resets {
+            // Reloaded while this flush was on its way: with the series it forgot and the
+            // zeros it wrote. Again, from what is stored now.
+            self.reset();
         }
         if keeps {
             self.state.storage().set_alarm(Duration::from_millis(config.rum.flush_every_ms)).await?;
