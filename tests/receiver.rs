@@ -135,6 +135,36 @@ fn with_a_reorder_window_samples_older_than_it_are_refused_before_acknowledging(
 }
 
 #[test]
+fn a_v1_series_with_floats_and_histograms_is_stored_as_two_valid_v2_series() {
+    let histogram = Histogram {
+        count: model::Count::Int(1),
+        sum: 0.5,
+        zero_count: model::Count::Int(1),
+        timestamp: 1_000,
+        ..Histogram::default()
+    };
+    let mixed = Series {
+        samples: vec![Sample::new(1.0, 1_000)],
+        histograms: vec![histogram.clone()],
+        ..Series::from_pairs([("__name__", "rpc_seconds"), ("job", "api")])
+    };
+    let plain = Series { samples: vec![Sample::new(2.0, 1_000)], ..Series::from_pairs([("__name__", "up")]) };
+    let req = WriteRequest { series: vec![mixed, plain], metadata: Vec::new() };
+    let a = accept(Receiver::new(Settings::default()).receive(&V1, &body(&req, Version::V1)));
+    assert_eq!((a.reply.status, a.written.samples, a.written.histograms), (204, 2, 1));
+    let stored = stored(&a);
+    let names: Vec<(&str, usize, usize)> =
+        stored.iter().map(|s| (s.metric_name().unwrap(), s.samples.len(), s.histograms.len())).collect();
+    let rpc: Vec<_> = names.iter().filter(|n| n.0 == "rpc_seconds").collect();
+    assert_eq!(rpc, [&("rpc_seconds", 1, 0), &("rpc_seconds", 0, 1)], "floats, then histograms, in one shard");
+    assert!(names.contains(&("up", 1, 0)));
+    for b in &a.batches {
+        let back = edgewrite::codec::v2::decode(&b.body, &Limits::default()).unwrap();
+        assert!(validate::validate(&back, Version::V2, &Limits::default()).is_valid(), "valid 2.0");
+    }
+}
+
+#[test]
 fn family_metadata_sent_on_its_own_travels_as_a_series_of_its_own() {
     let mut rx = Receiver::new(Settings::default());
     let req = WriteRequest {

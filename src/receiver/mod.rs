@@ -233,14 +233,32 @@ impl Receiver {
 /// The series of `request`, grouped by shard and encoded (2.0, uncompressed) straight from
 /// the request's own series, and what they hold.
 fn shard_batches(request: &WriteRequest<'_>, shards: u32, encoder: &mut Encoder) -> (Vec<ShardBatch>, Counts) {
+    // 2.0 takes a series' floats and histograms only as two series; a 1.0 series may hold
+    // both (Prometheus takes it): stored as two, the floats (with exemplars), then the
+    // histograms. (Rare: copies only then.)
+    let both = |s: &Series<'_>| !s.samples.is_empty() && !s.histograms.is_empty();
+    let split: Vec<[Series<'_>; 2]> = (request.series.iter().filter(|s| both(s)))
+        .map(|s| {
+            let histograms = Series { labels: s.labels.clone(), histograms: s.histograms.clone(), ..Series::default() };
+            [Series { histograms: Vec::new(), ..s.clone() }, histograms]
+        })
+        .collect();
+    let mut all: Vec<&Series<'_>> = Vec::with_capacity(request.series.len() + split.len());
+    let mut pairs = split.iter();
+    for s in &request.series {
+        match both(s).then(|| pairs.next()).flatten() {
+            Some(pair) => all.extend(pair),
+            None => all.push(s),
+        }
+    }
     let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); shards.max(1) as usize];
-    for (i, s) in request.series.iter().enumerate() {
+    for (i, s) in all.iter().enumerate() {
         by_shard[route::shard_of(route::series_hash(&s.labels), shards) as usize].push(i);
     }
     let mut written = Counts::default();
     let mut batches = Vec::new();
     for (shard, indices) in by_shard.iter().enumerate().filter(|(_, v)| !v.is_empty()) {
-        let part = indices.iter().map(|&i| &request.series[i]);
+        let part = indices.iter().map(|&i| all[i]);
         let counts = part.clone().fold(Counts::default(), |mut c, s| {
             c += s.counts();
             c
