@@ -35,9 +35,14 @@ fn replay(target: &str, seeds: usize, check: impl Fn(&[u8])) {
     }
 }
 
-/// As `fuzz_target!` reads a typed input: `arbitrary_take_rest`.
-fn typed<'a, T: Arbitrary<'a>>(bytes: &'a [u8]) -> Option<T> {
-    T::arbitrary_take_rest(Unstructured::new(bytes)).ok()
+/// [`replay`] for a target whose input is typed, read as `fuzz_target!` reads it
+/// (`arbitrary_take_rest`; bytes that are not one are skipped, as libFuzzer skips them).
+fn replay_typed<T: for<'a> Arbitrary<'a>>(target: &str, check: impl Fn(&T)) {
+    replay(target, 0, |b| {
+        if let Ok(input) = T::arbitrary_take_rest(Unstructured::new(b)) {
+            check(&input);
+        }
+    });
 }
 
 #[test]
@@ -61,29 +66,17 @@ fn validate() {
 
 #[test]
 fn receiver() {
-    replay("receiver", 0, |b| {
-        if let Some(input) = typed::<Http>(b) {
-            edgewrite_fuzz::receive(&input);
-        }
-    });
+    replay_typed::<Http>("receiver", edgewrite_fuzz::receive);
 }
 
 #[test]
 fn rum() {
-    replay("rum", 0, |b| {
-        if let Some(input) = typed::<RumPush>(b) {
-            edgewrite_fuzz::rum(&input);
-        }
-    });
+    replay_typed::<RumPush>("rum", edgewrite_fuzz::rum);
 }
 
 #[test]
 fn rum_recorder() {
-    replay("rum_recorder", 0, |b| {
-        if let Some(input) = typed::<Recording>(b) {
-            edgewrite_fuzz::rum_recorder(&input);
-        }
-    });
+    replay_typed::<Recording>("rum_recorder", edgewrite_fuzz::rum_recorder);
 }
 
 #[test]
@@ -98,11 +91,7 @@ fn promql() {
 
 #[test]
 fn chunk() {
-    replay("chunk", 0, |b| {
-        if let Some(input) = typed::<ChunkInput>(b) {
-            edgewrite_fuzz::chunk(&input);
-        }
-    });
+    replay_typed::<ChunkInput>("chunk", edgewrite_fuzz::chunk);
 }
 
 /// The properties hold on bodies built here too, whatever the seeds on disk.
