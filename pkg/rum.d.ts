@@ -25,7 +25,7 @@ export interface RumOptions {
   route?: (path: string) => string;
   /** Push every this many ms (also when the page is hidden or goes away). Default 10000; 0: only then. */
   flushEvery?: number;
-  /** Largest push in bytes (default 16000; keep it within the Worker's RUM_MAX_BODY_BYTES): more goes in several. */
+  /** Largest push in bytes (default 16000, at most 60000; keep it within the Worker's RUM_MAX_BODY_BYTES): more goes in several. */
   maxPushBytes?: number;
   /** web-vitals (`import * as webVitals from 'web-vitals'`): LCP, INP, CLS, FCP and TTFB observed per route and rating. */
   vitals?: { onLCP?: OnVital; onINP?: OnVital; onCLS?: OnVital; onFCP?: OnVital; onTTFB?: OnVital };
@@ -53,7 +53,7 @@ export class RumClient {
    * Rejects if the wasm cannot be loaded: the client then records nothing.
    */
   readonly ready: Promise<void>;
-  /** Pushes dropped after failing, when more than 32 waited to go again. */
+  /** Pushes dropped unsent: more than 32 waited to go again (after failures, or a 429). */
   readonly dropped: number;
   /** Pushes waiting to go again (after a network error, a 5xx or a 429). */
   readonly pending: number;

@@ -51,7 +51,7 @@ export class RumClient {
   #soon = false;
   #failed = false;
   #inflight = 0;
-  /** Pushes dropped unsent (failed, or held by a 429), when more than 32 waited. */
+  /** Pushes dropped unsent: more than 32 waited to go again (after failures, or a 429). */
   dropped = 0;
   /**
    * Resolves once the recorder's wasm is loaded (calls before are kept and replayed); rejects
@@ -62,7 +62,8 @@ export class RumClient {
   constructor({ url = '/api/v1/rum', route: normalize = route, flushEvery = 10_000, maxPushBytes = 16_000, vitals, metrics = {}, errors = true, pageView = true, wasm } = {}) {
     this.#url = url;
     this.#route = normalize;
-    this.#maxPush = maxPushBytes;
+    // A push past the keepalive budget could never go with keepalive.
+    this.#maxPush = Math.min(maxPushBytes, KEEPALIVE_BUDGET);
     this.ready = init({ module_or_path: wasm ?? new URL('./wasm/rum/edgewrite_bg.wasm', import.meta.url) }).then(
       () => {
         const rec = new Rum();
@@ -177,6 +178,8 @@ export class RumClient {
    * while a 429's Retry-After lasts (the page is going away).
    */
   flush(now = false) {
+    // While a 429 holds, what is recorded stays in the recorder (merging, not queueing).
+    if (!now && Date.now() < this.#holdUntil) return;
     // In pushes of at most maxPushBytes (a page with many series records more than one
     // request may carry), a few per flush; each has an id, the same on every try: the
     // Worker's aggregators that stored a try already (before another failed) do not add it
@@ -184,8 +187,10 @@ export class RumClient {
     for (let i = 0, body; i < 8 && (body = this.#rec?.take(Date.now(), this.#maxPush)); i++) {
       this.#keep([body, crypto.getRandomValues(new Uint32Array(4)).join('-'), Date.now()]);
     }
-    if (!now && Date.now() < this.#holdUntil) return;
-    for (const p of this.#unsent.splice(0)) this.#send(p);
+    const pushes = this.#unsent.splice(0);
+    // As the page goes away, the newest first: they get the keepalive budget (and arrive if
+    // the page is gone before the rest do); older ones failed before.
+    for (const p of now ? pushes.reverse() : pushes) this.#send(p);
   }
 
   /** Keeps a push to send, dropping the oldest past MAX_UNSENT. */

@@ -115,6 +115,9 @@ mod tests {
                 let raw = vec![7u8; max_literal_input(near)];
                 literal_into(&raw, &mut out);
                 assert!(out.len() <= near, "{} bytes in, {} out, {near} allowed", raw.len(), out.len());
+                // ... and not much less: at most the bytes reserved for the length and tags.
+                let reserved = 8 + 3 * (near >> 16);
+                assert!(near <= reserved || out.len() + reserved >= near, "{} out, {near} allowed", out.len());
             }
         }
     }

@@ -154,7 +154,7 @@ impl WorkerMetrics {
             &mut out,
             "edgewrite_rum_folded_total",
             "counter",
-            "Label values (past RUM_MAX_VALUES) and series (past RUM_MAX_SERIES) a RUM aggregator turned into \"other\".",
+            "Label values a RUM aggregator turned into \"other\" (past RUM_MAX_VALUES, or every label of a series past RUM_MAX_SERIES).",
         );
         for a in aggregators {
             let _ = writeln!(out, "edgewrite_rum_folded_total{} {}", aggregator_labels(a), a.folded);

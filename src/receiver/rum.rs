@@ -64,8 +64,9 @@ fn push_age(query: Option<&str>) -> Result<Option<i64>, String> {
     let Some(age) = query.unwrap_or_default().split('&').find_map(|p| p.strip_prefix("age=")) else {
         return Ok(None);
     };
-    match age.parse::<u32>() {
-        Ok(ms) => Ok(Some(i64::from(ms))),
+    match age.parse::<u64>() {
+        // (An age past i64's milliseconds is as old as any: the page's clock is not consulted.)
+        Ok(ms) => Ok(Some(i64::try_from(ms).unwrap_or(i64::MAX))),
         Err(_) => Err(format!("age {age:?} must be the milliseconds since the page took the push, a whole number")),
     }
 }
@@ -294,8 +295,12 @@ mod tests {
             ..Series::from_pairs([("__name__", "shop_mood".to_string())])
         };
         let req = Request { received_ms: received, query: Some("push=a&age=1500"), ..PAGE };
-        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &req, &body(vec![mood])) else { panic!() };
+        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &req, &body(vec![mood.clone()])) else { panic!() };
         assert_eq!(a.pushes[0].1[0].at_ms, received - 1_500, "each delta on the Worker's clock");
+        // Past i64's milliseconds (a u64 still): older than any value set since.
+        let ancient = Request { query: Some("age=18000000000000000000"), ..req };
+        let RumOutcome::Accept(a) = receiver().receive_rum(&rum, &ancient, &body(vec![mood])) else { panic!() };
+        assert_eq!(a.pushes[0].1[0].at_ms, received - i64::MAX);
         let bad = Request { query: Some("push=a&age=-5"), ..req };
         let RumOutcome::Reply(r) = receiver().receive_rum(&rum, &bad, &ok_body()) else { panic!() };
         assert_eq!(r.status, 400);

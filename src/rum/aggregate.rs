@@ -40,9 +40,10 @@ pub struct Config {
     /// A series without a push for this long (ms; `RUM_IDLE`, default 30 minutes) gets a
     /// stale marker at the next flush and is forgotten.
     pub idle_ms: i64,
-    /// How long an aggregator remembers the pushes it stored (ms; default an hour), by the id
-    /// a page gives each push (`?push=`): a retry within it is acknowledged and not added
-    /// again (a 503 after some aggregators stored a push would otherwise count those twice).
+    /// How long an aggregator remembers the pushes it stored at least (ms; default an hour;
+    /// they go at the first flush stored after it), by the id a page gives each push
+    /// (`?push=`): a retry within it is acknowledged and not added again (a 503 after some
+    /// aggregators stored a push would otherwise count those twice).
     pub push_memory_ms: i64,
 }
 
@@ -119,8 +120,8 @@ pub struct Aggregator {
     /// The last flush known (or, in memory, taken) to be stored: a new series' 0 goes after
     /// it, and a series created after it is new.
     written_ms: i64,
-    /// Label values that took `other` (past [`Config::max_values`]), and series that took
-    /// it in every label (past [`Config::max_series`]), since the aggregator started.
+    /// Label values that took `other` (past [`Config::max_values`], or every label of a series
+    /// past [`Config::max_series`]), since the aggregator started.
     pub folded: u64,
 }
 
@@ -198,7 +199,7 @@ impl Aggregator {
                 value: zero(&d.change),
                 pushed_ms: now_ms,
                 created_ms: now_ms,
-                set_ms: 0,
+                set_ms: i64::MIN,
             });
             total.pushed_ms = total.pushed_ms.max(now_ms);
             // A gauge's value set before the one it has (a late retry) is not taken.
@@ -221,7 +222,8 @@ impl Aggregator {
     }
 
     /// Labels past their cap of distinct values take the value [`OTHER`]; then, if that is a
-    /// new series past the cap of series, every label does. Returns its key.
+    /// new series past the cap of series, every label does. Counts the labels it changed.
+    /// Returns the key.
     fn cap(&mut self, d: &mut Delta) -> String {
         let mut folded = 0;
         for (name, value) in &mut d.labels {
@@ -234,9 +236,11 @@ impl Aggregator {
         }
         let mut k = key(&d.metric, &d.labels);
         if self.totals.len() >= self.config.max_series && !self.totals.contains_key(&k) {
-            d.labels.iter_mut().for_each(|(_, v)| *v = OTHER.to_string());
+            for (_, v) in d.labels.iter_mut().filter(|(_, v)| v != OTHER) {
+                *v = OTHER.to_string();
+                folded += 1;
+            }
             k = key(&d.metric, &d.labels);
-            folded = 1;
         }
         // Only the values a kept series takes count towards the caps.
         for (name, value) in &d.labels {

@@ -253,7 +253,11 @@ test('the RUM dashboard draws page views, errors and the p75 of each vital per r
   const views = Number(await page.textContent('#views-total'));
   assert.ok(Math.abs(views - expected.views) <= expected.views * 0.2, `${views} page views shown, ${expected.views} pushed`);
   assert.ok(Number(await page.textContent('#errors-total')) >= 1);
-  // Each chart has series with points, and its canvas has lines drawn on it.
+  // Each chart has series with points, and its canvas has lines drawn on it: over the last 15
+  // minutes, so the few minutes of data this run pushed span more than a few pixels.
+  await page.$eval('#inp', (el) => delete el.dataset.points);
+  await page.selectOption('#range', '900');
+  await page.waitForSelector('#inp[data-points]', { timeout: 20_000 });
   for (const id of ['views', 'errors', 'lcp', 'inp']) {
     const drawn = await page.$eval(`#${id}`, (el) => {
       const canvas = el.querySelector('canvas');

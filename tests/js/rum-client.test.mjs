@@ -120,6 +120,14 @@ test('a page with many series pushes in parts of at most maxPushBytes, and folds
     assert.equal(views['rum_page_views_total,route=other'], 200, 'the 200 series past the cap, as one');
     assert.equal(Object.values(views).reduce((a, b) => a + b, 0), 1202, 'every count once');
     assert.equal(new Set(receiver.requests.map((r) => r.url)).size, receiver.requests.length, 'an id each');
+
+    // A push is never past what keepalive can carry, whatever maxPushBytes says.
+    const before = receiver.requests.length;
+    const big = await client(receiver.url, { maxPushBytes: 1_000_000 });
+    for (let i = 0; i < 1000; i++) big.count('rum_page_views_total', { route: `/made-up/${i}` });
+    big.flush();
+    await eventually(() => receiver.requests.length === before + 2, 5_000, 'two pushes');
+    assert.ok(receiver.requests.slice(before).every((r) => r.raw.length <= 60_000));
   } finally {
     await receiver.close();
   }
@@ -201,6 +209,40 @@ test('a push answered 5xx or 429 is kept and sent again with its id (after Retry
   } finally {
     console.warn = warn;
     await receiver.close().catch(() => {});
+  }
+});
+
+test('while a 429 holds, what is recorded waits in the recorder; as the page goes away the newest push goes first', async () => {
+  const receiver = await scriptedReceiver([{ status: 429, headers: { 'Retry-After': '60' } }]);
+  // What the client asks fetch for, in order (the requests themselves go to the receiver).
+  const fetch = globalThis.fetch;
+  const asked = [];
+  globalThis.fetch = (url, init) => {
+    asked.push({ id: new URL(url, 'http://x').searchParams.get('push'), keepalive: init.keepalive });
+    return fetch(url, init);
+  };
+  try {
+    const c = await client(receiver.url);
+    c.count('rum_page_views_total', { route: '/' });
+    c.flush();
+    await eventually(() => c.pending === 1 && receiver.requests.length === 1, 5_000, 'the 429 kept');
+    for (let i = 0; i < 40; i++) {
+      c.count('rum_page_views_total', { route: '/' }, 2);
+      c.flush();
+    }
+    assert.equal(c.pending, 1, 'nothing taken while held');
+    assert.equal(c.dropped, 0);
+    assert.equal(asked.length, 1);
+    c.flush(true);
+    await eventually(() => receiver.requests.length === 3 && c.pending === 0, 5_000, 'both sent');
+    assert.notEqual(asked[1].id, asked[0].id, 'the newest first');
+    assert.equal(asked[2].id, asked[0].id, 'then the held one');
+    assert.ok(asked.every((a) => a.keepalive));
+    const views = receiver.requests.slice(1).map((r) => samples(r)['rum_page_views_total,route=/'][0]).sort();
+    assert.deepEqual(views, [1, 80], 'the held push, and the forty merged');
+  } finally {
+    globalThis.fetch = fetch;
+    await receiver.close();
   }
 });
 

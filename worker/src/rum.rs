@@ -16,7 +16,7 @@ use edgewrite::receiver::config::{ConfigError, WorkerConfig};
 use edgewrite::receiver::metrics::AggregatorStats;
 use edgewrite::receiver::rum::{RumAccepted, RumOutcome};
 use edgewrite::rum::limit::{Bucket, Rate};
-use edgewrite::rum::{Aggregator, Delta, Total, aggregator_name};
+use edgewrite::rum::{Aggregator, Delta, Flush, Total, aggregator_name};
 use std::cell::RefCell;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
@@ -304,6 +304,53 @@ impl RumAggregator {
         };
         transaction_sync(&self.state.storage(), write)
     }
+
+    /// Stores a flush taken at `now` (its time `last`) through the shards' ordered path, then
+    /// what follows from it being stored. Whether the aggregator keeps series (and so flushes
+    /// again); an error if the flush was not stored.
+    async fn send(&self, mut flush: Flush, last: i64, tenant: &str, now: i64) -> Result<bool> {
+        let config = self.config()?;
+        // Its time stored first: whatever happens to the sending, the next flush is later.
+        self.set_meta("last_flush_ms", &last.to_string())?;
+        // The rows of forgotten series, as they stand now: deleted after the flush is stored,
+        // unless a push changes them meanwhile.
+        let mut rows = Vec::new();
+        for key in &flush.forgotten {
+            let r: Vec<TotalRow> =
+                self.sql.exec("SELECT total FROM rum_totals WHERE key = ?", vec![key.as_str().into()])?.to_array()?;
+            rows.extend(r.into_iter().map(|r| (key.clone(), r.total)));
+        }
+        let settings = &config.settings;
+        let (batches, refused) = Receiver::new(settings.clone()).route_own(&mut flush.request, tenant);
+        if !refused.is_empty() {
+            console_error!("RUM series the shards cannot take (the Worker's fault): {refused}");
+        }
+        let resets = self.resets.get();
+        let appends = shard::appends(&self.env, tenant, &batches, settings.shards.max(1), now)?;
+        let stored = futures_util::future::join_all(appends).await;
+        for s in stored {
+            let status = s?.status_code();
+            if status != 204 {
+                return Err(Error::RustError(format!("a shard answered {status}")));
+            }
+        }
+        // Stored: series created before it are no longer new (their 0 is written).
+        self.set_meta("written_ms", &last.to_string())?;
+        let forget_before = config.rum.aggregate.pushes_forgotten_before(now);
+        if let Err(e) = self.sql.exec("DELETE FROM rum_pushes WHERE at < ?", vec![forget_before.into()]) {
+            console_error!("old RUM push ids could not be pruned (the next flush tries again): {e}");
+        }
+        for (key, total) in rows {
+            self.sql.exec("DELETE FROM rum_totals WHERE key = ? AND total = ?", vec![key.into(), total.into()])?;
+        }
+        if self.resets.get() != resets {
+            // Reloaded while this flush was on its way: with the series it forgot and the
+            // zeros it wrote. Again, from what is stored now.
+            self.reset();
+        }
+        // Without reloading: one dropped meanwhile loads at the next flush, which decides.
+        Ok(self.aggregator.borrow().as_ref().is_none_or(|a| !a.is_empty()))
+    }
 }
 
 /// Runs `write` in the storage's `transactionSync`: its SQL writes commit together, or, if it
@@ -372,55 +419,23 @@ impl DurableObject for RumAggregator {
         let config = self.config()?;
         let Some(tenant) = self.meta("tenant")? else { return Response::empty() };
         let now = Date::now().as_millis() as i64;
-        // The flush, and its time stored, in one synchronous step: whatever happens to the
-        // sending, the next flush is later.
-        let (mut flush, forgotten, last) = self.with(|a| {
+        // The flush, in one synchronous step.
+        let (flush, last) = self.with(|a| {
             let f = a.flush(now);
-            let forgotten = f.forgotten.clone();
-            (f, forgotten, a.last_flush_ms().unwrap_or(now))
+            (f, a.last_flush_ms().unwrap_or(now))
         })?;
-        self.set_meta("last_flush_ms", &last.to_string())?;
-        // The rows of forgotten series, as they stand now: deleted after the flush is stored,
-        // unless a push changes them meanwhile.
-        let mut rows = Vec::new();
-        for key in &forgotten {
-            let r: Vec<TotalRow> =
-                self.sql.exec("SELECT total FROM rum_totals WHERE key = ?", vec![key.as_str().into()])?.to_array()?;
-            rows.extend(r.into_iter().map(|r| (key.clone(), r.total)));
-        }
-        let settings = &config.settings;
-        let (batches, refused) = Receiver::new(settings.clone()).route_own(&mut flush.request, &tenant);
-        if !refused.is_empty() {
-            console_error!("RUM series the shards cannot take (the Worker's fault): {refused}");
-        }
-        let resets = self.resets.get();
-        let appends = shard::appends(&self.env, &tenant, &batches, settings.shards.max(1), now)?;
-        let stored = futures_util::future::join_all(appends).await;
-        let keeps = self.with(|a| !a.is_empty())?;
-        if !stored.iter().all(|s| matches!(s, Ok(r) if r.status_code() == 204)) {
-            console_error!("a RUM flush could not be stored; it goes again in {RETRY_MS} ms");
-            // Start again from what is stored: the forgotten series come back, and go then.
-            self.reset();
-            self.state.storage().set_alarm(Duration::from_millis(RETRY_MS)).await?;
-            return Response::empty();
-        }
-        // Stored: series created before it are no longer new (their 0 is written).
-        self.set_meta("written_ms", &last.to_string())?;
-        let forget_before = config.rum.aggregate.pushes_forgotten_before(now);
-        if let Err(e) = self.sql.exec("DELETE FROM rum_pushes WHERE at < ?", vec![forget_before.into()]) {
-            console_error!("old RUM push ids could not be pruned (the next flush tries again): {e}");
-        }
-        for (key, total) in rows {
-            self.sql.exec("DELETE FROM rum_totals WHERE key = ? AND total = ?", vec![key.into(), total.into()])?;
-        }
-        if self.resets.get() != resets {
-            // Reloaded while this flush was on its way: with the series it forgot and the
-            // zeros it wrote. Again, from what is stored now.
-            self.reset();
-        }
-        if keeps {
-            self.state.storage().set_alarm(Duration::from_millis(config.rum.flush_every_ms)).await?;
-        }
+        // From here on, memory is flushed: if anything fails before the flush is stored, start
+        // again from what is stored (the forgotten series come back, and go then) and try again.
+        let next = match self.send(flush, last, &tenant, now).await {
+            Ok(true) => config.rum.flush_every_ms,
+            Ok(false) => return Response::empty(),
+            Err(e) => {
+                console_error!("a RUM flush could not be stored ({e}); it goes again in {RETRY_MS} ms");
+                self.reset();
+                RETRY_MS
+            }
+        };
+        self.state.storage().set_alarm(Duration::from_millis(next)).await?;
         Response::empty()
     }
 }
