@@ -1,9 +1,9 @@
 //! Malformed remote-write requests, each with the status and (part of) the message edgewrite's
 //! receiver answers it with: one catalogue for testing receivers. (Unsorted labels are not
-//! among them: with a tenant label or edge labels to add, the receiver re-sorts labels before
-//! it validates.) `tests/bad_input.rs` runs it
-//! through [`crate::receiver::Receiver`]; `tests/js/worker-http.test.mjs` sends it to the
-//! Worker over HTTP (`cargo run --example bad_requests` prints it as JSON lines).
+//! among them: the receiver sorts labels before it validates, as Prometheus does.)
+//! `tests/bad_input.rs` runs it through [`crate::receiver::Receiver`];
+//! `tests/js/worker-http.test.mjs` sends it to the Worker over HTTP (`cargo run --example
+//! bad_requests` prints it as JSON lines).
 
 use crate::codec::Encoder;
 use crate::model::{BucketSpan, Count, Histogram, Label, STALE_NAN, Sample, Series, WriteRequest};

@@ -19,6 +19,7 @@
 //! - [`convert`]: moving metadata between the 1.0 and 2.0 shapes.
 //! - [`store`]: the embedded store's logic (chunks, selectors, the read API's JSON) for the
 //!   Worker's default backend.
+//! - [`compliance`]: the prometheus/compliance receiver suite's cases, with the answers it expects.
 //! - [`conformance`]: malformed requests with the status and message a receiver gives them.
 //! - [`error::HttpStatus`]: every error maps to the 4xx a receiver returns.
 //!
@@ -53,6 +54,7 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod compliance;
 pub mod conformance;
 pub mod convert;
 pub mod error;

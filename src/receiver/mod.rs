@@ -225,7 +225,17 @@ impl Receiver {
                     reply: Reply { status, headers, body: message },
                 })
             }
-            Err(e) => Outcome::Reply(Reply { status: e.status(), headers: cors, body: e.to_string() }),
+            Err(e) => {
+                let mut headers = cors;
+                // (Nothing written: said so, as on a partial write, to a 2.0 sender.)
+                if version == Version::V2 {
+                    headers.extend(
+                        [SAMPLES_WRITTEN_HEADER, HISTOGRAMS_WRITTEN_HEADER, EXEMPLARS_WRITTEN_HEADER]
+                            .map(|h| (h, "0".into())),
+                    );
+                }
+                Outcome::Reply(Reply { status: e.status(), headers, body: e.to_string() })
+            }
         }
     }
 }
@@ -319,7 +329,8 @@ fn refuse_too_old(request: &mut WriteRequest<'_>, window: u64, now: i64, message
             }
             notes += 1;
         }
-        !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty())
+        // (A series sent with metadata alone keeps going.)
+        dropped == 0 || !(s.samples.is_empty() && s.histograms.is_empty() && s.exemplars.is_empty())
     });
     refused
 }
@@ -336,6 +347,12 @@ fn decide(
 ) -> (Vec<ShardBatch>, Counts, Counts, String) {
     let mut refused_labels = Vec::new();
     for (i, s) in request.series.iter_mut().enumerate() {
+        // Sorted here, as Prometheus does on receipt: the spec asks senders to sort, and some
+        // do not (the compliance suite's 2.0 requests among them). Repeated names stay next
+        // to each other, for validation to refuse.
+        if !s.labels.is_sorted_by(|a, b| a.name <= b.name) {
+            s.labels.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         if let Err(name) = relabel::apply(&mut s.labels, settings, tenant, (req.colo, req.country)) {
             refused_labels.push((i, name));
         }

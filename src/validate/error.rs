@@ -142,7 +142,7 @@ impl fmt::Display for ValidationError {
                 "{kind}s out of order: timestamp {timestamp} does not come after {previous}; \
                  send each series' samples in increasing timestamp order"
             ),
-            NoData => f.write_str("series has no samples, histograms or exemplars"),
+            NoData => f.write_str("series has no samples, histograms, exemplars or metadata"),
             SamplesAndHistograms => {
                 f.write_str("series has both float samples and histograms; send them as separate series")
             }

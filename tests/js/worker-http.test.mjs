@@ -48,6 +48,33 @@ test('a valid token writes, and label rules refuse what they must (partial write
   assert.match(text, /series refused; the rest were accepted/);
 });
 
+test('every case of the prometheus/compliance receiver suite gets its answer over HTTP, and metadata alone is kept', async () => {
+  const { execFileSync } = await import('node:child_process');
+  // edgewrite::compliance::receiver_cases(now), the catalogue tests/compliance.rs runs natively.
+  const root = new URL('../..', import.meta.url).pathname;
+  const out = execFileSync('cargo', ['run', '--quiet', '--example', 'compliance', String(Date.now())], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const cases = out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(cases.length >= 100, `${cases.length} cases`);
+  const failed = [];
+  for (const c of cases) {
+    const res = await write(Buffer.from(c.body, 'hex'), { 'Content-Type': c.contentType, 'Content-Encoding': c.contentEncoding, Authorization: 'Bearer s3cret' });
+    const text = await res.text();
+    const said = Object.fromEntries(['samples', 'exemplars', 'histograms'].map((k) => [k, res.headers.get(`x-prometheus-remote-write-${k}-written`)]));
+    const v2 = c.contentType.includes('v2');
+    let why = '';
+    if (res.status !== c.status) why = `${res.status} ${text}, not ${c.status}`;
+    else if (!v2 && Object.values(said).some((v) => v !== null)) why = `Written headers on a 1.0 answer: ${JSON.stringify(said)}`;
+    else if (v2 && c.status === 204 && Object.entries(c.written).some(([k, n]) => Number(said[k]) !== n || said[k] === null)) why = `wrote ${JSON.stringify(said)}, not ${JSON.stringify(c.written)}`;
+    else if (c.status !== 204 && Object.entries(c.written).some(([k, n]) => Number(said[k] ?? 0) > n)) why = `wrote ${JSON.stringify(said)}, more than ${JSON.stringify(c.written)}`;
+    else if (c.status !== 204 && text.trim() === '') why = 'a refusal without a message';
+    if (why) failed.push(`${c.name}: ${why}`);
+  }
+  assert.deepEqual(failed, [], `${failed.length} of ${cases.length} cases failed`);
+  // The series sent with its metadata and nothing else: its metadata is served.
+  const meta = await (await fetch(`${worker.url}/api/v1/metadata?metric=orphan_metric`, { headers: { Authorization: 'Bearer s3cret' } })).json();
+  assert.deepEqual(meta.data.orphan_metric, [{ type: 'counter', help: 'Metadata alone', unit: '' }]);
+});
+
 test('CORS: preflight for allowed origins only, and the Written headers exposed', async () => {
   const ok = await fetch(`${worker.url}/api/v1/write`, {
     method: 'OPTIONS',
