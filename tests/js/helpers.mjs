@@ -149,8 +149,9 @@ export async function staticServer(root) {
 export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeoutMs = 60_000 } = {}) {
   const { spawn } = await import('node:child_process');
   const proc = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // Its whole output, up to a few MB (the security tests search it for secrets).
   let log = '';
-  const keep = (d) => (log = (log + d).slice(-6000));
+  const keep = (d) => (log = (log + d).slice(-4_000_000));
   proc.stdout.on('data', keep);
   proc.stderr.on('data', keep);
   const exited = new Promise((resolve) => proc.on('exit', resolve));
@@ -167,7 +168,7 @@ export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeout
     await eventually(async () => (await fetch(readyUrl)).ok, timeoutMs, `${cmd} to be ready`);
   } catch (err) {
     await stop();
-    throw new Error(`${err.message}\n${cmd} said:\n${log}`);
+    throw new Error(`${err.message}\n${cmd} said:\n${log.slice(-6000)}`);
   }
   return { stop, log: () => log, pid: proc.pid };
 }

@@ -221,7 +221,7 @@ test('vmalert evaluates recording rules against the Worker and writes their resu
     const rule = groups.data.groups[0].rules[0];
     assert.equal(rule.lastError ?? '', '', JSON.stringify(rule));
   } catch (err) {
-    throw new Error(`${err.message}\nvmalert said:\n${vmalert.log()}`);
+    throw new Error(`${err.message}\nvmalert said:\n${vmalert.log().slice(-6000)}`);
   } finally {
     await vmalert.stop();
     rmSync(dir, { recursive: true, force: true });
