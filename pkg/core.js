@@ -180,8 +180,17 @@ export class RemoteWriter {
   #lastHelperAt = 0;
 
   constructor(options = {}) {
-    const o = { ...DEFAULTS, ...options };
+    // An option given as undefined takes its default.
+    const o = { ...DEFAULTS };
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) o[k] = v;
     if (!o.url) throw new TypeError('RemoteWriter: the url option is required');
+    let url;
+    try {
+      url = new URL(String(o.url), globalThis.location?.href);
+    } catch {
+      throw new TypeError(`RemoteWriter: url ${o.url} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`RemoteWriter: url ${o.url} is not http or https`);
     if (!['v1', 'v2'].includes(o.protocol)) throw new TypeError("RemoteWriter: protocol must be 'v1' or 'v2'");
     if (!['reject', 'drop-oldest'].includes(o.onFull)) throw new TypeError("RemoteWriter: onFull must be 'reject' or 'drop-oldest'");
     this.#url = String(o.url);

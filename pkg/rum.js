@@ -202,7 +202,8 @@ export class RumClient {
   #send(push) {
     const [body, id, taken] = push;
     const again = (retryAfter) => {
-      this.#holdUntil = Date.now() + (Number(retryAfter) || 0) * 1000;
+      // (A failure without Retry-After does not end another push's hold.)
+      this.#holdUntil = Math.max(this.#holdUntil, Date.now() + (Number(retryAfter) || 0) * 1000);
       this.#keep(push);
     };
     const keepalive = this.#inflight + body.length <= KEEPALIVE_BUDGET;

@@ -1,7 +1,7 @@
 //! The cases of the prometheus/compliance remote-write receiver suite
 //! (`remotewrite/receiver/`, read at commit `67b8327`), written again as requests with the
 //! answer the suite expects: one catalogue that `tests/compliance.rs` runs through
-//! [`crate::receiver::Receiver`] and `tests/js/worker-compliance.test.mjs` sends to the Worker
+//! [`crate::receiver::Receiver`] and `tests/js/worker-http.test.mjs` sends to the Worker
 //! over HTTP (`cargo run --example compliance` prints it as JSON lines).
 //!
 //! Stricter than the suite where it is lenient: it takes any 400 in place of a success, while

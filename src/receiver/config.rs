@@ -136,6 +136,27 @@ pub struct WorkerConfig {
     pub metrics_token: Option<String>,
     /// The RUM endpoint's settings.
     pub rum: RumSettings,
+    /// `MAX_QUEUE_BYTES`: the bytes a shard holds acknowledged and not yet handed on (to the
+    /// upstream or the embedded store's chunks) before it refuses new batches. Default 1 GiB,
+    /// a tenth of a Durable Object's SQLite.
+    pub max_queue_bytes: u64,
+}
+
+/// What a shard answers (503) to a batch while its queue is full.
+pub const QUEUE_FULL: &str = "this shard's queue of acknowledged data is full (MAX_QUEUE_BYTES): its backend is \
+                              not keeping up or is down; nothing of this request is acknowledged, retry later\n";
+
+/// The `Retry-After` (seconds) of a write refused because a shard's queue is full.
+pub const QUEUE_FULL_RETRY_AFTER_S: u32 = 10;
+
+impl WorkerConfig {
+    /// Whether a shard whose queue holds `queued` bytes takes a batch of `adding` more: while
+    /// the sum stays within [`WorkerConfig::max_queue_bytes`], and always when the queue is
+    /// empty (a batch larger than the limit still goes, alone). Refused, the write is answered
+    /// 503 ([`QUEUE_FULL`]) and the sender retries: nothing acknowledged is dropped.
+    pub fn queue_takes(&self, queued: u64, adding: u64) -> bool {
+        queued == 0 || queued.saturating_add(adding) <= self.max_queue_bytes
+    }
 }
 
 impl fmt::Debug for WorkerConfig {
@@ -146,6 +167,7 @@ impl fmt::Debug for WorkerConfig {
             .field("layouts", &self.layouts)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<secret>"))
             .field("rum", &self.rum)
+            .field("max_queue_bytes", &self.max_queue_bytes)
             .finish()
     }
 }
@@ -176,6 +198,7 @@ pub const VARS: &[&str] = &[
     "UTF8_NAMES_IN_V1",
     "MAX_BODY_BYTES",
     "MAX_DECODED_BYTES",
+    "MAX_QUEUE_BYTES",
     "MAX_SERIES_PER_REQUEST",
     "MAX_SAMPLES_PER_REQUEST",
     "MAX_LABELS_PER_REQUEST",
@@ -376,7 +399,15 @@ impl WorkerConfig {
             Some(_) => Backend::RemoteWrite(upstream(&v, settings.tenant == TenantPlacement::Header)?),
         };
         let rum = rum(&v, &settings.auth)?;
-        Ok(WorkerConfig { settings, backend, layouts: Layouts { current: shards, previous }, metrics_token, rum })
+        let max_queue_bytes = v.number("MAX_QUEUE_BYTES", 1 << 30)?;
+        Ok(WorkerConfig {
+            settings,
+            backend,
+            layouts: Layouts { current: shards, previous },
+            metrics_token,
+            rum,
+            max_queue_bytes,
+        })
     }
 
     /// Whether `/metrics` may be read with this `Authorization` header: always when

@@ -49,6 +49,8 @@ pub struct ShardStats {
     pub queued_batches: u64,
     /// Samples, histograms and exemplars waiting in the queue.
     pub queued_points: u64,
+    /// Bytes waiting in the queue (against `MAX_QUEUE_BYTES`).
+    pub queued_bytes: u64,
     /// How long the oldest queued batch has waited, in milliseconds (0 if none).
     pub oldest_pending_ms: u64,
     /// Durable counters: `stored_points` (embedded), `reorder_refused_points` (reorder
@@ -108,11 +110,14 @@ impl WorkerMetrics {
             let _ = writeln!(out, "edgewrite_rejected_total{{kind=\"{kind}\",reason=\"invalid\"}} {n}");
         }
         type Gauge = (&'static str, &'static str, fn(&ShardStats) -> String);
-        let gauges: [Gauge; 3] = [
+        let gauges: [Gauge; 4] = [
             ("edgewrite_shard_queue_batches", "Batches waiting in the shard's queue.", |s| {
                 s.queued_batches.to_string()
             }),
             ("edgewrite_shard_queue_points", "Points waiting in the shard's queue.", |s| s.queued_points.to_string()),
+            ("edgewrite_shard_queue_bytes", "Bytes waiting in the shard's queue (at most MAX_QUEUE_BYTES).", |s| {
+                s.queued_bytes.to_string()
+            }),
             ("edgewrite_shard_oldest_pending_seconds", "Age of the oldest batch in the shard's queue.", |s| {
                 crate::store::render::format_value(s.oldest_pending_ms as f64 / 1000.0)
             }),
@@ -222,6 +227,7 @@ mod tests {
             layout: 4,
             queued_batches: 3,
             queued_points: 30,
+            queued_bytes: 4096,
             oldest_pending_ms: 1500,
             counters: [("samples_total".to_string(), 7), ("reorder_refused_points".to_string(), 2)].into(),
         };
@@ -247,6 +253,7 @@ mod tests {
             "edgewrite_rejected_total{kind=\"samples\",reason=\"invalid\"} 0",
             "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 3",
             "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 1.5",
+            "edgewrite_shard_queue_bytes{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 4096",
             "prometheus_remote_storage_samples_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 7",
             "prometheus_remote_storage_samples_failed_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
             "edgewrite_shard_reorder_refused_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 2",

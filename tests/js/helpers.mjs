@@ -170,7 +170,14 @@ export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeout
     await stop();
     throw new Error(`${err.message}\n${cmd} said:\n${log.slice(-6000)}`);
   }
-  return { stop, log: () => log, pid: proc.pid };
+  /** SIGKILL to the whole group at once, as a crash: nothing gets to clean up. */
+  const kill = async () => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {}
+    await Promise.race([exited, sleep(5000)]);
+  };
+  return { stop, kill, log: () => log, pid: proc.pid };
 }
 
 /**
@@ -197,6 +204,8 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
     /** An instant query at `time` (ms) through the Worker's query API: its result. */
     query: (q, time) => instantQuery(`http://127.0.0.1:${port}`, q, time),
     log: proc.log,
+    /** Kills wrangler and workerd with SIGKILL (the state stays; start again on it). */
+    kill: proc.kill,
     /** The process group (wrangler, its esbuild and workerd), for CPU accounting. */
     pid: proc.pid,
     port,

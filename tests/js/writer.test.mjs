@@ -107,9 +107,13 @@ test('a full queue refuses pushes with an error the caller sees', async () => {
   await rx.close();
 });
 
-test('headers, bearer token and reserved headers', async () => {
+test('headers, bearer token and reserved headers; options that cannot work throw at once', async () => {
   const rx = await scriptedReceiver();
   assert.throws(() => new RemoteWriter({ url: rx.url, headers: { 'Content-Type': 'x' } }), /reserved/);
+  assert.throws(() => new RemoteWriter({ url: 'invalid://example' }), /not http or https/);
+  assert.throws(() => new RemoteWriter({ url: 'no url at all' }), /is not a URL/);
+  assert.throws(() => new RemoteWriter({ url: rx.url, protocol: 'v3' }), /protocol must be/);
+  new RemoteWriter({ url: rx.url, protocol: undefined, shards: undefined }).close(); // the defaults
   const w = new RemoteWriter({ url: rx.url, bearerToken: 's3cret', headers: { 'X-Scope-OrgID': 'team-a' }, ...fast });
   w.series({ __name__: 'h' }).push(1, 1000);
   await w.flush();

@@ -13,7 +13,7 @@ mod rum;
 mod shard;
 
 use edgewrite::query::lookup::What;
-use edgewrite::receiver::config::{Backend, WorkerConfig};
+use edgewrite::receiver::config::{Backend, QUEUE_FULL, QUEUE_FULL_RETRY_AFTER_S, WorkerConfig};
 use edgewrite::receiver::metrics::{ShardStats, WorkerMetrics};
 use edgewrite::receiver::{Outcome, Receiver, Reply, Request as RwRequest, Settings};
 use std::cell::RefCell;
@@ -166,8 +166,15 @@ async fn write(mut req: Request, env: &Env, config: &WorkerConfig) -> Result<Res
                 // backends keep the first of equal samples (the embedded store does; Prometheus
                 // and Mimir refuse the duplicates).
                 observe(503);
+                // A shard answers 503 to an append only when its queue is full.
+                let full = stored.iter().any(|s| matches!(s, Ok(r) if r.status_code() == 503));
                 for failed in stored.iter().filter_map(|s| s.as_ref().err()) {
                     console_error!("a shard did not store its batch: {failed}");
+                }
+                if full {
+                    let mut r = with_receiver(settings, |r| r.reply(&request, 503, QUEUE_FULL));
+                    r.headers.push(("Retry-After", QUEUE_FULL_RETRY_AFTER_S.to_string()));
+                    return reply(r);
                 }
                 let unavailable = "storage unavailable, retry\n";
                 return reply(with_receiver(settings, |r| r.reply(&request, 503, unavailable)));
@@ -211,6 +218,7 @@ async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Resp
                     layout,
                     queued_batches: stats.queued_batches,
                     queued_points: stats.queued_points,
+                    queued_bytes: stats.queued_bytes,
                     oldest_pending_ms: stats.oldest_received_ms.map_or(0, |t| (now - t).max(0) as u64),
                     counters: stats.counters.into_iter().map(|c| (c.name, c.value)).collect(),
                 })

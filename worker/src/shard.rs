@@ -6,7 +6,7 @@ use crate::config::{self, Backend};
 use crate::queue::{self, count, decode};
 use crate::{deliver, embedded};
 use edgewrite::error::HttpStatus;
-use edgewrite::receiver::config::{ConfigError, WorkerConfig};
+use edgewrite::receiver::config::{ConfigError, QUEUE_FULL, WorkerConfig};
 use edgewrite::sender::forward::Forwarder;
 use edgewrite::store::read::Reader;
 use std::cell::RefCell;
@@ -39,6 +39,9 @@ pub struct Shard {
     forwarder: Option<RefCell<Forwarder>>,
     /// With `remote_write`: when a failed send may be retried (`deliver::retry_at`).
     retry_at: std::cell::Cell<i64>,
+    /// The bytes in the queue (`batches` and `incoming`), counted from SQLite when unknown:
+    /// appends add to it; the alarm (the only one that removes rows) forgets it.
+    queued_bytes: std::cell::Cell<Option<u64>>,
 }
 
 /// A durable counter of a shard.
@@ -57,6 +60,9 @@ pub struct Stats {
     pub queued_batches: u64,
     /// Samples, histograms and exemplars in them.
     pub queued_points: u64,
+    /// Their bytes.
+    #[serde(default)]
+    pub queued_bytes: u64,
     /// When the oldest of them was received, if any.
     pub oldest_received_ms: Option<i64>,
     /// The durable counters.
@@ -101,6 +107,7 @@ pub async fn stats(stub: &Stub) -> Result<Stats> {
 struct QueueRow {
     batches: i64,
     points: Option<i64>,
+    bytes: Option<i64>,
     oldest: Option<i64>,
 }
 
@@ -139,7 +146,18 @@ impl DurableObject for Shard {
         let known = std::cell::Cell::new(false);
         // Only a forwarding shard waits for retries: the embedded store's start-up skips the read.
         let retry_at = std::cell::Cell::new(if forwarder.is_some() { deliver::retry_at(&sql).unwrap_or(0) } else { 0 });
-        Shard { state, env, sql, series: embedded::SeriesCache::default(), known, config, forwarder, retry_at }
+        let queued_bytes = std::cell::Cell::new(None);
+        Shard {
+            state,
+            env,
+            sql,
+            series: embedded::SeriesCache::default(),
+            known,
+            config,
+            forwarder,
+            retry_at,
+            queued_bytes,
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -160,6 +178,20 @@ impl DurableObject for Shard {
                     }
                 }
                 let config = self.config()?;
+                // A full queue takes nothing more: the write is answered 503, not acknowledged.
+                let queued = match self.queued_bytes.get() {
+                    Some(bytes) => bytes,
+                    None => self.queue()?.bytes.unwrap_or(0) as u64,
+                };
+                if !config.queue_takes(queued, body.len() as u64) {
+                    self.queued_bytes.set(Some(queued));
+                    // Whatever became of the last alarm, one drains the queue.
+                    if self.state.storage().get_alarm().await?.is_none() {
+                        self.state.storage().set_alarm(Duration::from_millis(0)).await?;
+                    }
+                    return Response::error(QUEUE_FULL, 503);
+                }
+                let bytes = body.len() as u64;
                 let backend = &config.backend;
                 let window = config.settings.reorder_window_ms.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
                 let table = if window.is_some() { "incoming" } else { "batches" };
@@ -167,6 +199,8 @@ impl DurableObject for Shard {
                     &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
                     vec![now.into(), tenant.into(), body.into(), points.into()],
                 )?;
+                // (No await since `queued` was read: it is still the queue's size.)
+                self.queued_bytes.set(Some(queued + bytes));
                 // Upstream delivery starts at once (with a reorder window, release rounds run
                 // every second); compaction waits a while, so that a chunk holds more than one
                 // request's samples (reads see the queue meanwhile).
@@ -219,20 +253,13 @@ impl DurableObject for Shard {
                 }
             }
             (Method::Get, "/stats") => {
-                let queue: Vec<QueueRow> = self
-                    .sql
-                    .exec(
-                        "SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM \
-                         (SELECT points, received_ms FROM batches UNION ALL SELECT points, received_ms FROM incoming)",
-                        None,
-                    )?
-                    .to_array()?;
+                let q = self.queue()?;
                 let counters: Vec<Counter> = self.sql.exec("SELECT name, value FROM counters", None)?.to_array()?;
-                let q = queue.first();
                 Response::from_json(&Stats {
-                    queued_batches: q.map_or(0, |q| q.batches as u64),
-                    queued_points: q.and_then(|q| q.points).unwrap_or(0) as u64,
-                    oldest_received_ms: q.and_then(|q| q.oldest),
+                    queued_batches: q.batches as u64,
+                    queued_points: q.points.unwrap_or(0) as u64,
+                    queued_bytes: q.bytes.unwrap_or(0) as u64,
+                    oldest_received_ms: q.oldest,
                     counters,
                 })
             }
@@ -241,6 +268,40 @@ impl DurableObject for Shard {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // Rows go here: the queue's bytes are counted again at the next append, however the
+        // alarm ends.
+        self.queued_bytes.set(None);
+        let next = self.hand_on().await;
+        self.queued_bytes.set(None);
+        if let Some(ms) = next? {
+            self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
+        }
+        Response::ok("done")
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Count {
+    n: i64,
+}
+
+/// How often a shard with a reorder window runs a release round while it holds samples.
+const RELEASE_EVERY_MS: u64 = 1000;
+
+#[derive(serde::Deserialize)]
+struct Incoming {
+    seq: i64,
+    received_ms: i64,
+    tenant: String,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+    raw: i64,
+}
+
+impl Shard {
+    /// The alarm's work: hands the queue on (upstream, or into the store's chunks). When to
+    /// run again, if at all.
+    async fn hand_on(&self) -> Result<Option<u64>> {
         let config = self.config()?;
         let next = match &config.backend {
             Backend::RemoteWrite(upstream) => {
@@ -268,32 +329,22 @@ impl DurableObject for Shard {
                 Some(if done.more { 0 } else { 86_400_000 })
             }
         };
-        if let Some(ms) = next {
-            self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
-        }
-        Response::ok("done")
+        Ok(next)
     }
-}
 
-#[derive(serde::Deserialize)]
-struct Count {
-    n: i64,
-}
+    /// What the queue (`batches` and `incoming`) holds.
+    fn queue(&self) -> Result<QueueRow> {
+        let rows: Vec<QueueRow> = self
+            .sql
+            .exec(
+                "SELECT count(*) AS batches, sum(points) AS points, sum(length(body)) AS bytes, min(received_ms) AS oldest \
+                 FROM (SELECT points, body, received_ms FROM batches UNION ALL SELECT points, body, received_ms FROM incoming)",
+                None,
+            )?
+            .to_array()?;
+        rows.into_iter().next().ok_or_else(|| Error::RustError("an aggregate without a row".into()))
+    }
 
-/// How often a shard with a reorder window runs a release round while it holds samples.
-const RELEASE_EVERY_MS: u64 = 1000;
-
-#[derive(serde::Deserialize)]
-struct Incoming {
-    seq: i64,
-    received_ms: i64,
-    tenant: String,
-    #[serde(with = "serde_bytes")]
-    body: Vec<u8>,
-    raw: i64,
-}
-
-impl Shard {
     /// Moves what `incoming` holds to the delivery queue as it is: for a shard whose reorder
     /// window was switched off (or whose backend changed) while it held samples.
     fn flush_incoming(&self) -> Result<Option<u64>> {

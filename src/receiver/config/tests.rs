@@ -99,10 +99,12 @@ fn metrics_take_their_own_token() {
 fn every_limit_has_its_var() {
     let vars: Vec<(&str, String)> =
         VARS.iter().filter(|v| v.starts_with("MAX_")).map(|&v| (v, "7".to_string())).collect();
-    assert_eq!(vars.len(), 10);
+    assert_eq!(vars.len(), 11);
     let mut all: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
     all.push(("UTF8_NAMES_IN_V1", "true"));
-    let l = open(&all).unwrap().settings.limits;
+    let c = open(&all).unwrap();
+    assert_eq!(c.max_queue_bytes, 7);
+    let l = c.settings.limits;
     assert_eq!(
         l,
         Limits {
@@ -307,4 +309,16 @@ fn rum_settings() {
     ] {
         assert_eq!(invalid_var(open(&[(var, value)])), var, "{var} = {value}");
     }
+}
+
+#[test]
+fn a_shard_queue_takes_batches_up_to_max_queue_bytes_and_always_one_when_empty() {
+    let c = open(&[]).unwrap();
+    assert_eq!(c.max_queue_bytes, 1 << 30, "1 GiB by default");
+    let c = open(&[("MAX_QUEUE_BYTES", "1000")]).unwrap();
+    assert!(c.queue_takes(0, 5_000), "an empty queue takes even a batch over the limit");
+    assert!(c.queue_takes(600, 400), "up to the limit");
+    assert!(!c.queue_takes(600, 401), "not past it");
+    assert!(!c.queue_takes(5_000, 1));
+    assert!(!c.queue_takes(u64::MAX, u64::MAX), "no overflow");
 }
