@@ -11,6 +11,8 @@
 //
 // Run: node benches/js/worker.mjs (after bash pkg/build.sh and bash worker/build.sh).
 // CONNECTIONS=4 SECONDS=40 by default; the load generator shares the machine's two cores.
+// Also the receivers' resident memory over the run (MEMORY_POINTS samples, default 20): the
+// soak is SECONDS=600.
 import { readFileSync, readdirSync } from 'node:fs';
 import { encode } from '../../pkg/node.js';
 import { startPrometheus, startWorker } from '../../tests/js/helpers.mjs';
@@ -20,6 +22,8 @@ const SERIES = 2000;
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 4);
 const SECONDS = Number(process.env.SECONDS ?? 40);
 const WARMUP_SECONDS = 3;
+/** Samples of resident memory over a run (SECONDS=600 is the soak of RELIABILITY.md). */
+const MEMORY_POINTS = Number(process.env.MEMORY_POINTS ?? 20);
 const TICKS = 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
 
 /** CPU seconds (user + system) of the processes in group `pgid` whose name matches `name`. */
@@ -37,6 +41,25 @@ function cpuSeconds(pgid, name) {
     if (Number(fields[2]) === pgid && name.test(comm)) ticks += Number(fields[11]) + Number(fields[12]);
   }
   return ticks / TICKS;
+}
+
+/** Resident memory (MiB) of the processes in group `pgid` whose name matches `name`. */
+function rssMiB(pgid, name) {
+  let kib = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat;
+    let status;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && name.test(comm)) kib += Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+  }
+  return kib / 1024;
 }
 
 /** Drives `url` with CONNECTIONS writers for SECONDS; returns latencies and counts. */
@@ -73,7 +96,14 @@ async function load(url, headers) {
 async function measure(name, url, headers, pgid, processName) {
   const run = await load(url, headers);
   const cpu0 = cpuSeconds(pgid, processName);
+  // Memory over the run: MEMORY_POINTS samples of the receiving processes' resident memory.
+  const memory = [];
+  const every = (SECONDS * 1000) / MEMORY_POINTS;
+  const sampler = setInterval(() => memory.push([Math.round((performance.now() - run.mark.t0) / 1000), rssMiB(pgid, processName)]), every);
+  memory.push([0, rssMiB(pgid, processName)]);
   await run.done;
+  clearInterval(sampler);
+  memory.push([Math.round((run.mark.t1 - run.mark.t0) / 1000), rssMiB(pgid, processName)]);
   const cpu = cpuSeconds(pgid, processName) - cpu0;
   const secs = (run.mark.t1 - run.mark.t0) / 1000;
   const lat = run.latencies.sort((a, b) => a - b);
@@ -92,6 +122,14 @@ async function measure(name, url, headers, pgid, processName) {
   console.log(`${name.padEnd(34)} ${String(requests).padStart(6)} req ${row.reqPerSec.padStart(7)} req/s ` +
     `${row.samplesPerSec.padStart(9)} samples/s  p50 ${row.p50.padStart(6)} ms  p99 ${row.p99.padStart(6)} ms  ` +
     `CPU ${row.cpuMsPerRequest} ms/request  ${row.statuses}`);
+  // Levelling off, not growing: the last quarter's mean against the second quarter's.
+  const quarter = (k) => {
+    const part = memory.slice(Math.floor((memory.length * k) / 4), Math.floor((memory.length * (k + 1)) / 4));
+    return part.reduce((a, [, m]) => a + m, 0) / Math.max(1, part.length);
+  };
+  console.log(`  resident memory (MiB) at seconds: ${memory.map(([t, m]) => `${t}:${m.toFixed(0)}`).join(' ')}`);
+  console.log(`  second quarter ${quarter(1).toFixed(0)} MiB, last quarter ${quarter(3).toFixed(0)} MiB (${((quarter(3) / quarter(1) - 1) * 100).toFixed(1)}%)`);
+  row.memory = memory;
   return row;
 }
 
