@@ -26,9 +26,9 @@ const WARMUP_SECONDS = 3;
 const MEMORY_POINTS = Number(process.env.MEMORY_POINTS ?? 20);
 const TICKS = 100; // USER_HZ: /proc's CPU times are in 1/100 s on Linux
 
-/** CPU seconds (user + system) of the processes in group `pgid` whose name matches `name`. */
-function cpuSeconds(pgid, name) {
-  let ticks = 0;
+/** The processes in group `pgid` whose name matches `name`: each one's pid and /proc stat fields after its name. */
+function group(pgid, name) {
+  const out = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let stat;
     try {
@@ -38,26 +38,23 @@ function cpuSeconds(pgid, name) {
     }
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && name.test(comm)) ticks += Number(fields[11]) + Number(fields[12]);
+    if (Number(fields[2]) === pgid && name.test(comm)) out.push({ pid, fields });
   }
-  return ticks / TICKS;
+  return out;
+}
+
+/** CPU seconds (user + system) of the processes in group `pgid` whose name matches `name`. */
+function cpuSeconds(pgid, name) {
+  return group(pgid, name).reduce((ticks, { fields }) => ticks + Number(fields[11]) + Number(fields[12]), 0) / TICKS;
 }
 
 /** Resident memory (MiB) of the processes in group `pgid` whose name matches `name`. */
 function rssMiB(pgid, name) {
   let kib = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let stat;
-    let status;
+  for (const { pid } of group(pgid, name)) {
     try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && name.test(comm)) kib += Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+      kib += Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+    } catch {}
   }
   return kib / 1024;
 }
