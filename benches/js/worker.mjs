@@ -1,4 +1,4 @@
-// The Worker under `wrangler dev` (workerd, embedded backend) beside Debian's Prometheus as a
+// The Worker under plain workerd (as Cloudflare runs it; embedded backend) beside Debian's Prometheus as a
 // remote-write receiver, on this machine, in one run, with the same payloads: realistic
 // 2000-series requests of one sample per series (benches/js/payload.mjs), sent by CONNECTIONS
 // loopback connections for SECONDS each (each connection writes series of its own, with
@@ -15,7 +15,7 @@
 // soak is SECONDS=600.
 import { readFileSync, readdirSync } from 'node:fs';
 import { encode } from '../../pkg/node.js';
-import { startPrometheus, startWorker } from '../../tests/js/helpers.mjs';
+import { startPrometheus, startWorker, startWorkerd } from '../../tests/js/helpers.mjs';
 import { seriesLabels } from './payload.mjs';
 
 const SERIES = 2000;
@@ -48,15 +48,29 @@ function cpuSeconds(pgid, name) {
   return group(pgid, name).reduce((ticks, { fields }) => ticks + Number(fields[11]) + Number(fields[12]), 0) / TICKS;
 }
 
-/** Resident memory (MiB) of the processes in group `pgid` whose name matches `name`. */
+/**
+ * Resident memory (MiB) of the processes in group `pgid` whose name matches `name`: in all,
+ * and the anonymous part of it (heaps, wasm memories; the rest is files mapped, shared
+ * libraries, SQLite's pages).
+ */
 function rssMiB(pgid, name) {
-  let kib = 0;
+  let rss = 0;
+  let anon = 0;
   for (const { pid } of group(pgid, name)) {
     try {
-      kib += Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      rss += Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+      anon += Number(status.match(/^RssAnon:\s+(\d+)/m)?.[1] ?? 0);
     } catch {}
   }
-  return kib / 1024;
+  return { rss: rss / 1024, anon: anon / 1024 };
+}
+
+/** The Worker's WebAssembly memories (MiB) from its /metrics: the largest shard's, and the isolate's serving it. */
+async function wasmMiB(base) {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const values = (name) => text.split('\n').filter((l) => l.startsWith(name)).map((l) => Number(l.split(' ').pop()) / 2 ** 20);
+  return Math.max(0, ...values('edgewrite_shard_wasm_memory_bytes{'), ...values('edgewrite_wasm_memory_bytes '));
 }
 
 /** Drives `url` with CONNECTIONS writers for SECONDS; returns latencies and counts. */
@@ -90,17 +104,25 @@ async function load(url, headers) {
   return { latencies, statuses, get samples() { return samples; }, mark, done };
 }
 
-async function measure(name, url, headers, pgid, processName) {
+/**
+ * Drives `url` and measures the receiving processes (group `pgid`, named like `processName`);
+ * `wasm` (the Worker's) reads its WebAssembly memory.
+ */
+async function measure(name, url, headers, pgid, processName, wasm) {
   const run = await load(url, headers);
   const cpu0 = cpuSeconds(pgid, processName);
   // Memory over the run: MEMORY_POINTS samples of the receiving processes' resident memory.
   const memory = [];
   const every = (SECONDS * 1000) / MEMORY_POINTS;
-  const sampler = setInterval(() => memory.push([Math.round((performance.now() - run.mark.t0) / 1000), rssMiB(pgid, processName)]), every);
-  memory.push([0, rssMiB(pgid, processName)]);
+  const sample = async (t) => {
+    const { rss, anon } = rssMiB(pgid, processName);
+    memory.push([t, rss, anon, wasm ? await wasm().catch(() => NaN) : undefined]);
+  };
+  const sampler = setInterval(() => sample(Math.round((performance.now() - run.mark.t0) / 1000)), every);
+  await sample(0);
   await run.done;
   clearInterval(sampler);
-  memory.push([Math.round((run.mark.t1 - run.mark.t0) / 1000), rssMiB(pgid, processName)]);
+  await sample(Math.round((run.mark.t1 - run.mark.t0) / 1000));
   const cpu = cpuSeconds(pgid, processName) - cpu0;
   const secs = (run.mark.t1 - run.mark.t0) / 1000;
   const lat = run.latencies.sort((a, b) => a - b);
@@ -125,6 +147,8 @@ async function measure(name, url, headers, pgid, processName) {
     return part.reduce((a, [, m]) => a + m, 0) / Math.max(1, part.length);
   };
   console.log(`  resident memory (MiB) at seconds: ${memory.map(([t, m]) => `${t}:${m.toFixed(0)}`).join(' ')}`);
+  console.log(`  of it anonymous: ${memory.map(([t, , a]) => `${t}:${a.toFixed(0)}`).join(' ')}`);
+  if (wasm) console.log(`  largest wasm memory: ${memory.map(([t, , , w]) => `${t}:${w.toFixed(0)}`).join(' ')}`);
   console.log(`  second quarter ${quarter(1).toFixed(0)} MiB, last quarter ${quarter(3).toFixed(0)} MiB (${((quarter(3) / quarter(1) - 1) * 100).toFixed(1)}%)`);
   row.memory = memory;
   return row;
@@ -134,16 +158,26 @@ const headers = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 
 console.log(`node ${process.version}; ${CONNECTIONS} connections x ${SECONDS} s (after ${WARMUP_SECONDS} s warm-up); ` +
   `${SERIES} series x 10 labels, one sample each, remote write 1.0`);
 
-// COMPACT_EVERY=1h leaves compaction out of the run, to see what it costs.
-const worker = await startWorker({ BACKEND: 'embedded', ...(process.env.COMPACT_EVERY ? { COMPACT_EVERY: process.env.COMPACT_EVERY } : {}) });
+// COMPACT_EVERY=1h leaves compaction out of the run, to see what it costs. BACKEND=remote_write
+// forwards to a Prometheus instead of storing (the Worker's memory without its store's).
+// RUNTIME=wrangler runs it under `wrangler dev` instead of plain workerd (whose memory then
+// grows with every request: its dev proxy's and inspector's, not the Worker's).
+const upstream = process.env.BACKEND === 'remote_write' ? await startPrometheus() : undefined;
+const wrangler = process.env.RUNTIME === 'wrangler';
+const worker = await (wrangler ? startWorker : startWorkerd)({
+  BACKEND: upstream ? 'remote_write' : 'embedded',
+  ...(upstream ? { UPSTREAM_URL: `${upstream.api}/api/v1/write` } : {}),
+  ...(process.env.COMPACT_EVERY ? { COMPACT_EVERY: process.env.COMPACT_EVERY } : {}),
+});
 try {
-  await measure('edgewrite Worker (wrangler dev)', `${worker.url}/api/v1/write`, headers, worker.pid, /^workerd$/);
+  await measure(`edgewrite Worker (${wrangler ? 'wrangler dev' : 'workerd'})`, `${worker.url}/api/v1/write`, headers, worker.pid, /^workerd$/, () => wasmMiB(worker.url));
   const metrics = await (await fetch(`${worker.url}/metrics`)).text();
   const stored = metrics.split('\n').filter((l) => l.startsWith('edgewrite_shard_stored_points_total{'))
     .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
   console.log(`  (compacted into the embedded store during the run: ${stored.toLocaleString('en')} samples)`);
 } finally {
   await worker.stop();
+  await upstream?.stop();
 }
 
 if (process.env.WORKER_ONLY) process.exit(0);

@@ -21,6 +21,7 @@ pub struct WorkerMetrics {
     rum_pushes: BTreeMap<u16, u64>,
     rum_taken: u64,
     rum_refused: u64,
+    wasm_memory_bytes: Option<u64>,
 }
 
 /// One RUM aggregator's state, as it reports it.
@@ -53,6 +54,9 @@ pub struct ShardStats {
     pub queued_bytes: u64,
     /// How long the oldest queued batch has waited, in milliseconds (0 if none).
     pub oldest_pending_ms: u64,
+    /// The linear memory of the WebAssembly instance that serves the shard, in bytes (0 if
+    /// unknown): it grows and never shrinks, and counts toward its isolate's memory limit.
+    pub wasm_memory_bytes: u64,
     /// Durable counters: `stored_points` (embedded), `reorder_refused_points` (reorder
     /// window), and with `remote_write` the forwarder's [`Stats`] by their counter names
     /// ([`Stats::for_each_counter`]).
@@ -84,6 +88,11 @@ impl WorkerMetrics {
         }
     }
 
+    /// Notes the linear memory of this isolate's WebAssembly instance, in bytes.
+    pub fn observe_memory(&mut self, wasm_memory_bytes: u64) {
+        self.wasm_memory_bytes = Some(wasm_memory_bytes);
+    }
+
     /// The Prometheus text exposition of this isolate's counters and of `shards`; with
     /// `forwarding` (`remote_write`), each shard's upstream queue as Prometheus's
     /// `prometheus_remote_storage_*` with the shard's labels.
@@ -110,7 +119,16 @@ impl WorkerMetrics {
             let _ = writeln!(out, "edgewrite_rejected_total{{kind=\"{kind}\",reason=\"invalid\"}} {n}");
         }
         type Gauge = (&'static str, &'static str, fn(&ShardStats) -> String);
-        let gauges: [Gauge; 4] = [
+        if let Some(bytes) = self.wasm_memory_bytes {
+            family(
+                &mut out,
+                "edgewrite_wasm_memory_bytes",
+                "gauge",
+                "Linear memory of this isolate's WebAssembly instance (it grows, never shrinks).",
+            );
+            let _ = writeln!(out, "edgewrite_wasm_memory_bytes {bytes}");
+        }
+        let gauges: [Gauge; 5] = [
             ("edgewrite_shard_queue_batches", "Batches waiting in the shard's queue.", |s| {
                 s.queued_batches.to_string()
             }),
@@ -121,6 +139,11 @@ impl WorkerMetrics {
             ("edgewrite_shard_oldest_pending_seconds", "Age of the oldest batch in the shard's queue.", |s| {
                 crate::store::render::format_value(s.oldest_pending_ms as f64 / 1000.0)
             }),
+            (
+                "edgewrite_shard_wasm_memory_bytes",
+                "Linear memory of the WebAssembly instance serving the shard (it grows, never shrinks).",
+                |s| s.wasm_memory_bytes.to_string(),
+            ),
         ];
         for (name, help, value) in gauges {
             family(&mut out, name, "gauge", help);
@@ -229,6 +252,7 @@ mod tests {
             queued_points: 30,
             queued_bytes: 4096,
             oldest_pending_ms: 1500,
+            wasm_memory_bytes: 3 << 20,
             counters: [("samples_total".to_string(), 7), ("reorder_refused_points".to_string(), 2)].into(),
         };
         let rum = crate::rum::RumSettings::default();
@@ -244,6 +268,7 @@ mod tests {
             panic!("refused")
         };
         m.observe_rum(204, Some(&accepted));
+        m.observe_memory(2 << 20);
         let aggregator = AggregatorStats { tenant: "web".into(), metric: "rum_cls".into(), series: 3, folded: 5 };
         let text = m.render(&[shard], &[aggregator], true);
         for line in [
@@ -254,6 +279,8 @@ mod tests {
             "edgewrite_shard_queue_batches{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 3",
             "edgewrite_shard_oldest_pending_seconds{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 1.5",
             "edgewrite_shard_queue_bytes{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 4096",
+            "edgewrite_shard_wasm_memory_bytes{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 3145728",
+            "edgewrite_wasm_memory_bytes 2097152",
             "prometheus_remote_storage_samples_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 7",
             "prometheus_remote_storage_samples_failed_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 0",
             "edgewrite_shard_reorder_refused_points_total{tenant=\"a\\\"b\",shard=\"2\",layout=\"4\"} 2",

@@ -1,7 +1,7 @@
 // Faults, with real processes on loopback: the Worker killed with SIGKILL mid-stream and
 // restarted on its state; an upstream slow and flaky (delays, 500, 503, 429, dropped
 // connections) behind a shard queue bounded by MAX_QUEUE_BYTES; the npm sender facing a
-// receiver that is gone. Each test prints its figures (written, acknowledged, delivered, lost)
+// receiver that is gone; RUM aggregators killed as they flush every second. Each test prints its figures (written, acknowledged, delivered, lost)
 // and asserts that nothing acknowledged is lost and every series arrives in order.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { RemoteWriter, decode } from '../../pkg/node.js';
+import { RemoteWriter, decode, encode } from '../../pkg/node.js';
 import { eventually, scriptedReceiver, sleep, startWorker } from './helpers.mjs';
 
 /** A small seeded generator, so a failing run can be replayed. */
@@ -236,5 +236,91 @@ test('the npm sender facing a receiver that is gone: memory bounded by capacity,
     assert.equal(dropped.reduce((a, b) => a + b, 0), stats.droppedQueueFull, 'every drop reported as an error event');
   } finally {
     await new Promise((resolve) => (back.closeAllConnections(), back.close(resolve)));
+  }
+});
+
+test('RUM aggregators killed with SIGKILL three times as they flush every second, and restarted: the totals are exact, in order, never reset', async () => {
+  const next = random(Number(process.env.FAULT_SEED ?? 20261203));
+  const state = mkdtempSync(join(tmpdir(), 'edgewrite-rum-kill-'));
+  const vars = { RUM_FLUSH_EVERY: '1s', COMPACT_EVERY: '1s', SHARD_COUNT: '2', RUM_RATE_LIMIT: 'off' };
+  let worker = await startWorker(vars, { state });
+  const { port } = worker;
+  const url = `http://127.0.0.1:${port}/api/v1/rum`;
+  const route = `/kill-${process.pid}`;
+  // What the pages pushed, once each however often they had to try: the totals to expect.
+  const want = { pushes: 0, tries: 0, views: 0, lcp: [] };
+  try {
+    let pushing = true;
+    /** A page: pushes a session (with an id), and tries it again with the same id until a 204. */
+    const page = async (p) => {
+      for (let n = 0; pushing; n++) {
+        const views = 1 + Math.floor(next() * 3);
+        const lcp = Array.from({ length: Math.floor(next() * 3) }, () => Math.round(next() * 6000) / 1000);
+        const series = [{ labels: { __name__: 'rum_page_views_total', route }, samples: [{ value: views, timestamp: Date.now() }] }];
+        if (lcp.length) {
+          const labels = { route, rating: 'good' };
+          for (const le of ['0.5', '1', '1.5', '2', '2.5', '3', '4', '5', '6', '8', '10', '+Inf']) {
+            const count = lcp.filter((x) => x <= Number(le === '+Inf' ? Infinity : le)).length;
+            series.push({ labels: { __name__: 'rum_lcp_seconds_bucket', ...labels, le }, samples: [{ value: count, timestamp: Date.now() }] });
+          }
+          series.push({ labels: { __name__: 'rum_lcp_seconds_sum', ...labels }, samples: [{ value: lcp.reduce((a, b) => a + b, 0), timestamp: Date.now() }] });
+          series.push({ labels: { __name__: 'rum_lcp_seconds_count', ...labels }, samples: [{ value: lcp.length, timestamp: Date.now() }] });
+        }
+        const body = encode({ series });
+        for (;;) {
+          want.tries += 1;
+          const status = await fetch(`${url}?push=page${p}-${n}`, { method: 'POST', body, headers: { 'Content-Type': 'text/plain' } })
+            .then(async (r) => (await r.arrayBuffer(), r.status))
+            .catch(() => 'refused');
+          if (status === 204) break;
+          assert.ok(status === 'refused' || status >= 500, `a push answered ${status}`);
+          await sleep(200);
+        }
+        want.pushes += 1;
+        want.views += views;
+        want.lcp.push(...lcp);
+        await sleep(20);
+      }
+    };
+    const pages = Promise.all([0, 1, 2, 3].map(page));
+    for (let kill = 0; kill < 3; kill++) {
+      await sleep(1500 + next() * 1000);
+      await worker.kill();
+      await sleep(300);
+      worker = await startWorker(vars, { state, port });
+    }
+    await sleep(1500);
+    pushing = false;
+    await pages;
+    const value = async (q) => {
+      const r = await worker.query(q);
+      return r.length === 1 ? Number(r[0].value[1]) : undefined;
+    };
+    await eventually(async () => (await value(`rum_page_views_total{route="${route}"}`)) === want.views, 60_000, `page views = ${want.views}`);
+    const views = await value(`rum_page_views_total{route="${route}"}`);
+    const count = await value(`rum_lcp_seconds_count{route="${route}"}`);
+    const le25 = await value(`rum_lcp_seconds_bucket{route="${route}",le="2.5"}`);
+    const sum = await value(`rum_lcp_seconds_sum{route="${route}"}`);
+    console.log(`RUM, SIGKILL x3 at flushes: ${want.pushes} pushes acknowledged (${want.tries} tries), page views ${want.views} pushed, ${views} stored; ` +
+      `LCP observations ${want.lcp.length} pushed, ${count} stored; lost ${want.views - views + want.lcp.length - count}`);
+    assert.ok(want.tries > want.pushes, 'the kills interrupted pushes');
+    assert.equal(views, want.views, 'page views: each acknowledged push once');
+    assert.equal(count, want.lcp.length, 'LCP count');
+    assert.equal(le25, want.lcp.filter((x) => x <= 2.5).length, 'LCP bucket le=2.5');
+    assert.ok(Math.abs(sum - want.lcp.reduce((a, b) => a + b, 0)) < 1e-6, `LCP sum ${sum}`);
+    // Every series strictly in time order and never reset, across the kills.
+    const end = Date.now() / 1000;
+    const res = await fetch(`${worker.url}/api/v1/samples?${new URLSearchParams({ 'match[]': `{route="${route}"}`, start: String(end - 600), end: String(end + 60) })}`);
+    const samples = (await res.json()).data.result;
+    assert.ok(samples.length >= 3, `${samples.length} series`);
+    for (const s of samples) {
+      const ts = s.values.map(([t]) => t);
+      assert.ok(ts.every((t, i) => i === 0 || t > ts[i - 1]), `${JSON.stringify(s.metric)} in order: ${ts}`);
+      const vs = s.values.map(([, v]) => Number(v)).filter((v) => !Number.isNaN(v));
+      assert.ok(vs.every((v, i) => i === 0 || v >= vs[i - 1]), `${JSON.stringify(s.metric)} never reset: ${vs}`);
+    }
+  } finally {
+    await worker.stop();
+    rmSync(state, { recursive: true, force: true });
   }
 });

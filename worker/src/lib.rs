@@ -194,6 +194,11 @@ pub(crate) fn reply(r: Reply) -> Result<Response> {
     Ok(response.with_status(r.status).with_headers(headers))
 }
 
+/// The linear memory of this isolate's WebAssembly instance, in bytes.
+fn wasm_memory_bytes() -> u64 {
+    core::arch::wasm32::memory_size(0) as u64 * 65536
+}
+
 /// `/metrics`: this isolate's counters and every shard's queue and delivery counters. Open when
 /// `AUTH = "open"`; otherwise it takes `Authorization: Bearer <METRICS_TOKEN>` (a secret).
 async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Response> {
@@ -220,6 +225,7 @@ async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Resp
                     queued_points: stats.queued_points,
                     queued_bytes: stats.queued_bytes,
                     oldest_pending_ms: stats.oldest_received_ms.map_or(0, |t| (now - t).max(0) as u64),
+                    wasm_memory_bytes: stats.wasm_memory_bytes,
                     counters: stats.counters.into_iter().map(|c| (c.name, c.value)).collect(),
                 })
             });
@@ -234,7 +240,10 @@ async fn metrics(req: &Request, env: &Env, config: &WorkerConfig) -> Result<Resp
     }
     let forwarding = matches!(config.backend, Backend::RemoteWrite(_));
     let aggregators = rum::stats(env, config).await;
-    let text = METRICS.with_borrow(|m| m.render(&shards, &aggregators, forwarding));
+    let text = METRICS.with_borrow_mut(|m| {
+        m.observe_memory(wasm_memory_bytes());
+        m.render(&shards, &aggregators, forwarding)
+    });
     let headers = Headers::new();
     headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")?;
     Ok(Response::ok(text)?.with_headers(headers))

@@ -65,6 +65,9 @@ pub struct Stats {
     pub queued_bytes: u64,
     /// When the oldest of them was received, if any.
     pub oldest_received_ms: Option<i64>,
+    /// The linear memory of the WebAssembly instance serving the shard.
+    #[serde(default)]
+    pub wasm_memory_bytes: u64,
     /// The durable counters.
     pub counters: Vec<Counter>,
 }
@@ -260,6 +263,7 @@ impl DurableObject for Shard {
                     queued_points: q.points.unwrap_or(0) as u64,
                     queued_bytes: q.bytes.unwrap_or(0) as u64,
                     oldest_received_ms: q.oldest,
+                    wasm_memory_bytes: crate::wasm_memory_bytes(),
                     counters,
                 })
             }
