@@ -118,11 +118,14 @@ async function measure(name, url, headers, pgid, processName, wasm) {
     const { rss, anon } = rssMiB(pgid, processName);
     memory.push([t, rss, anon, wasm ? await wasm().catch(() => NaN) : undefined]);
   };
-  const sampler = setInterval(() => sample(Math.round((performance.now() - run.mark.t0) / 1000)), every);
+  const taking = [];
+  const sampler = setInterval(() => taking.push(sample(Math.round((performance.now() - run.mark.t0) / 1000))), every);
   await sample(0);
   await run.done;
   clearInterval(sampler);
+  await Promise.all(taking);
   await sample(Math.round((run.mark.t1 - run.mark.t0) / 1000));
+  memory.sort((a, b) => a[0] - b[0]);
   const cpu = cpuSeconds(pgid, processName) - cpu0;
   const secs = (run.mark.t1 - run.mark.t0) / 1000;
   const lat = run.latencies.sort((a, b) => a - b);

@@ -199,13 +199,21 @@ export async function startWorkerd(vars = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'edgewrite-workerd-'));
   mkdirSync(join(dir, 'state'));
   for (const file of ['index.js', 'index_bg.wasm']) symlinkSync(join(root, 'worker/build', file), join(dir, file));
-  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
-  const section = toml.slice(toml.indexOf('\n[vars]\n'), toml.indexOf('\n[', toml.indexOf('\n[vars]\n') + 1));
-  const all = Object.fromEntries([...section.matchAll(/^(\w+) = "(.*)"$/gm)].map(([, k, v]) => [k, v]));
-  Object.assign(all, vars);
-  const date = toml.match(/^compatibility_date = "(.*)"$/m)[1];
-  const classes = [...toml.matchAll(/^new_sqlite_classes = \["(\w+)"\]$/gm)].map(([, c]) => c);
+  // wrangler.toml as this project writes it: `KEY = "value"` vars (no escapes), Durable Object
+  // bindings as `name` then `class_name`, SQLite classes in migrations. A change of form that
+  // these miss throws here rather than starting a Worker without them.
+  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8').replace(/\r\n/g, '\n');
+  const start = toml.indexOf('\n[vars]\n');
+  const section = toml.slice(start, toml.indexOf('\n[', start + 1));
+  const all = Object.fromEntries([...section.matchAll(/^(\w+) = "([^"\\]*)"$/gm)].map(([, k, v]) => [k, v]));
+  const date = toml.match(/^compatibility_date = "(.*)"$/m)?.[1];
+  const classes = [...toml.matchAll(/^new_sqlite_classes = \[(.*)\]$/gm)].flatMap(([, list]) => [...list.matchAll(/"(\w+)"/g)].map(([, c]) => c));
   const bindings = [...toml.matchAll(/^name = "(\w+)"\nclass_name = "(\w+)"$/gm)].map(([, name, c]) => `(name = "${name}", durableObjectNamespace = "${c}")`);
+  const declared = section.match(/^\w+ = /gm)?.length ?? 0;
+  if (start < 0 || !all.BACKEND || Object.keys(all).length !== declared || !date || !classes.length || bindings.length !== classes.length) {
+    throw new Error(`startWorkerd: wrangler.toml not read as expected (vars ${Object.keys(all).length} of ${declared}, date ${date}, classes ${classes}, bindings ${bindings.length})`);
+  }
+  Object.assign(all, vars);
   const text = Object.entries(all).map(([k, v]) => `(name = ${JSON.stringify(k)}, text = ${JSON.stringify(String(v))})`);
   writeFileSync(join(dir, 'config.capnp'), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -225,10 +233,12 @@ const worker :Workerd.Worker = (
   globalOutbound = "internet",
 );
 `);
-  const workerd = `${root}node_modules/@cloudflare/workerd-linux-64/bin/workerd`;
+  const workerd = `${root}node_modules/.bin/workerd`;
   const proc = await startProcess(workerd, ['serve', join(dir, 'config.capnp'), '--experimental'], `http://127.0.0.1:${port}/healthz`, { cwd: dir });
   return {
     url: `http://127.0.0.1:${port}`,
+    /** An instant query at `time` (ms) through the Worker's query API: its result. */
+    query: (q, time) => instantQuery(`http://127.0.0.1:${port}`, q, time),
     log: proc.log,
     kill: proc.kill,
     pid: proc.pid,

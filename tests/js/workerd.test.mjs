@@ -1,5 +1,6 @@
 // The npm package inside the Cloudflare Workers runtime (workerd, run by Miniflare): the
 // `workerd` entry loads the wasm as a module, and the writer delivers to a receiver on loopback.
+// And the Worker itself under plain `workerd serve`, as the load script runs it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Miniflare } from 'miniflare';
