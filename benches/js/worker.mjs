@@ -1,5 +1,5 @@
-// The Worker under plain workerd (as Cloudflare runs it; embedded backend) beside Debian's Prometheus as a
-// remote-write receiver, on this machine, in one run, with the same payloads: realistic
+// The Worker under plain workerd (as Cloudflare runs it; embedded backend) beside Debian's
+// Prometheus as a remote-write receiver, on this machine, in one run, with the same payloads: realistic
 // 2000-series requests of one sample per series (benches/js/payload.mjs), sent by CONNECTIONS
 // loopback connections for SECONDS each (each connection writes series of its own, with
 // timestamps one second apart, so both receivers take every sample in order).
