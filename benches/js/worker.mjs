@@ -1,8 +1,8 @@
 // The Worker under plain workerd (as Cloudflare runs it; embedded backend) beside Debian's
-// Prometheus as a remote-write receiver, on this machine, in one run, with the same payloads: realistic
-// 2000-series requests of one sample per series (benches/js/payload.mjs), sent by CONNECTIONS
-// loopback connections for SECONDS each (each connection writes series of its own, with
-// timestamps one second apart, so both receivers take every sample in order).
+// Prometheus as a remote-write receiver, on this machine, in one run, with the same payloads:
+// realistic 2000-series requests of one sample per series (benches/js/payload.mjs), sent by
+// CONNECTIONS loopback connections for SECONDS each (each connection writes series of its own,
+// with timestamps one second apart, so both receivers take every sample in order).
 //
 // Reports requests/s and samples/s sustained, p50/p99 latency, and CPU per request of the
 // receiving processes (from /proc: user + system time of workerd, or of prometheus, over the
