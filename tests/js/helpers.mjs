@@ -109,6 +109,24 @@ async function instantQuery(base, q, time = Date.now()) {
   return body.data.result;
 }
 
+// The built-in schema's LCP buckets (src/rum/schema.rs), as a page's client keeps them.
+export const LCP = [0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+
+/** One page session's RUM push (series to `encode`): its page views on `route`, and its LCP observations as buckets, sum and count. */
+export function rumSession({ route, views = 1, lcp = [] }) {
+  const series = [{ labels: { __name__: 'rum_page_views_total', route }, samples: [{ value: views, timestamp: Date.now() }] }];
+  if (lcp.length) {
+    const base = { route, rating: 'good' };
+    for (const le of [...LCP.map(String), '+Inf']) {
+      const n = lcp.filter((x) => x <= Number(le === '+Inf' ? Infinity : le)).length;
+      series.push({ labels: { __name__: 'rum_lcp_seconds_bucket', ...base, le }, samples: [{ value: n, timestamp: Date.now() }] });
+    }
+    series.push({ labels: { __name__: 'rum_lcp_seconds_sum', ...base }, samples: [{ value: lcp.reduce((a, b) => a + b, 0), timestamp: Date.now() }] });
+    series.push({ labels: { __name__: 'rum_lcp_seconds_count', ...base }, samples: [{ value: lcp.length, timestamp: Date.now() }] });
+  }
+  return series;
+}
+
 /** Polls `check` until it returns a truthy value or `ms` pass. */
 export async function eventually(check, ms = 15000, what = 'condition') {
   const end = Date.now() + ms;
@@ -235,18 +253,25 @@ const worker :Workerd.Worker = (
 `);
   const workerd = `${root}node_modules/.bin/workerd`;
   const proc = await startProcess(workerd, ['serve', join(dir, 'config.capnp'), '--experimental'], `http://127.0.0.1:${port}/healthz`, { cwd: dir });
+  return workerHandle(proc, port, join(dir, 'state'), () => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** A started Worker (`proc` from `startProcess`) on `port` with its state in `state`; `cleanup` runs after `stop()`. */
+function workerHandle(proc, port, state, cleanup) {
   return {
     url: `http://127.0.0.1:${port}`,
     /** An instant query at `time` (ms) through the Worker's query API: its result. */
     query: (q, time) => instantQuery(`http://127.0.0.1:${port}`, q, time),
     log: proc.log,
+    /** Kills the Worker's processes with SIGKILL (the state stays; start again on it). */
     kill: proc.kill,
+    /** The process group (wrangler, its esbuild and workerd; or workerd alone), for CPU accounting. */
     pid: proc.pid,
     port,
-    state: join(dir, 'state'),
+    state,
     stop: async () => {
       await proc.stop();
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
     },
   };
 }
@@ -270,22 +295,7 @@ export async function startWorker(vars = {}, { state: given, port: fixedPort } =
     timeoutMs: 300_000,
     env: { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true' },
   });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    /** An instant query at `time` (ms) through the Worker's query API: its result. */
-    query: (q, time) => instantQuery(`http://127.0.0.1:${port}`, q, time),
-    log: proc.log,
-    /** Kills wrangler and workerd with SIGKILL (the state stays; start again on it). */
-    kill: proc.kill,
-    /** The process group (wrangler, its esbuild and workerd), for CPU accounting. */
-    pid: proc.pid,
-    port,
-    state,
-    stop: async () => {
-      await proc.stop();
-      if (!given) rmSync(state, { recursive: true, force: true });
-    },
-  };
+  return workerHandle(proc, port, state, () => given || rmSync(state, { recursive: true, force: true }));
 }
 
 /**

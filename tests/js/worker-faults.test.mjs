@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { RemoteWriter, decode, encode } from '../../pkg/node.js';
-import { eventually, scriptedReceiver, sleep, startWorker } from './helpers.mjs';
+import { LCP, eventually, rumSession, scriptedReceiver, sleep, startWorker } from './helpers.mjs';
 
 /** A small seeded generator, so a failing run can be replayed. */
 function random(seed) {
@@ -21,6 +21,13 @@ function random(seed) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Kills `worker` with SIGKILL, as a crash, and starts it again on its state and port with `vars`. */
+async function crashAndRestart(worker, vars) {
+  await worker.kill();
+  await sleep(300);
+  return startWorker(vars, { state: worker.state, port: worker.port });
 }
 
 /** Checks what arrived against what was written: every sample, each series' first arrivals in order. */
@@ -43,7 +50,6 @@ test('the Worker killed with SIGKILL twice mid-stream and restarted on its state
   const state = mkdtempSync(join(tmpdir(), 'edgewrite-kill-'));
   const vars = { BACKEND: 'remote_write', UPSTREAM_URL: upstream.url, UPSTREAM_PROTOCOL: 'v2', SHARD_COUNT: '2' };
   let worker = await startWorker(vars, { state });
-  const { port } = worker;
   try {
     // (Room for what is pushed while the Worker restarts, half a minute at most.)
     const w = new RemoteWriter({ url: `${worker.url}/api/v1/write`, protocol: 'v2', shards: 2, capacity: 100_000, batchSendDeadlineMs: 20, maxSamplesPerSend: 50, maxBackoffMs: 500 });
@@ -65,9 +71,7 @@ test('the Worker killed with SIGKILL twice mid-stream and restarted on its state
     })();
     for (let kill = 0; kill < 2; kill++) {
       await sleep(1500);
-      await worker.kill();
-      await sleep(300);
-      worker = await startWorker(vars, { state, port });
+      worker = await crashAndRestart(worker, vars);
     }
     await sleep(1000);
     pushing = false;
@@ -244,10 +248,9 @@ test('the Worker killed with SIGKILL three times while pages push RUM with ids a
   const state = mkdtempSync(join(tmpdir(), 'edgewrite-rum-kill-'));
   const vars = { RUM_FLUSH_EVERY: '1s', COMPACT_EVERY: '1s', SHARD_COUNT: '2', RUM_RATE_LIMIT: 'off' };
   let worker = await startWorker(vars, { state });
-  const { port } = worker;
-  const url = `http://127.0.0.1:${port}/api/v1/rum`;
+  const url = `${worker.url}/api/v1/rum`;
   const route = `/kill-${process.pid}`;
-  const LE = ['0.5', '1', '1.5', '2', '2.5', '3', '4', '5', '6', '8', '10', '+Inf'];
+  const LE = [...LCP.map(String), '+Inf'];
   // What the pages pushed, once each however often they had to try: the totals to expect.
   // `cut`: tries whose connection broke mid-request (the Worker may have stored the push
   // without answering: its retry with the same id must add nothing); `refused`: tries while
@@ -262,17 +265,7 @@ test('the Worker killed with SIGKILL three times while pages push RUM with ids a
       for (let n = 0; pushing; n++) {
         const views = 1 + Math.floor(next() * 3);
         const lcp = Array.from({ length: Math.floor(next() * 3) }, () => Math.round(next() * 6000) / 1000);
-        const series = [{ labels: { __name__: 'rum_page_views_total', route }, samples: [{ value: views, timestamp: Date.now() }] }];
-        if (lcp.length) {
-          const labels = { route, rating: 'good' };
-          for (const le of LE) {
-            const count = lcp.filter((x) => x <= Number(le === '+Inf' ? Infinity : le)).length;
-            series.push({ labels: { __name__: 'rum_lcp_seconds_bucket', ...labels, le }, samples: [{ value: count, timestamp: Date.now() }] });
-          }
-          series.push({ labels: { __name__: 'rum_lcp_seconds_sum', ...labels }, samples: [{ value: lcp.reduce((a, b) => a + b, 0), timestamp: Date.now() }] });
-          series.push({ labels: { __name__: 'rum_lcp_seconds_count', ...labels }, samples: [{ value: lcp.length, timestamp: Date.now() }] });
-        }
-        const body = encode({ series });
+        const body = encode({ series: rumSession({ route, views, lcp }) });
         for (;;) {
           assert.ok(Date.now() < deadline, `page ${p}: push ${n} still not taken`);
           want.tries += 1;
@@ -294,9 +287,7 @@ test('the Worker killed with SIGKILL three times while pages push RUM with ids a
     const next = random(seed);
     for (let kill = 0; kill < 3; kill++) {
       await sleep(1500 + next() * 1000);
-      await worker.kill();
-      await sleep(300);
-      worker = await startWorker(vars, { state, port });
+      worker = await crashAndRestart(worker, vars);
     }
     await sleep(1500);
     pushing = false;

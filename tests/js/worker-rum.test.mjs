@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encode } from '../../pkg/node.js';
-import { eventually, startWorker } from './helpers.mjs';
+import { LCP, eventually, rumSession as session, startWorker } from './helpers.mjs';
 
 const vars = {
   RUM_FLUSH_EVERY: '1s',
@@ -30,24 +30,6 @@ after(async () => {
   await worker?.stop();
   rmSync(state, { recursive: true, force: true });
 });
-
-// The built-in schema's LCP buckets (src/rum/schema.rs), as a page's client keeps them.
-const LCP = [0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
-
-/** One page session's push: page views, clicks as errors of kind "click"... and its LCP. */
-function session({ route, views = 1, lcp = [] }) {
-  const series = [{ labels: { __name__: 'rum_page_views_total', route }, samples: [{ value: views, timestamp: Date.now() }] }];
-  if (lcp.length) {
-    const base = { route, rating: 'good' };
-    for (const le of [...LCP.map(String), '+Inf']) {
-      const n = lcp.filter((x) => x <= Number(le === '+Inf' ? Infinity : le)).length;
-      series.push({ labels: { __name__: 'rum_lcp_seconds_bucket', ...base, le }, samples: [{ value: n, timestamp: Date.now() }] });
-    }
-    series.push({ labels: { __name__: 'rum_lcp_seconds_sum', ...base }, samples: [{ value: lcp.reduce((a, b) => a + b, 0), timestamp: Date.now() }] });
-    series.push({ labels: { __name__: 'rum_lcp_seconds_count', ...base }, samples: [{ value: lcp.length, timestamp: Date.now() }] });
-  }
-  return series;
-}
 
 /** Pushes as a page does on `pagehide`: no preflight (text/plain, no Content-Encoding). */
 async function push(series, headers = { 'Content-Type': 'text/plain;charset=UTF-8', Origin: 'https://shop.example' }, query = '') {
