@@ -13,9 +13,10 @@
 // CONNECTIONS=4 SECONDS=40 by default; the load generator shares the machine's two cores.
 // Also the receivers' resident memory over the run (MEMORY_POINTS samples, default 20): the
 // soak is SECONDS=600.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { encode } from '../../pkg/node.js';
 import { startPrometheus, startWorker, startWorkerd } from '../../tests/js/helpers.mjs';
+import { printProfile, profileSummary, startCpuProfile } from './cpu-profile.mjs';
 import { seriesLabels } from './payload.mjs';
 
 const SERIES = 2000;
@@ -167,17 +168,26 @@ console.log(`node ${process.version}; ${CONNECTIONS} connections x ${SECONDS} s 
 // grows with every request: its dev proxy's and inspector's, not the Worker's).
 const upstream = process.env.BACKEND === 'remote_write' ? await startPrometheus() : undefined;
 const wrangler = process.env.RUNTIME === 'wrangler';
+// PROFILE=1 (plain workerd) prints where workerd's isolate spent its CPU over the run.
+const inspectorPort = process.env.PROFILE && !wrangler ? 9229 : undefined;
 const worker = await (wrangler ? startWorker : startWorkerd)({
   BACKEND: upstream ? 'remote_write' : 'embedded',
   ...(upstream ? { UPSTREAM_URL: `${upstream.api}/api/v1/write` } : {}),
   ...(process.env.COMPACT_EVERY ? { COMPACT_EVERY: process.env.COMPACT_EVERY } : {}),
-});
+}, { inspectorPort });
 try {
+  const profile = inspectorPort && (await startCpuProfile(inspectorPort));
   await measure(`edgewrite Worker (${wrangler ? 'wrangler dev' : 'workerd'})`, `${worker.url}/api/v1/write`, headers, worker.pid, /^workerd$/, () => wasmMiB(worker.url));
   const metrics = await (await fetch(`${worker.url}/metrics`)).text();
   const stored = metrics.split('\n').filter((l) => l.startsWith('edgewrite_shard_stored_points_total{'))
     .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
   console.log(`  (compacted into the embedded store during the run: ${stored.toLocaleString('en')} samples)`);
+  if (profile) {
+    const profiles = await profile.stop();
+    printProfile(profileSummary(profiles, 40));
+    // PROFILE=file.json also keeps the profiles (Chrome DevTools' format, one per isolate).
+    if (process.env.PROFILE.endsWith('.json')) writeFileSync(process.env.PROFILE, JSON.stringify(profiles));
+  }
 } finally {
   await worker.stop();
   await upstream?.stop();

@@ -206,7 +206,7 @@ export async function startProcess(cmd, args, readyUrl, { env = {}, cwd, timeout
  * Objects on SQLite in a temporary directory, loopback reachable for an upstream; no static
  * assets (`www/`). Same shape as `startWorker`.
  */
-export async function startWorkerd(vars = {}) {
+export async function startWorkerd(vars = {}, { inspectorPort } = {}) {
   const { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -252,7 +252,9 @@ const worker :Workerd.Worker = (
 );
 `);
   const workerd = `${root}node_modules/.bin/workerd`;
-  const proc = await startProcess(workerd, ['serve', join(dir, 'config.capnp'), '--experimental'], `http://127.0.0.1:${port}/healthz`, { cwd: dir });
+  const args = ['serve', join(dir, 'config.capnp'), '--experimental'];
+  if (inspectorPort) args.push(`--inspector-addr=127.0.0.1:${inspectorPort}`);
+  const proc = await startProcess(workerd, args, `http://127.0.0.1:${port}/healthz`, { cwd: dir });
   return workerHandle(proc, port, join(dir, 'state'), () => rmSync(dir, { recursive: true, force: true }));
 }
 

@@ -118,6 +118,56 @@ test('a real Prometheus\'s requests read back exactly, queued, compacted, and af
   assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
 });
 
+test('a compaction whose chunks take several insert statements reads back exactly', async () => {
+  // 3 requests of 3000 series with 12 random samples each: each of the 3 shards compacts about
+  // 36,000 samples at once, 400 KB of chunks, more than one statement carries (256 KiB).
+  const expected = new Map();
+  for (let r = 0; r < 3; r++) {
+    const series = [];
+    for (let i = 0; i < 3000; i++) {
+      const labels = { __name__: 'bulk_test', series: String(r * 3000 + i) };
+      const points = Array.from({ length: 12 }, (_, k) => ({ value: 1 + Math.random(), timestamp: BASE + k * 15_000 }));
+      series.push({ labels, samples: points });
+      const key = JSON.stringify({ __name__: 'bulk_test', series: labels.series, tenant: 'alpha' });
+      expected.set(key, points.map((p) => [p.timestamp / 1000, String(p.value)]));
+    }
+    const res = await write(encode({ series }));
+    assert.equal(res.status, 204, await res.text());
+  }
+  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 30_000, 'every queue compacted');
+  const got = await samples('bulk_test');
+  assert.equal(got.size, expected.size, 'every series');
+  for (const [key, values] of expected) assert.deepEqual(got.get(key)?.values, values, key);
+});
+
+test('chunks older than RETENTION go, thousands at a time over several compactions, and newer ones stay', async () => {
+  // One shard, an hour of retention: 6000 series written three hours ago are compacted into
+  // 6000 expired chunks, more than one compaction deletes (5000); a series of ten minutes ago stays.
+  const short = await startWorker({ COMPACT_EVERY: '1s', SHARD_COUNT: '1', RETENTION: '1h' });
+  try {
+    const now = Date.now();
+    const old = Array.from({ length: 6000 }, (_, i) => ({
+      labels: { __name__: 'expired_test', series: String(i) },
+      samples: [{ value: i, timestamp: now - 3 * 3_600_000 }],
+    }));
+    const kept = { labels: { __name__: 'kept_test' }, samples: [{ value: 7, timestamp: now - 600_000 }] };
+    const res = await fetch(`${short.url}/api/v1/write`, {
+      method: 'POST',
+      body: encode({ series: [...old, kept] }),
+      headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' },
+    });
+    assert.equal(res.status, 204, await res.text());
+    const count = async (name) => {
+      const r = await fetch(`${short.url}/api/v1/samples?${new URLSearchParams({ 'match[]': name, start: '0', end: '4000000000' })}`);
+      return (await r.json()).data.result.length;
+    };
+    await eventually(async () => (await count('expired_test')) === 0, 30_000, 'every expired chunk deleted');
+    assert.equal(await count('kept_test'), 1, 'the chunk within retention stays');
+  } finally {
+    await short.stop();
+  }
+});
+
 test('selectors, time ranges, series and metadata read as Prometheus\'s API does', async () => {
   const t0 = BASE;
   const body = encode(

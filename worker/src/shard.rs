@@ -42,6 +42,9 @@ pub struct Shard {
     /// The bytes in the queue (`batches` and `incoming`), counted from SQLite when unknown:
     /// appends add to it; the alarm (the only one that removes rows) forgets it.
     queued_bytes: std::cell::Cell<Option<u64>>,
+    /// When the alarm this instance set will run, while that is known: appends then skip
+    /// asking the storage (a tenth of an append's cost). The alarm handler forgets it.
+    alarm_at: std::cell::Cell<Option<i64>>,
 }
 
 /// A durable counter of a shard.
@@ -114,8 +117,9 @@ struct QueueRow {
     oldest: Option<i64>,
 }
 
-/// Adds `column` to `table` unless it has it (tables created by an older release).
-fn add_column(sql: &SqlStorage, table: &str, column: &str, declaration: &str) {
+/// Adds `column` to `table` unless it has it (tables created by an older release); whether it
+/// did.
+fn add_column(sql: &SqlStorage, table: &str, column: &str, declaration: &str) -> bool {
     let has = sql
         .exec("SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = ?", vec![table.into(), column.into()])
         .and_then(|c| c.to_array::<Count>())
@@ -124,6 +128,7 @@ fn add_column(sql: &SqlStorage, table: &str, column: &str, declaration: &str) {
         sql.exec(&format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"), None)
             .expect("add a column to a shard's table");
     }
+    !has
 }
 
 impl DurableObject for Shard {
@@ -138,6 +143,16 @@ impl DurableObject for Shard {
         add_column(&sql, "batches", "points", "INTEGER NOT NULL DEFAULT 0");
         add_column(&sql, "batches", "raw", "INTEGER NOT NULL DEFAULT 0");
         add_column(&sql, "chunks", "exemplars", "BLOB NOT NULL DEFAULT x''");
+        // Each batch's size, and an index of the queue's totals: a column after the body is
+        // read by walking the body's overflow pages, so the totals come from the index alone
+        // (counting them from the rows read each body whole: most of an append's cost).
+        for table in ["batches", "incoming"] {
+            if add_column(&sql, table, "bytes", "INTEGER NOT NULL DEFAULT 0") {
+                sql.exec(&format!("UPDATE {table} SET bytes = length(body)"), None).expect("count queued bytes");
+            }
+            let index = format!("CREATE INDEX IF NOT EXISTS {table}_totals ON {table} (received_ms, points, bytes)");
+            sql.exec(&index, None).expect("index the queue's totals");
+        }
         let config = config::parse(&env);
         let forwarder = match &config {
             Ok(WorkerConfig { backend: Backend::RemoteWrite(upstream), .. }) => {
@@ -160,6 +175,7 @@ impl DurableObject for Shard {
             forwarder,
             retry_at,
             queued_bytes,
+            alarm_at: std::cell::Cell::new(None),
         }
     }
 
@@ -189,9 +205,7 @@ impl DurableObject for Shard {
                 if !config.queue_takes(queued, body.len() as u64) {
                     self.queued_bytes.set(Some(queued));
                     // Whatever became of the last alarm, one drains the queue.
-                    if self.state.storage().get_alarm().await?.is_none() {
-                        self.state.storage().set_alarm(Duration::from_millis(0)).await?;
-                    }
+                    self.alarm_by(i64::MAX, 0).await?;
                     return Response::error(QUEUE_FULL, 503);
                 }
                 let bytes = body.len() as u64;
@@ -199,8 +213,10 @@ impl DurableObject for Shard {
                 let window = config.settings.reorder_window_ms.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
                 let table = if window.is_some() { "incoming" } else { "batches" };
                 self.sql.exec(
-                    &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
-                    vec![now.into(), tenant.into(), body.into(), points.into()],
+                    &format!(
+                        "INSERT INTO {table} (received_ms, tenant, body, points, raw, bytes) VALUES (?, ?, ?, ?, 1, ?)"
+                    ),
+                    vec![now.into(), tenant.into(), body.into(), points.into(), (bytes as i64).into()],
                 )?;
                 // (No await since `queued` was read: it is still the queue's size.)
                 self.queued_bytes.set(Some(queued + bytes));
@@ -215,10 +231,7 @@ impl DurableObject for Shard {
                         None => (self.retry_at.get() - Date::now().as_millis() as i64).max(0) as u64,
                     },
                 };
-                let due = now + delay as i64;
-                if self.state.storage().get_alarm().await?.is_none_or(|at| at > due) {
-                    self.state.storage().set_alarm(Duration::from_millis(delay)).await?;
-                }
+                self.alarm_by(now + delay as i64, delay).await?;
                 Ok(Response::empty()?.with_status(204))
             }
             (Method::Get, "/read") => {
@@ -275,10 +288,11 @@ impl DurableObject for Shard {
         // Rows go here: the queue's bytes are counted again at the next append, however the
         // alarm ends.
         self.queued_bytes.set(None);
+        self.alarm_at.set(None);
         let next = self.hand_on().await;
         self.queued_bytes.set(None);
         if let Some(ms) = next? {
-            self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
+            self.set_alarm(ms).await?;
         }
         Response::ok("done")
     }
@@ -303,6 +317,27 @@ struct Incoming {
 }
 
 impl Shard {
+    /// Makes sure an alarm runs by `due` (ms): unless one is set no later, sets one `delay` ms
+    /// from now.
+    async fn alarm_by(&self, due: i64, delay: u64) -> Result<()> {
+        let at = match self.alarm_at.get() {
+            Some(at) => Some(at),
+            None => self.state.storage().get_alarm().await?,
+        };
+        match at {
+            Some(at) if at <= due => self.alarm_at.set(Some(at)),
+            _ => self.set_alarm(delay).await?,
+        }
+        Ok(())
+    }
+
+    /// Sets the alarm `ms` from now (replacing any), and remembers when it runs.
+    async fn set_alarm(&self, ms: u64) -> Result<()> {
+        self.state.storage().set_alarm(Duration::from_millis(ms)).await?;
+        self.alarm_at.set(Some(Date::now().as_millis() as i64 + ms as i64));
+        Ok(())
+    }
+
     /// The alarm's work: hands the queue on (upstream, or into the store's chunks). When to
     /// run again, if at all.
     async fn hand_on(&self) -> Result<Option<u64>> {
@@ -341,8 +376,9 @@ impl Shard {
         let rows: Vec<QueueRow> = self
             .sql
             .exec(
-                "SELECT count(*) AS batches, sum(points) AS points, sum(length(body)) AS bytes, min(received_ms) AS oldest \
-                 FROM (SELECT points, body, received_ms FROM batches UNION ALL SELECT points, body, received_ms FROM incoming)",
+                "SELECT sum(n) AS batches, sum(p) AS points, sum(b) AS bytes, min(o) AS oldest FROM \
+                 (SELECT count(*) AS n, sum(points) AS p, sum(bytes) AS b, min(received_ms) AS o FROM batches \
+                 UNION ALL SELECT count(*), sum(points), sum(bytes), min(received_ms) FROM incoming)",
                 None,
             )?
             .to_array()?;
@@ -353,8 +389,8 @@ impl Shard {
     /// window was switched off (or whose backend changed) while it held samples.
     fn flush_incoming(&self) -> Result<Option<u64>> {
         self.sql.exec(
-            "INSERT INTO batches (received_ms, tenant, body, points, raw) \
-             SELECT received_ms, tenant, body, points, raw FROM incoming ORDER BY seq",
+            "INSERT INTO batches (received_ms, tenant, body, points, raw, bytes) \
+             SELECT received_ms, tenant, body, points, raw, bytes FROM incoming ORDER BY seq",
             None,
         )?;
         self.sql.exec("DELETE FROM incoming", None)?;
@@ -386,9 +422,12 @@ impl Shard {
             }
             let points: u64 = series.iter().map(|s| s.counts()).map(|c| c.samples + c.histograms + c.exemplars).sum();
             let body = encoder.encode_v2_series_uncompressed(series.iter()).to_vec();
+            let bytes = body.len() as i64;
             self.sql.exec(
-                &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw) VALUES (?, ?, ?, ?, 1)"),
-                vec![now.into(), tenant.into(), body.into(), (points as i64).into()],
+                &format!(
+                    "INSERT INTO {table} (received_ms, tenant, body, points, raw, bytes) VALUES (?, ?, ?, ?, 1, ?)"
+                ),
+                vec![now.into(), tenant.into(), body.into(), (points as i64).into(), bytes.into()],
             )?;
         }
         count(&self.sql, &[("reorder_refused_points", round.refused)])?;
