@@ -7,8 +7,9 @@
 //!   queue: one row per request, so acknowledging is cheap.
 //! - An alarm compacts the queue: [`group`] gathers each series' samples from the queued
 //!   batches in arrival order, and each series gets one [`chunk`] row per compaction (its labels
-//!   are a row of their own, keyed by [`series_key`]). Old chunks go after the retention
-//!   ([`parse_duration`]).
+//!   are a row of their own, keyed by [`series_key`]), written a slice of series per alarm turn
+//!   ([`compaction`]) so that appends never wait for a whole compaction. Old chunks go after
+//!   the retention ([`parse_duration`]).
 //! - A read ([`read::Reader`]) selects series with a [`Selector`], takes their chunks and the
 //!   still-queued batches in write order, and [`merge_samples`] sorts them; for a timestamp written twice the first
 //!   write wins, so a batch stored twice (a 503 after some shards had stored it, then the
@@ -17,6 +18,7 @@
 //!   renders the JSON of the read API ([`render`]), shaped as Prometheus's HTTP API answers.
 
 pub mod chunk;
+pub mod compaction;
 pub mod read;
 pub mod render;
 pub mod results;

@@ -4,6 +4,7 @@
 //! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
 //! selectors) are `edgewrite::store`'s; this file holds the SQL.
 
+use edgewrite::store::compaction::{Compaction, Progress};
 use edgewrite::store::read::{Reader, StoreError};
 use edgewrite::store::{self, SeriesData, chunk};
 use edgewrite::{Metadata, MetricType};
@@ -23,8 +24,8 @@ pub const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS chunks_by_time ON chunks (max_ts)",
 ];
 
-/// Most queued batches one compaction takes (the rest wait for the next alarm, at once): a
-/// compaction holds the shard, so appends wait for it; 50 keeps that wait near 25 ms.
+/// Most queued batches one compaction takes (the rest wait for the next, at once). Its first
+/// step decodes and groups them all, and holds the shard meanwhile.
 const BATCHES_PER_COMPACTION: i64 = 50;
 
 /// Most expired chunks one compaction deletes (the rest go in the next, at once): a day's worth
@@ -92,30 +93,47 @@ pub struct Compacted {
     pub more: bool,
 }
 
-/// Moves up to [`BATCHES_PER_COMPACTION`] queued batches into chunks (one per series), drops
-/// up to [`EXPIRED_PER_COMPACTION`] chunks past `retention_ms`, and removes the batches: all in one synchronous run, which the
-/// Durable Object commits atomically.
-pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms: u64) -> Result<Compacted> {
-    let queued: Vec<Queued> = sql
-        .exec("SELECT seq, body, raw FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])?
-        .to_array()?;
+/// One step of a compaction (`edgewrite::store::compaction`): the first gathers up to
+/// [`BATCHES_PER_COMPACTION`] queued batches by series, each writes the next slice of series as
+/// chunks and records how far it got, and the last removes the batches. Between compactions a
+/// step drops up to [`EXPIRED_PER_COMPACTION`] chunks past `retention_ms`. Each step is one
+/// synchronous run, which the Durable Object commits atomically; appends run between steps.
+pub fn compact(
+    sql: &SqlStorage,
+    cache: &SeriesCache,
+    compaction: &RefCell<Option<Compaction>>,
+    now_ms: i64,
+    retention_ms: u64,
+) -> Result<Compacted> {
+    let mut state = compaction.borrow_mut();
+    if state.is_none() {
+        *state = gather(sql)?;
+    }
     let mut samples = 0u64;
-    if let Some(last) = queued.last().map(|q| q.seq) {
+    if let Some(c) = state.as_mut() {
         let mut rows = ChunkRows::default();
-        for data in group(&queued)?.finish() {
-            let id = series_id(sql, cache, &data)?;
+        for data in c.next_slice() {
+            let id = series_id(sql, cache, data)?;
             if data.samples.is_empty() && data.histograms.is_empty() && data.exemplars.is_empty() {
                 // Family metadata only (1.0 senders send it apart): the series row holds it.
                 continue;
             }
             samples += (data.samples.len() + data.histograms.len()) as u64;
-            rows.push(id, bounds(&data), &data);
+            rows.push(id, bounds(data), data);
             if rows.blob.len() >= BULK_BYTES {
                 rows.insert(sql)?;
             }
         }
         rows.insert(sql)?;
-        sql.exec("DELETE FROM batches WHERE seq <= ?", vec![last.into()])?;
+        let Progress { last_seq, written } = c.progress();
+        if c.is_done() {
+            sql.exec("DELETE FROM batches WHERE seq <= ?", vec![last_seq.into()])?;
+            sql.exec("DELETE FROM meta WHERE key = ?", vec![PROGRESS.into()])?;
+            *state = None;
+        } else {
+            crate::queue::set_meta(sql, PROGRESS, &format!("{last_seq} {written}"))?;
+            return Ok(Compacted { points: samples, more: true });
+        }
     }
     let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
     sql.exec(
@@ -129,6 +147,37 @@ pub fn compact(sql: &SqlStorage, cache: &SeriesCache, now_ms: i64, retention_ms:
         )?
         .to_array()?;
     Ok(Compacted { points: samples, more: left.first().is_some_and(|c| c.n > 0) })
+}
+
+/// Where the `meta` table records a compaction under way (`last_seq written`).
+const PROGRESS: &str = "compaction";
+
+/// Starts a compaction: the one recorded under way (its batches gathered again), else the
+/// oldest queued batches; `None` if nothing is queued.
+fn gather(sql: &SqlStorage) -> Result<Option<Compaction>> {
+    let recorded = crate::queue::meta(sql, PROGRESS)?.and_then(|v| {
+        let (seq, written) = v.split_once(' ')?;
+        Some(Progress { last_seq: seq.parse().ok()?, written: written.parse().ok()? })
+    });
+    let queued: Vec<Queued> = match recorded {
+        Some(p) => sql.exec("SELECT seq, body, raw FROM batches WHERE seq <= ? ORDER BY seq", vec![p.last_seq.into()]),
+        None => {
+            sql.exec("SELECT seq, body, raw FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])
+        }
+    }?
+    .to_array()?;
+    let Some(last) = queued.last().map(|q| q.seq) else {
+        if recorded.is_some() {
+            // (Its batches are gone: nothing left to resume.)
+            sql.exec("DELETE FROM meta WHERE key = ?", vec![PROGRESS.into()])?;
+        }
+        return Ok(None);
+    };
+    let series = group(&queued)?.finish();
+    Ok(Some(match recorded {
+        Some(p) => Compaction::resume(series, p),
+        None => Compaction::new(series, last),
+    }))
 }
 
 #[derive(serde::Deserialize)]

@@ -30,6 +30,9 @@ pub struct Shard {
     env: Env,
     sql: SqlStorage,
     series: embedded::SeriesCache,
+    /// The embedded store's compaction under way, between its steps (what must survive a
+    /// restart is recorded in `meta`).
+    compaction: RefCell<Option<edgewrite::store::compaction::Compaction>>,
     /// Whether `meta` already holds this shard's tenant and layout (written once).
     known: std::cell::Cell<bool>,
     /// The configuration, parsed once per instance.
@@ -170,6 +173,7 @@ impl DurableObject for Shard {
             env,
             sql,
             series: embedded::SeriesCache::default(),
+            compaction: RefCell::new(None),
             known,
             config,
             forwarder,
@@ -362,7 +366,7 @@ impl Shard {
             &Backend::Embedded { retention_ms, .. } => {
                 self.flush_incoming()?;
                 let now = Date::now().as_millis() as i64;
-                let done = embedded::compact(&self.sql, &self.series, now, retention_ms)?;
+                let done = embedded::compact(&self.sql, &self.series, &self.compaction, now, retention_ms)?;
                 count(&self.sql, &[("stored_points", done.points)])?;
                 // Retention runs with each compaction; an idle shard still checks once a day.
                 Some(if done.more { 0 } else { 86_400_000 })
