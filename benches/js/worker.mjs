@@ -15,7 +15,7 @@
 // soak is SECONDS=600.
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { encode } from '../../pkg/node.js';
-import { startPrometheus, startWorker, startWorkerd } from '../../tests/js/helpers.mjs';
+import { metricSum, startPrometheus, startWorker, startWorkerd } from '../../tests/js/helpers.mjs';
 import { printProfile, profileSummary, startCpuProfile } from './cpu-profile.mjs';
 import { seriesLabels } from './payload.mjs';
 
@@ -78,6 +78,7 @@ async function wasmMiB(base) {
 async function load(url, headers) {
   const start = Math.floor(Date.now() / 1000) * 1000 - 1_800_000;
   const latencies = [];
+  const finished = []; // when each measured request was answered (ms since the measuring began)
   const statuses = {};
   let samples = 0;
   let measuring = false;
@@ -92,17 +93,18 @@ async function load(url, headers) {
       await res.arrayBuffer();
       if (!measuring) continue;
       latencies.push(performance.now() - t);
+      finished.push(performance.now() - mark.t0);
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.ok) samples += SERIES;
     }
   };
+  const mark = {};
   const run = Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => writer(c)));
   await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
   measuring = true;
-  const t0 = performance.now();
-  const mark = { t0 };
+  mark.t0 = performance.now();
   const done = run.then(() => (mark.t1 = performance.now()));
-  return { latencies, statuses, get samples() { return samples; }, mark, done };
+  return { latencies, finished, statuses, get samples() { return samples; }, mark, done };
 }
 
 /**
@@ -150,6 +152,11 @@ async function measure(name, url, headers, pgid, processName, wasm) {
     const part = memory.slice(Math.floor((memory.length * k) / 4), Math.floor((memory.length * (k + 1)) / 4));
     return part.reduce((a, [, m]) => a + m, 0) / Math.max(1, part.length);
   };
+  // Requests/s in each whole 10-s window: compaction must never hold the intake for long.
+  const windows = Array.from({ length: Math.floor(secs / 10) }, (_, w) => run.finished.filter((t) => t >= w * 10_000 && t < (w + 1) * 10_000).length / 10);
+  const mean = windows.reduce((a, b) => a + b, 0) / Math.max(1, windows.length);
+  console.log(`  requests/s per 10 s: ${windows.map((w) => w.toFixed(1)).join(' ')} (lowest ${(Math.min(...windows) / mean).toFixed(2)} of their mean)`);
+  row.windows = windows;
   console.log(`  resident memory (MiB) at seconds: ${memory.map(([t, m]) => `${t}:${m.toFixed(0)}`).join(' ')}`);
   console.log(`  of it anonymous: ${memory.map(([t, , a]) => `${t}:${a.toFixed(0)}`).join(' ')}`);
   if (wasm) console.log(`  largest wasm memory: ${memory.map(([t, , , w]) => `${t}:${w.toFixed(0)}`).join(' ')}`);
@@ -179,8 +186,7 @@ try {
   const profile = inspectorPort && (await startCpuProfile(inspectorPort));
   await measure(`edgewrite Worker (${wrangler ? 'wrangler dev' : 'workerd'})`, `${worker.url}/api/v1/write`, headers, worker.pid, /^workerd$/, () => wasmMiB(worker.url));
   const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-  const stored = metrics.split('\n').filter((l) => l.startsWith('edgewrite_shard_stored_points_total{'))
-    .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  const stored = metricSum(metrics, 'edgewrite_shard_stored_points_total');
   console.log(`  (compacted into the embedded store during the run: ${stored.toLocaleString('en')} samples)`);
   if (profile) {
     const profiles = await profile.stop();

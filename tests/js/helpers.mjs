@@ -128,6 +128,11 @@ export function rumSession({ route, views = 1, lcp = [] }) {
 }
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
+/** The sum of every series of metric `name` in a /metrics text whose line passes `which`. */
+export function metricSum(text, name, which = () => true) {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) && which(l)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+}
+
 export async function eventually(check, ms = 15000, what = 'condition') {
   const end = Date.now() + ms;
   let last;

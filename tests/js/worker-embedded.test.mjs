@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { decode, encode } from '../../pkg/node.js';
-import { eventually, startWorker } from './helpers.mjs';
+import { eventually, metricSum, startWorker } from './helpers.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const TOKENS = 'alpha-token=alpha,beta-token=beta';
@@ -57,8 +57,7 @@ async function samples(selector, tenant = 'alpha') {
 
 const metrics = async () => (await fetch(`${worker.url}/metrics`, { headers: { Authorization: 'Bearer metrics-token' } })).text();
 const metric = (text, line) => Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.split(' ')[1] ?? NaN);
-const sum = (text, name) =>
-  text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+
 
 /** What the captured Prometheus requests hold, decoded by the package: labels -> [[s, "v"]]. */
 function corpus() {
@@ -105,9 +104,9 @@ test('a real Prometheus\'s requests read back exactly, queued, compacted, and af
   const n = assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
   assert.ok(n > 3000, `${n} samples`);
   assert.ok([...expected.values()].flat().some(([, v]) => v === 'stale'), 'the corpus has stale markers');
-  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  await eventually(async () => metricSum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
   const text = await metrics();
-  assert.equal(sum(text, 'edgewrite_shard_stored_points_total'), n);
+  assert.equal(metricSum(text, 'edgewrite_shard_stored_points_total'), n);
   assert.equal(metric(text, 'edgewrite_received_total{kind="samples"}'), n);
   assert.equal(metric(text, 'edgewrite_requests_total{status="204"}'), files.length);
   assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
@@ -118,26 +117,46 @@ test('a real Prometheus\'s requests read back exactly, queued, compacted, and af
   assertSameAsCorpus(await samples('{__name__=~".+"}'), expected);
 });
 
-test('a compaction whose chunks take several insert statements reads back exactly', async () => {
-  // 3 requests of 3000 series with 12 random samples each: each of the 3 shards compacts about
-  // 36,000 samples at once, 400 KB of chunks, more than one statement carries (256 KiB).
+test('series too large for one compaction slice, and slices too large for one insert statement, read back exactly', async () => {
+  // 3 series of 40,000 random samples (about 440 KB of chunk each: each alone in its slice and
+  // its statement, over 256 KiB) and 3000 small series around them.
   const expected = new Map();
-  for (let r = 0; r < 3; r++) {
-    const series = [];
-    for (let i = 0; i < 3000; i++) {
-      const labels = { __name__: 'bulk_test', series: String(r * 3000 + i) };
-      const points = Array.from({ length: 12 }, (_, k) => ({ value: 1 + Math.random(), timestamp: BASE + k * 15_000 }));
-      series.push({ labels, samples: points });
-      const key = JSON.stringify({ __name__: 'bulk_test', series: labels.series, tenant: 'alpha' });
-      expected.set(key, points.map((p) => [p.timestamp / 1000, String(p.value)]));
-    }
-    const res = await write(encode({ series }));
-    assert.equal(res.status, 204, await res.text());
+  const series = [];
+  for (let i = 0; i < 3003; i++) {
+    const labels = { __name__: 'bulk_test', series: String(i) };
+    const n = i % 1000 === 0 ? 40_000 : 3;
+    const points = Array.from({ length: n }, (_, k) => ({ value: 1 + Math.random(), timestamp: BASE - 3_600_000 + k * 50 }));
+    series.push({ labels, samples: points });
+    expected.set(JSON.stringify({ ...labels, tenant: 'alpha' }), points.map((p) => [p.timestamp / 1000, String(p.value)]));
   }
-  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 30_000, 'every queue compacted');
+  const res = await write(encode({ series }));
+  assert.equal(res.status, 204, await res.text());
+  // And 120 series of 100 exemplars with long labels each, 40 a shard: 4,040 points, one
+  // slice, but 520 KB of chunks, cut into statements between rows.
+  const pad = (s) => s.padEnd(50, '-');
+  const exemplary = Array.from({ length: 120 }, (_, i) => ({
+    labels: { __name__: 'bulk_ex_test', series: String(i) },
+    samples: [{ value: i, timestamp: BASE }],
+    exemplars: Array.from({ length: 100 }, (_, k) => ({
+      labels: { trace_id: pad(`t${i}-${k}`), span_id: pad(`s${i}-${k}`) },
+      value: k / 10,
+      timestamp: BASE + k,
+    })),
+  }));
+  const ex = await write(encode({ series: exemplary }));
+  assert.equal(ex.status, 204, await ex.text());
+  await eventually(async () => metricSum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 30_000, 'every queue compacted');
   const got = await samples('bulk_test');
   assert.equal(got.size, expected.size, 'every series');
   for (const [key, values] of expected) assert.deepEqual(got.get(key)?.values, values, key);
+  const exemplars = await read('/api/v1/query_exemplars', { query: 'bulk_ex_test', start: '0', end: '4000000000' });
+  assert.equal(exemplars.status, 200, JSON.stringify(exemplars.body));
+  const bySeries = new Map(exemplars.body.data.map((d) => [d.seriesLabels.series, d.exemplars]));
+  assert.equal(bySeries.size, 120, 'every series with exemplars');
+  for (const s of exemplary) {
+    const want = s.exemplars.map((e) => ({ labels: e.labels, value: String(e.value), timestamp: e.timestamp / 1000 }));
+    assert.deepEqual(bySeries.get(s.labels.series), want, s.labels.series);
+  }
 });
 
 test('chunks older than RETENTION go, thousands at a time over several compactions, and newer ones stay', async () => {
@@ -218,7 +237,7 @@ test('a batch stored twice reads back once: the first write of a timestamp wins,
   assert.equal((await write(one(5, t - 5000))).status, 204, 'out of order within the store is kept, in order');
   const before = (await samples('dup_test')).values().next().value.values;
   assert.deepEqual(before, [[(t - 5000) / 1000, '5'], [t / 1000, '1']]);
-  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  await eventually(async () => metricSum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
   assert.equal((await write(one(3, t))).status, 204);
   assert.deepEqual((await samples('dup_test')).values().next().value.values, before, 'compacted data still wins');
 });
@@ -268,7 +287,7 @@ test('exemplars are kept and read back through /api/v1/query_exemplars, queued, 
     assert.deepEqual(some.body.data, [{ ...expected('v1', 2), exemplars: [expected('v1', 2).exemplars[1]] }], when);
   };
   await check('queued');
-  await eventually(async () => sum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
+  await eventually(async () => metricSum(await metrics(), 'edgewrite_shard_queue_batches') === 0, 20_000, 'every queue compacted');
   await check('compacted');
   await worker.stop();
   worker = await startWorker(vars, { state });

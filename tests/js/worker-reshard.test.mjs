@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { decode, encode } from '../../pkg/node.js';
-import { eventually, startWorker } from './helpers.mjs';
+import { eventually, metricSum, startWorker } from './helpers.mjs';
 
 const SERIES = 24;
 const base = Math.floor(Date.now() / 1000) * 1000 - 600_000;
@@ -58,8 +58,7 @@ async function upstream() {
 
 const queued = async (worker, layout) => {
   const text = await (await fetch(`${worker.url}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith('edgewrite_shard_queue_batches{') && l.includes(`layout="${layout}"`))
-    .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+  return metricSum(text, 'edgewrite_shard_queue_batches', (l) => l.includes(`layout="${layout}"`));
 };
 
 test('remote_write: from 4 shards to 3 with the upstream down, every series arrives whole and in order', async () => {

@@ -4,11 +4,11 @@
 //! with what is still queued ([`read`]). The decisions (grouping, chunk format, merge order,
 //! selectors) are `edgewrite::store`'s; this file holds the SQL.
 
-use edgewrite::store::compaction::{Compaction, Progress};
+use edgewrite::store::compaction::{Compaction, Progress, next_start};
 use edgewrite::store::read::{Reader, StoreError};
-use edgewrite::store::{self, SeriesData, chunk};
+use edgewrite::store::{SeriesData, chunk};
 use edgewrite::{Metadata, MetricType};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use worker::{Result, SqlStorage, SqlStorageValue};
 
@@ -20,26 +20,31 @@ pub const SCHEMA: &[&str] = &[
      min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, samples BLOB NOT NULL, histograms BLOB NOT NULL, \
      exemplars BLOB NOT NULL DEFAULT x'')",
     "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, max_ts)",
-    // Retention finds the expired chunks without a scan of them all.
-    "CREATE INDEX IF NOT EXISTS chunks_by_time ON chunks (max_ts)",
 ];
 
-/// Most queued batches one compaction takes (the rest wait for the next, at once). Its first
-/// step decodes and groups them all, and holds the shard meanwhile.
-const BATCHES_PER_COMPACTION: i64 = 50;
+/// How often retention runs: it reads a row per series (each series' expired chunks are
+/// found through `chunks_by_series`: an index of their own on `max_ts` would cost a row
+/// written per chunk, what a shard's storage is billed by).
+const RETENTION_EVERY_MS: i64 = 3_600_000;
 
-/// Most expired chunks one compaction deletes (the rest go in the next, at once): a day's worth
+/// Most expired chunks one step deletes (the rest go in the next, at once): a day's worth
 /// expiring at once after a long pause must not hold the shard either.
-const EXPIRED_PER_COMPACTION: i64 = 5000;
+const EXPIRED_PER_STEP: i64 = 5000;
 
 /// JavaScript numbers carry integers exactly up to 2^53: chunk bounds are clamped to that
 /// (they only narrow what a read scans; the samples themselves keep their exact timestamps).
 const SAFE: i64 = (1 << 53) - 1;
 
-/// What the shard remembers about its series between requests: id and metadata by key, so a
-/// compaction touches the `series` table only for new series or changed metadata.
+/// What a shard's instance keeps between events for its store: its series' ids and metadata
+/// by key (a compaction touches the `series` table only for new series or changed metadata),
+/// the compaction under way between its steps (what must survive a restart is recorded in
+/// `meta`), and when retention runs next (at the first compaction after a start).
 #[derive(Default)]
-pub struct SeriesCache(RefCell<HashMap<String, (i64, Metadata<'static>)>>);
+pub struct Store {
+    series: RefCell<HashMap<String, (i64, Metadata<'static>)>>,
+    compaction: RefCell<Option<Compaction>>,
+    retention_at: Cell<i64>,
+}
 
 #[derive(serde::Deserialize)]
 struct Queued {
@@ -47,6 +52,9 @@ struct Queued {
     #[serde(with = "serde_bytes")]
     body: Vec<u8>,
     raw: i64,
+    /// (Read by compaction only.)
+    #[serde(default)]
+    points: i64,
 }
 
 #[derive(serde::Deserialize)]
@@ -74,110 +82,119 @@ fn corrupt(what: impl std::fmt::Display) -> worker::Error {
     worker::Error::RustError(format!("embedded store: {what}"))
 }
 
-/// Groups queued 2.0 bodies by series (they were encoded by the receiver, so they decode).
-/// Each body is decoded in place (labels borrow from it) and only each distinct series' labels
-/// are copied.
-fn group(bodies: &[Queued]) -> Result<store::Grouper> {
-    let mut grouper = store::Grouper::default();
-    for q in bodies {
-        grouper.add(&crate::queue::decode(&q.body, q.raw == 1)?);
-    }
-    Ok(grouper)
-}
-
-/// What one compaction did.
+/// What one step of compaction did.
 pub struct Compacted {
     /// Samples and histograms written to chunks.
     pub points: u64,
-    /// Whether batches remain queued, or expired chunks.
-    pub more: bool,
+    /// When the next step should run (ms from now), if anything is left to do.
+    pub next_ms: Option<u64>,
 }
 
-/// One step of a compaction (`edgewrite::store::compaction`): the first gathers up to
-/// [`BATCHES_PER_COMPACTION`] queued batches by series, each writes the next slice of series as
-/// chunks and records how far it got, and the last removes the batches. Between compactions a
-/// step drops up to [`EXPIRED_PER_COMPACTION`] chunks past `retention_ms`. Each step is one
-/// synchronous run, which the Durable Object commits atomically; appends run between steps.
+/// One step of a compaction (`edgewrite::store::compaction`): gathering a few queued batches
+/// by series, or writing the next slice of series as chunks and recording how far it got (the
+/// last slice removes the batches). Between compactions, every [`RETENTION_EVERY_MS`], steps
+/// drop chunks past `retention_ms`, up to [`EXPIRED_PER_STEP`] each. Each step is one
+/// synchronous run, which the Durable Object commits; appends run between steps. A step that
+/// fails leaves the compaction to be resumed from what `meta` records (its writes, if any
+/// were made, are written again: a read takes the first of equal timestamps, so nothing shows
+/// twice). The next compaction starts after `compact_every_ms`, or at once if a whole one is
+/// queued (`edgewrite::store::compaction::next_start`).
 pub fn compact(
     sql: &SqlStorage,
-    cache: &SeriesCache,
-    compaction: &RefCell<Option<Compaction>>,
+    store: &Store,
     now_ms: i64,
     retention_ms: u64,
+    compact_every_ms: u64,
 ) -> Result<Compacted> {
-    let mut state = compaction.borrow_mut();
-    if state.is_none() {
-        *state = gather(sql)?;
-    }
+    // Out of the instance while the step runs: put back only when it succeeds.
+    let mut c = match store.compaction.take() {
+        Some(c) => c,
+        None => start(sql)?,
+    };
     let mut samples = 0u64;
-    if let Some(c) = state.as_mut() {
+    if let Some(read) = c.next_read() {
+        let (after, limit) = (read.after.into(), (read.limit as i64).into());
+        let queued: Vec<Queued> = match read.until {
+            Some(until) => sql.exec(
+                "SELECT seq, body, raw, points FROM batches WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                vec![after, until.into(), limit],
+            ),
+            None => sql.exec(
+                "SELECT seq, body, raw, points FROM batches WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![after, limit],
+            ),
+        }?
+        .to_array()?;
+        for q in &queued {
+            c.add(q.seq, q.points.max(0) as u64, &crate::queue::decode(&q.body, q.raw == 1)?);
+        }
+        c.gathered(queued.len());
+        if c.is_gathering() || !c.is_empty() {
+            store.compaction.replace(Some(c));
+            return Ok(Compacted { points: 0, next_ms: Some(0) });
+        }
+        // Nothing queued (a recorded compaction's batches gone too): nothing to resume.
+        crate::queue::delete_meta(sql, PROGRESS)?;
+    } else {
         let mut rows = ChunkRows::default();
         for data in c.next_slice() {
-            let id = series_id(sql, cache, data)?;
+            let id = series_id(sql, &store.series, data)?;
             if data.samples.is_empty() && data.histograms.is_empty() && data.exemplars.is_empty() {
                 // Family metadata only (1.0 senders send it apart): the series row holds it.
                 continue;
             }
             samples += (data.samples.len() + data.histograms.len()) as u64;
-            rows.push(id, bounds(data), data);
-            if rows.blob.len() >= BULK_BYTES {
-                rows.insert(sql)?;
-            }
+            rows.push(sql, id, bounds(data), data)?;
         }
         rows.insert(sql)?;
-        let Progress { last_seq, written } = c.progress();
-        if c.is_done() {
-            sql.exec("DELETE FROM batches WHERE seq <= ?", vec![last_seq.into()])?;
-            sql.exec("DELETE FROM meta WHERE key = ?", vec![PROGRESS.into()])?;
-            *state = None;
-        } else {
-            crate::queue::set_meta(sql, PROGRESS, &format!("{last_seq} {written}"))?;
-            return Ok(Compacted { points: samples, more: true });
+        c.wrote();
+        let progress = c.progress();
+        if !c.is_done() {
+            crate::queue::set_meta(sql, PROGRESS, &progress.to_text())?;
+            store.compaction.replace(Some(c));
+            return Ok(Compacted { points: samples, next_ms: Some(0) });
+        }
+        sql.exec("DELETE FROM batches WHERE seq <= ?", vec![progress.last_seq.into()])?;
+        crate::queue::delete_meta(sql, PROGRESS)?;
+    }
+    let mut expired_left = false;
+    if store.retention_at.get() <= now_ms {
+        let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
+        sql.exec(
+            "DELETE FROM chunks WHERE id IN (SELECT c.id FROM series s JOIN chunks c ON c.series = s.id AND c.max_ts < ? LIMIT ?)",
+            vec![horizon.into(), EXPIRED_PER_STEP.into()],
+        )?;
+        let deleted: Vec<Count> = sql.exec("SELECT changes() AS n", None)?.to_array()?;
+        // Fewer than the most one step deletes: done until the next run.
+        expired_left = deleted.first().is_some_and(|c| c.n >= EXPIRED_PER_STEP);
+        if !expired_left {
+            store.retention_at.set(now_ms + RETENTION_EVERY_MS);
         }
     }
-    let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
-    sql.exec(
-        "DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE max_ts < ? LIMIT ?)",
-        vec![horizon.into(), EXPIRED_PER_COMPACTION.into()],
-    )?;
-    let left: Vec<Count> = sql
-        .exec(
-            "SELECT EXISTS (SELECT 1 FROM batches) OR EXISTS (SELECT 1 FROM chunks WHERE max_ts < ?) AS n",
-            vec![horizon.into()],
-        )?
+    let q: Vec<Queue> = sql
+        .exec("SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM batches", None)?
         .to_array()?;
-    Ok(Compacted { points: samples, more: left.first().is_some_and(|c| c.n > 0) })
+    let q = q.into_iter().next().unwrap_or(Queue { batches: 0, points: None, oldest: None });
+    let next =
+        next_start(q.batches.max(0) as u64, q.points.unwrap_or(0).max(0) as u64, q.oldest, now_ms, compact_every_ms);
+    Ok(Compacted { points: samples, next_ms: if expired_left { Some(0) } else { next } })
 }
 
-/// Where the `meta` table records a compaction under way (`last_seq written`).
+/// What the queue holds (from its covering index).
+#[derive(serde::Deserialize)]
+struct Queue {
+    batches: i64,
+    points: Option<i64>,
+    oldest: Option<i64>,
+}
+
+/// Where the `meta` table records a compaction under way (`Progress::to_text`).
 const PROGRESS: &str = "compaction";
 
-/// Starts a compaction: the one recorded under way (its batches gathered again), else the
-/// oldest queued batches; `None` if nothing is queued.
-fn gather(sql: &SqlStorage) -> Result<Option<Compaction>> {
-    let recorded = crate::queue::meta(sql, PROGRESS)?.and_then(|v| {
-        let (seq, written) = v.split_once(' ')?;
-        Some(Progress { last_seq: seq.parse().ok()?, written: written.parse().ok()? })
-    });
-    let queued: Vec<Queued> = match recorded {
-        Some(p) => sql.exec("SELECT seq, body, raw FROM batches WHERE seq <= ? ORDER BY seq", vec![p.last_seq.into()]),
-        None => {
-            sql.exec("SELECT seq, body, raw FROM batches ORDER BY seq LIMIT ?", vec![BATCHES_PER_COMPACTION.into()])
-        }
-    }?
-    .to_array()?;
-    let Some(last) = queued.last().map(|q| q.seq) else {
-        if recorded.is_some() {
-            // (Its batches are gone: nothing left to resume.)
-            sql.exec("DELETE FROM meta WHERE key = ?", vec![PROGRESS.into()])?;
-        }
-        return Ok(None);
-    };
-    let series = group(&queued)?.finish();
-    Ok(Some(match recorded {
-        Some(p) => Compaction::resume(series, p),
-        None => Compaction::new(series, last),
-    }))
+/// Starts a compaction: the one recorded under way, else a new one of the oldest batches.
+fn start(sql: &SqlStorage) -> Result<Compaction> {
+    let recorded = crate::queue::meta(sql, PROGRESS)?.and_then(|v| Progress::from_text(&v));
+    Ok(recorded.map_or_else(Compaction::new, Compaction::resume))
 }
 
 #[derive(serde::Deserialize)]
@@ -185,15 +202,16 @@ struct Count {
     n: i64,
 }
 
-/// Bytes of chunk data after which an insert statement goes (Cloudflare's SQLite takes strings
-/// and BLOBs of up to 2 MB; one statement per quarter MiB costs nothing measurable).
+/// Most bytes of chunks one insert statement carries, unless one row's alone are more
+/// (Cloudflare's SQLite takes strings and BLOBs of up to 2 MB; one statement per quarter MiB
+/// costs nothing measurable).
 const BULK_BYTES: usize = 1 << 18;
 
-/// Chunk rows written by one statement: a statement per row cost about 40 µs in workerd, most
-/// of it the crossing into JavaScript and back (measured with `PROFILE=1 node
-/// benches/js/worker.mjs`), so the rows travel as two parameters: a JSON array with each row's
-/// series, bounds, and where its three chunks lie in the other, a BLOB of all chunks one after
-/// another; SQLite cuts them out (`substr` on a BLOB counts bytes, from 1).
+/// Chunk rows written by one statement: a statement per row cost about 40 µs in workerd's
+/// `exec` (measured with `PROFILE=1 node benches/js/worker.mjs`), one for many rows about 6 µs
+/// a row. The rows travel as two parameters: a JSON array with each row's series, bounds, and
+/// where its three chunks lie in the other, a BLOB of all chunks one after another; SQLite
+/// cuts them out (`substr` on a BLOB counts bytes, from 1).
 #[derive(Default)]
 struct ChunkRows {
     index: String,
@@ -201,19 +219,26 @@ struct ChunkRows {
 }
 
 impl ChunkRows {
-    fn push(&mut self, series: i64, (min, max): (i64, i64), data: &SeriesData) {
+    /// Adds a row; first inserts the rows before it if its chunks would take the statement's
+    /// BLOB past [`BULK_BYTES`].
+    fn push(&mut self, sql: &SqlStorage, series: i64, (min, max): (i64, i64), data: &SeriesData) -> Result<()> {
         use std::fmt::Write;
+        let samples = chunk::encode_samples(&data.samples);
+        let histograms = chunk::encode_histograms(&data.histograms);
+        // Most chunks have no exemplars: an empty column, not an empty chunk.
+        let exemplars = if data.exemplars.is_empty() { Vec::new() } else { chunk::encode_exemplars(&data.exemplars) };
+        if self.blob.len() + samples.len() + histograms.len() + exemplars.len() > BULK_BYTES {
+            self.insert(sql)?;
+        }
         let mut place = |chunk: &[u8]| {
             let at = self.blob.len() + 1;
             self.blob.extend_from_slice(chunk);
             (at, chunk.len())
         };
-        let s = place(&chunk::encode_samples(&data.samples));
-        let h = place(&chunk::encode_histograms(&data.histograms));
-        // Most chunks have no exemplars: an empty column, not an empty chunk.
-        let e = if data.exemplars.is_empty() { (1, 0) } else { place(&chunk::encode_exemplars(&data.exemplars)) };
+        let (s, h, e) = (place(&samples), place(&histograms), place(&exemplars));
         self.index.push(if self.index.is_empty() { '[' } else { ',' });
         let _ = write!(self.index, "[{series},{min},{max},{},{},{},{},{},{}]", s.0, s.1, h.0, h.1, e.0, e.1);
+        Ok(())
     }
 
     /// Inserts the rows pushed, in the order pushed (reads take a series' chunks in id order),
@@ -244,8 +269,12 @@ fn bounds(data: &SeriesData) -> (i64, i64) {
 
 /// The series' id, creating its row, and its metadata brought up to date when the batch
 /// carried some.
-fn series_id(sql: &SqlStorage, cache: &SeriesCache, data: &SeriesData) -> Result<i64> {
-    let mut cache = cache.0.borrow_mut();
+fn series_id(
+    sql: &SqlStorage,
+    cache: &RefCell<HashMap<String, (i64, Metadata<'static>)>>,
+    data: &SeriesData,
+) -> Result<i64> {
+    let mut cache = cache.borrow_mut();
     let fresh = !data.metadata.is_empty();
     if let Some((id, known)) = cache.get_mut(&data.key) {
         if fresh && *known != data.metadata {

@@ -106,6 +106,12 @@ pub fn meta(sql: &SqlStorage, key: &str) -> Result<Option<String>> {
     Ok(rows.into_iter().next().map(|m| m.value))
 }
 
+/// Removes a value of the shard's `meta` table.
+pub fn delete_meta(sql: &SqlStorage, key: &str) -> Result<()> {
+    sql.exec("DELETE FROM meta WHERE key = ?", vec![key.into()])?;
+    Ok(())
+}
+
 /// Sets a value of the shard's `meta` table.
 pub fn set_meta(sql: &SqlStorage, key: &str, value: &str) -> Result<()> {
     sql.exec(

@@ -29,10 +29,7 @@ pub struct Shard {
     state: State,
     env: Env,
     sql: SqlStorage,
-    series: embedded::SeriesCache,
-    /// The embedded store's compaction under way, between its steps (what must survive a
-    /// restart is recorded in `meta`).
-    compaction: RefCell<Option<edgewrite::store::compaction::Compaction>>,
+    store: embedded::Store,
     /// Whether `meta` already holds this shard's tenant and layout (written once).
     known: std::cell::Cell<bool>,
     /// The configuration, parsed once per instance.
@@ -45,8 +42,8 @@ pub struct Shard {
     /// The bytes in the queue (`batches` and `incoming`), counted from SQLite when unknown:
     /// appends add to it; the alarm (the only one that removes rows) forgets it.
     queued_bytes: std::cell::Cell<Option<u64>>,
-    /// When the alarm this instance set will run, while that is known: appends then skip
-    /// asking the storage (a tenth of an append's cost). The alarm handler forgets it.
+    /// When the alarm will run, as this instance last set or read it: appends then skip asking
+    /// the storage (a tenth of an append's cost). The alarm handler forgets it.
     alarm_at: std::cell::Cell<Option<i64>>,
 }
 
@@ -120,6 +117,17 @@ struct QueueRow {
     oldest: Option<i64>,
 }
 
+/// Queues a raw 2.0 `body` holding `points` in `table` (`batches`, or `incoming` for the
+/// reorder window), received at `received_ms`.
+fn enqueue(sql: &SqlStorage, table: &str, received_ms: i64, tenant: &str, body: Vec<u8>, points: i64) -> Result<()> {
+    let bytes = body.len() as i64;
+    sql.exec(
+        &format!("INSERT INTO {table} (received_ms, tenant, body, points, raw, bytes) VALUES (?, ?, ?, ?, 1, ?)"),
+        vec![received_ms.into(), tenant.into(), body.into(), points.into(), bytes.into()],
+    )?;
+    Ok(())
+}
+
 /// Adds `column` to `table` unless it has it (tables created by an older release); whether it
 /// did.
 fn add_column(sql: &SqlStorage, table: &str, column: &str, declaration: &str) -> bool {
@@ -172,8 +180,7 @@ impl DurableObject for Shard {
             state,
             env,
             sql,
-            series: embedded::SeriesCache::default(),
-            compaction: RefCell::new(None),
+            store: embedded::Store::default(),
             known,
             config,
             forwarder,
@@ -216,12 +223,7 @@ impl DurableObject for Shard {
                 let backend = &config.backend;
                 let window = config.settings.reorder_window_ms.filter(|_| matches!(backend, Backend::RemoteWrite(_)));
                 let table = if window.is_some() { "incoming" } else { "batches" };
-                self.sql.exec(
-                    &format!(
-                        "INSERT INTO {table} (received_ms, tenant, body, points, raw, bytes) VALUES (?, ?, ?, ?, 1, ?)"
-                    ),
-                    vec![now.into(), tenant.into(), body.into(), points.into(), (bytes as i64).into()],
-                )?;
+                enqueue(&self.sql, table, now, &tenant, body, points)?;
                 // (No await since `queued` was read: it is still the queue's size.)
                 self.queued_bytes.set(Some(queued + bytes));
                 // Upstream delivery starts at once (with a reorder window, release rounds run
@@ -363,13 +365,13 @@ impl Shard {
                 };
                 [release, deliver].into_iter().flatten().min()
             }
-            &Backend::Embedded { retention_ms, .. } => {
+            &Backend::Embedded { retention_ms, compact_every_ms } => {
                 self.flush_incoming()?;
                 let now = Date::now().as_millis() as i64;
-                let done = embedded::compact(&self.sql, &self.series, &self.compaction, now, retention_ms)?;
+                let done = embedded::compact(&self.sql, &self.store, now, retention_ms, compact_every_ms)?;
                 count(&self.sql, &[("stored_points", done.points)])?;
-                // Retention runs with each compaction; an idle shard still checks once a day.
-                Some(if done.more { 0 } else { 86_400_000 })
+                // Retention runs with compactions, at most hourly; an idle shard checks once a day.
+                Some(done.next_ms.unwrap_or(86_400_000))
             }
         };
         Ok(next)
@@ -426,13 +428,7 @@ impl Shard {
             }
             let points: u64 = series.iter().map(|s| s.counts()).map(|c| c.samples + c.histograms + c.exemplars).sum();
             let body = encoder.encode_v2_series_uncompressed(series.iter()).to_vec();
-            let bytes = body.len() as i64;
-            self.sql.exec(
-                &format!(
-                    "INSERT INTO {table} (received_ms, tenant, body, points, raw, bytes) VALUES (?, ?, ?, ?, 1, ?)"
-                ),
-                vec![now.into(), tenant.into(), body.into(), (points as i64).into(), bytes.into()],
-            )?;
+            enqueue(&self.sql, table, now, tenant, body, points as i64)?;
         }
         count(&self.sql, &[("reorder_refused_points", round.refused)])?;
         let next_due = round.held.iter().flat_map(|s| s.samples.first()).map(|s| s.timestamp).min();
