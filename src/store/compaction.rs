@@ -21,8 +21,9 @@ use crate::model::WriteRequest;
 pub const GATHER_PER_STEP: usize = 8;
 /// Most queued batches one compaction takes (its chunks hold what they carry of each series).
 pub const MAX_BATCHES: usize = 200;
-/// Most samples, histograms and exemplars one compaction takes (it holds them in memory: a
-/// Durable Object has 128 MB); it stops gathering at the batch that reaches this.
+/// Samples, histograms and exemplars after which a compaction stops gathering (it holds them
+/// in memory: a Durable Object has 128 MB): at the end of the step that reaches this, so it
+/// may hold up to [`GATHER_PER_STEP`] batches more.
 pub const MAX_POINTS: u64 = 250_000;
 
 /// Most samples, histograms and exemplars one slice writes (one series more only if a single
@@ -50,12 +51,13 @@ impl Progress {
         format!("{} {} {}", self.last_seq, self.written, self.last_key)
     }
 
-    /// The progress recorded by [`Progress::to_text`]; `None` if it is not that.
+    /// The progress recorded by [`Progress::to_text`] (or by the release before it, without
+    /// the key); `None` if it is not that.
     pub fn from_text(text: &str) -> Option<Progress> {
         let mut parts = text.splitn(3, ' ');
         let last_seq = parts.next()?.parse().ok()?;
         let written = parts.next()?.parse().ok()?;
-        Some(Progress { last_seq, written, last_key: parts.next()?.to_string() })
+        Some(Progress { last_seq, written, last_key: parts.next().unwrap_or_default().to_string() })
     }
 }
 
@@ -136,6 +138,9 @@ impl Compaction {
         if over && let Some(g) = self.grouper.take() {
             self.series = g.finish();
             self.written = match &self.resumed {
+                // (A record without a key was made by the release before keys were recorded,
+                // which grouped the same way.)
+                Some(p) if p.last_key.is_empty() => p.written.min(self.series.len()),
                 Some(p) if p.written > 0 && self.series.get(p.written - 1).is_some_and(|s| s.key == p.last_key) => {
                     p.written
                 }
@@ -316,6 +321,12 @@ mod tests {
         let mut other = Compaction::resume(Progress { last_key: r#"{"__name__":"s5"}"#.into(), ..recorded });
         gather(&mut other, &q);
         assert_eq!(slice(&mut other), ["s0"]);
+        // A record of the release before keys were recorded: its count is trusted.
+        let old = Progress::from_text("10 3").unwrap();
+        assert_eq!(old, Progress { last_seq: 10, written: 3, last_key: String::new() });
+        let mut upgraded = Compaction::resume(old);
+        gather(&mut upgraded, &q);
+        assert_eq!(slice(&mut upgraded), ["s3"]);
         // A record past the end (cannot happen, but must not panic): written over from the start.
         let mut past = Compaction::resume(Progress { last_seq: 1, written: 9, last_key: "x".into() });
         gather(&mut past, &q);

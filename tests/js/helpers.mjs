@@ -127,12 +127,12 @@ export function rumSession({ route, views = 1, lcp = [] }) {
   return series;
 }
 
-/** Polls `check` until it returns a truthy value or `ms` pass. */
 /** The sum of every series of metric `name` in a /metrics text whose line passes `which`. */
 export function metricSum(text, name, which = () => true) {
   return text.split('\n').filter((l) => l.startsWith(`${name}{`) && which(l)).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
 }
 
+/** Polls `check` until it returns a truthy value or `ms` pass. */
 export async function eventually(check, ms = 15000, what = 'condition') {
   const end = Date.now() + ms;
   let last;

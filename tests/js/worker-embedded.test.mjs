@@ -118,19 +118,24 @@ test('a real Prometheus\'s requests read back exactly, queued, compacted, and af
 });
 
 test('series too large for one compaction slice, and slices too large for one insert statement, read back exactly', async () => {
-  // 3 series of 40,000 random samples (about 440 KB of chunk each: each alone in its slice and
-  // its statement, over 256 KiB) and 3000 small series around them.
+  // 3 series of 60,000 random samples (about 660 KB of chunks each: each alone in its slice,
+  // in two rows of at most 50,000, each in a statement of its own) and 3000 small series.
   const expected = new Map();
   const series = [];
   for (let i = 0; i < 3003; i++) {
     const labels = { __name__: 'bulk_test', series: String(i) };
-    const n = i % 1000 === 0 ? 40_000 : 3;
+    const n = i % 1000 === 0 ? 60_000 : 3;
     const points = Array.from({ length: n }, (_, k) => ({ value: 1 + Math.random(), timestamp: BASE - 3_600_000 + k * 50 }));
     series.push({ labels, samples: points });
     expected.set(JSON.stringify({ ...labels, tenant: 'alpha' }), points.map((p) => [p.timestamp / 1000, String(p.value)]));
   }
-  const res = await write(encode({ series }));
-  assert.equal(res.status, 204, await res.text());
+  // (A request takes at most 200,000 points: the large series go one a request.)
+  for (const big of series.filter((x) => x.samples.length > 3)) {
+    const res = await write(encode({ series: [big] }));
+    assert.equal(res.status, 204, await res.text());
+  }
+  const small = await write(encode({ series: series.filter((x) => x.samples.length <= 3) }));
+  assert.equal(small.status, 204, await small.text());
   // And 120 series of 100 exemplars with long labels each, 40 a shard: 4,040 points, one
   // slice, but 520 KB of chunks, cut into statements between rows.
   const pad = (s) => s.padEnd(50, '-');

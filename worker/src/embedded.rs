@@ -20,11 +20,13 @@ pub const SCHEMA: &[&str] = &[
      min_ts INTEGER NOT NULL, max_ts INTEGER NOT NULL, samples BLOB NOT NULL, histograms BLOB NOT NULL, \
      exemplars BLOB NOT NULL DEFAULT x'')",
     "CREATE INDEX IF NOT EXISTS chunks_by_series ON chunks (series, max_ts)",
+    // (An index of an earlier release, billed a row written per chunk.)
+    "DROP INDEX IF EXISTS chunks_by_time",
 ];
 
-/// How often retention runs: it reads a row per series (each series' expired chunks are
-/// found through `chunks_by_series`: an index of their own on `max_ts` would cost a row
-/// written per chunk, what a shard's storage is billed by).
+/// How often retention runs (recorded in `meta`): it reads a row per series (each series'
+/// expired chunks are found through `chunks_by_series`: an index of their own on `max_ts`
+/// would cost a row written per chunk, what a shard's storage is billed by).
 const RETENTION_EVERY_MS: i64 = 3_600_000;
 
 /// Most expired chunks one step deletes (the rest go in the next, at once): a day's worth
@@ -38,12 +40,12 @@ const SAFE: i64 = (1 << 53) - 1;
 /// What a shard's instance keeps between events for its store: its series' ids and metadata
 /// by key (a compaction touches the `series` table only for new series or changed metadata),
 /// the compaction under way between its steps (what must survive a restart is recorded in
-/// `meta`), and when retention runs next (at the first compaction after a start).
+/// `meta`), and when retention runs next (recorded in `meta` too).
 #[derive(Default)]
 pub struct Store {
     series: RefCell<HashMap<String, (i64, Metadata<'static>)>>,
     compaction: RefCell<Option<Compaction>>,
-    retention_at: Cell<i64>,
+    retention_at: Cell<Option<i64>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -107,10 +109,60 @@ pub fn compact(
     compact_every_ms: u64,
 ) -> Result<Compacted> {
     // Out of the instance while the step runs: put back only when it succeeds.
-    let mut c = match store.compaction.take() {
-        Some(c) => c,
-        None => start(sql)?,
+    let mut samples = 0u64;
+    let started = match store.compaction.take() {
+        Some(c) => Some(c),
+        None => start(sql, now_ms, compact_every_ms)?,
     };
+    if let Some(mut c) = started {
+        samples = step(sql, store, &mut c)?;
+        if !c.is_done() {
+            store.compaction.replace(Some(c));
+            return Ok(Compacted { points: samples, next_ms: Some(0) });
+        }
+    }
+    let mut expired_left = false;
+    let retention_at = match store.retention_at.get() {
+        Some(at) => at,
+        None => crate::queue::meta(sql, RETENTION_AT)?.and_then(|v| v.parse().ok()).unwrap_or(0),
+    };
+    store.retention_at.set(Some(retention_at));
+    if retention_at <= now_ms {
+        let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
+        // Series first (CROSS JOIN keeps SQLite to that order): a row per series and the
+        // expired chunks, found through `chunks_by_series`.
+        sql.exec(
+            "DELETE FROM chunks WHERE id IN (SELECT c.id FROM series s CROSS JOIN chunks c \
+             WHERE c.series = s.id AND c.max_ts < ? LIMIT ?)",
+            vec![horizon.into(), EXPIRED_PER_STEP.into()],
+        )?;
+        let deleted: Vec<Count> = sql.exec("SELECT changes() AS n", None)?.to_array()?;
+        // Fewer than the most one step deletes: done until the next run.
+        expired_left = deleted.first().is_some_and(|c| c.n >= EXPIRED_PER_STEP);
+        if !expired_left {
+            let next = now_ms + RETENTION_EVERY_MS;
+            crate::queue::set_meta(sql, RETENTION_AT, &next.to_string())?;
+            store.retention_at.set(Some(next));
+        }
+    }
+    let next = when_next(sql, now_ms, compact_every_ms)?;
+    Ok(Compacted { points: samples, next_ms: if expired_left { Some(0) } else { next } })
+}
+
+/// When the next compaction should start (`edgewrite::store::compaction::next_start`), from
+/// the queue's totals (its covering index).
+fn when_next(sql: &SqlStorage, now_ms: i64, compact_every_ms: u64) -> Result<Option<u64>> {
+    let q: Vec<Queue> = sql
+        .exec("SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM batches", None)?
+        .to_array()?;
+    let q = q.into_iter().next().unwrap_or(Queue { batches: 0, points: None, oldest: None });
+    Ok(next_start(q.batches.max(0) as u64, q.points.unwrap_or(0).max(0) as u64, q.oldest, now_ms, compact_every_ms))
+}
+
+/// One step of compaction `c`: gathering a few batches, or writing the next slice and recording
+/// how far it got; once all is written the batches go, and the record. Returns the samples and
+/// histograms written.
+fn step(sql: &SqlStorage, store: &Store, c: &mut Compaction) -> Result<u64> {
     let mut samples = 0u64;
     if let Some(read) = c.next_read() {
         let (after, limit) = (read.after.into(), (read.limit as i64).into());
@@ -129,12 +181,6 @@ pub fn compact(
             c.add(q.seq, q.points.max(0) as u64, &crate::queue::decode(&q.body, q.raw == 1)?);
         }
         c.gathered(queued.len());
-        if c.is_gathering() || !c.is_empty() {
-            store.compaction.replace(Some(c));
-            return Ok(Compacted { points: 0, next_ms: Some(0) });
-        }
-        // Nothing queued (a recorded compaction's batches gone too): nothing to resume.
-        crate::queue::delete_meta(sql, PROGRESS)?;
     } else {
         let mut rows = ChunkRows::default();
         for data in c.next_slice() {
@@ -144,40 +190,52 @@ pub fn compact(
                 continue;
             }
             samples += (data.samples.len() + data.histograms.len()) as u64;
-            rows.push(sql, id, bounds(data), data)?;
+            for part in rows_of(data) {
+                rows.push(sql, id, bounds(&part), &part)?;
+            }
         }
         rows.insert(sql)?;
         c.wrote();
-        let progress = c.progress();
         if !c.is_done() {
-            crate::queue::set_meta(sql, PROGRESS, &progress.to_text())?;
-            store.compaction.replace(Some(c));
-            return Ok(Compacted { points: samples, next_ms: Some(0) });
+            crate::queue::set_meta(sql, PROGRESS, &c.progress().to_text())?;
         }
-        sql.exec("DELETE FROM batches WHERE seq <= ?", vec![progress.last_seq.into()])?;
+    }
+    if c.is_done() {
+        // (Nothing gathered: the queue was empty, or a recorded compaction's batches gone.)
+        if !c.is_empty() {
+            sql.exec("DELETE FROM batches WHERE seq <= ?", vec![c.progress().last_seq.into()])?;
+        }
         crate::queue::delete_meta(sql, PROGRESS)?;
     }
-    let mut expired_left = false;
-    if store.retention_at.get() <= now_ms {
-        let horizon = now_ms.saturating_sub(retention_ms.min(i64::MAX as u64) as i64).clamp(-SAFE, SAFE);
-        sql.exec(
-            "DELETE FROM chunks WHERE id IN (SELECT c.id FROM series s JOIN chunks c ON c.series = s.id AND c.max_ts < ? LIMIT ?)",
-            vec![horizon.into(), EXPIRED_PER_STEP.into()],
-        )?;
-        let deleted: Vec<Count> = sql.exec("SELECT changes() AS n", None)?.to_array()?;
-        // Fewer than the most one step deletes: done until the next run.
-        expired_left = deleted.first().is_some_and(|c| c.n >= EXPIRED_PER_STEP);
-        if !expired_left {
-            store.retention_at.set(now_ms + RETENTION_EVERY_MS);
-        }
+    Ok(samples)
+}
+
+/// Most samples, histograms and exemplars in one chunk row: a series with more (a sparse
+/// sender's backlog) takes several rows, each well within a row's 2 MB.
+const ROW_SAMPLES: usize = 50_000;
+/// See [`ROW_SAMPLES`].
+const ROW_HISTOGRAMS: usize = 1_000;
+/// See [`ROW_SAMPLES`].
+const ROW_EXEMPLARS: usize = 4_000;
+
+/// A series' data as chunk rows: itself, or parts of it within the row limits.
+fn rows_of(data: &SeriesData) -> Vec<std::borrow::Cow<'_, SeriesData>> {
+    use std::borrow::Cow;
+    let (s, h, e) = (&data.samples, &data.histograms, &data.exemplars);
+    if s.len() <= ROW_SAMPLES && h.len() <= ROW_HISTOGRAMS && e.len() <= ROW_EXEMPLARS {
+        return vec![Cow::Borrowed(data)];
     }
-    let q: Vec<Queue> = sql
-        .exec("SELECT count(*) AS batches, sum(points) AS points, min(received_ms) AS oldest FROM batches", None)?
-        .to_array()?;
-    let q = q.into_iter().next().unwrap_or(Queue { batches: 0, points: None, oldest: None });
-    let next =
-        next_start(q.batches.max(0) as u64, q.points.unwrap_or(0).max(0) as u64, q.oldest, now_ms, compact_every_ms);
-    Ok(Compacted { points: samples, next_ms: if expired_left { Some(0) } else { next } })
+    let mut parts: Vec<Cow<'_, SeriesData>> = s
+        .chunks(ROW_SAMPLES)
+        .map(|s| Cow::Owned(SeriesData { samples: s.to_vec(), ..SeriesData::default() }))
+        .collect();
+    parts.extend(
+        h.chunks(ROW_HISTOGRAMS).map(|h| Cow::Owned(SeriesData { histograms: h.to_vec(), ..SeriesData::default() })),
+    );
+    parts.extend(
+        e.chunks(ROW_EXEMPLARS).map(|e| Cow::Owned(SeriesData { exemplars: e.to_vec(), ..SeriesData::default() })),
+    );
+    parts
 }
 
 /// What the queue holds (from its covering index).
@@ -190,11 +248,16 @@ struct Queue {
 
 /// Where the `meta` table records a compaction under way (`Progress::to_text`).
 const PROGRESS: &str = "compaction";
+/// Where the `meta` table records when retention runs next (ms).
+const RETENTION_AT: &str = "retention_at";
 
-/// Starts a compaction: the one recorded under way, else a new one of the oldest batches.
-fn start(sql: &SqlStorage) -> Result<Compaction> {
-    let recorded = crate::queue::meta(sql, PROGRESS)?.and_then(|v| Progress::from_text(&v));
-    Ok(recorded.map_or_else(Compaction::new, Compaction::resume))
+/// Starts a compaction: the one recorded under way, else a new one of the oldest batches if
+/// one is due (a step run for retention, or early, starts none).
+fn start(sql: &SqlStorage, now_ms: i64, compact_every_ms: u64) -> Result<Option<Compaction>> {
+    if let Some(p) = crate::queue::meta(sql, PROGRESS)?.and_then(|v| Progress::from_text(&v)) {
+        return Ok(Some(Compaction::resume(p)));
+    }
+    Ok((when_next(sql, now_ms, compact_every_ms)? == Some(0)).then(Compaction::new))
 }
 
 #[derive(serde::Deserialize)]
